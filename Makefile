@@ -1,0 +1,95 @@
+# Zeroframe build.  `make help` lists the targets.
+
+CROSS   ?=
+CC      ?= gcc
+ifeq ($(origin CC),default)
+CC      := $(CROSS)gcc
+endif
+LD      := $(CROSS)ld
+OBJCOPY := $(CROSS)objcopy
+NASM    ?= nasm
+
+BUILD   := build
+ELF     := $(BUILD)/zeroframe.elf
+ISO     := $(BUILD)/zeroframe.iso
+
+# QEMU knobs (scripts/qemu-args.sh reads them from the environment).
+MEM        ?= 128M
+SMP        ?= 1
+MACHINE    ?= pc
+CPU        ?= qemu64
+ACCEL      ?= tcg
+QEMU_EXTRA ?=
+export MEM SMP MACHINE CPU ACCEL QEMU_EXTRA
+
+IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
+
+CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+    -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wvla
+KCFLAGS := $(CFLAGS_COMMON) -ffreestanding -nostdlib -fno-builtin -mno-red-zone \
+    -mcmodel=kernel -fno-pic -fno-pie -mgeneral-regs-only -fno-stack-protector \
+    -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-asynchronous-unwind-tables \
+    -Iinclude -Ikernel -MMD -MP
+ifeq ($(IS_CLANG),1)
+KCFLAGS += --target=x86_64-unknown-none-elf
+endif
+NASMFLAGS := -f elf64 -g -F dwarf -w+all
+LDFLAGS   := -n -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
+
+KSRC_C   := $(shell find kernel tests/ktest.c tests/kernel -name '*.c' 2>/dev/null | sort)
+KSRC_ASM := $(shell find boot kernel -name '*.asm' | sort)
+KOBJ     := $(patsubst %.c,$(BUILD)/obj/%.o,$(KSRC_C)) $(patsubst %.asm,$(BUILD)/obj/%.o,$(KSRC_ASM))
+
+.PHONY: all iso run test debug deps help clean check-clang
+all: iso
+iso: $(ISO)
+
+$(BUILD)/obj/%.o: %.c Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.asm Makefile
+	@mkdir -p $(dir $@)
+	@echo "  NASM    $<"
+	@$(NASM) $(NASMFLAGS) $< -o $@
+
+$(ELF): $(KOBJ) linker.ld
+	@echo "  LD      $@"
+	@$(LD) $(LDFLAGS) -o $@ $(KOBJ)
+
+# The ISO's default command line is empty: `make run` mode.  The test runner
+# builds its own ISOs with other command lines (scripts/mkiso.sh).
+$(ISO): $(ELF) iso/grub.cfg.in scripts/mkiso.sh
+	@echo "  ISO     $@"
+	@scripts/mkiso.sh $(ELF) "" $@
+
+deps:
+	@scripts/deps.sh
+
+run: deps $(ISO)
+	@echo "Zeroframe: serial console follows; quit QEMU with Ctrl-A X."
+	qemu-system-x86_64 $$(scripts/qemu-args.sh) -cdrom $(ISO) -serial mon:stdio -display none
+
+test: deps
+	@$(MAKE) --no-print-directory $(ELF) $(ISO)
+	@tests/run-all.sh
+
+debug: deps $(ISO)
+	scripts/debug.sh $(ELF) $(ISO)
+
+help:
+	@echo "Zeroframe targets:"
+	@echo "  make / make iso   build $(ELF) and $(ISO)"
+	@echo "  make run          boot in QEMU, serial console on this terminal (quit: Ctrl-A X)"
+	@echo "  make test         every test: host tests, all kernel boots, runner self-tests"
+	@echo "  make debug        boot paused under GDB (gdbstub), symbols loaded, stop at _start"
+	@echo "  make deps         install missing tools (Debian/Ubuntu, apt-get)"
+	@echo "  make clean        remove $(BUILD)/"
+	@echo "Knobs: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) CPU=$(CPU) ACCEL=$(ACCEL) QEMU_EXTRA=..."
+	@echo "       CC=clang, CROSS=x86_64-elf-"
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(KOBJ:.o=.d)

@@ -1,0 +1,27 @@
+#include "arch/x86_64/cpu.h"
+#include "boot.h"
+#include "console.h"
+#include "kprintf.h"
+#include "ktest.h"
+
+void kernel_main(uint32_t magic, uint64_t mbi_phys);
+
+void kernel_main(uint32_t magic, uint64_t mbi_phys)
+{
+    console_init();
+    kprintf("Zeroframe: higher-half x86-64 kernel\n");
+    boot_info_init(magic, mbi_phys);
+    boot_unmap_guard_pages();
+    kprintf("boot: command line \"%s\", mode %s\n", boot_info.cmdline,
+            boot_info.mode == BOOT_MODE_TEST ? "test" : "run");
+
+    struct ktest_totals t = ktest_run(boot_info.test_glob);
+
+    if (boot_info.mode == BOOT_MODE_TEST)
+        boot_exit(t.failed ? BOOT_EXIT_FAIL : BOOT_EXIT_PASS);
+
+    kprintf("Zeroframe: self-tests done (%d passed, %d failed); idle. "
+            "Quit QEMU with Ctrl-A X.\n",
+            t.passed, t.failed);
+    cpu_halt_forever();
+}

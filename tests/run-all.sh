@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Everything `make test` runs.  Each step prints PASS/FAIL lines; the last
+# line is the total, "make test: N passed, N failed".  Exit status is 0 only
+# when every step passed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+passed=0 failed=0
+failures=()
+
+step() { # name command...
+    local name=$1; shift
+    echo "==> $name"
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+    fi
+}
+
+boot() { # name run-boot args...
+    local name=$1; shift
+    step "boot $name" tests/run-boot.sh --name "$name" "$@"
+}
+
+# --- builds: both compilers, warnings are errors
+step "build with clang" make --no-print-directory -s CC=clang BUILD=build/clang build/clang/zeroframe.elf
+
+# --- kernel boots
+boot selftests
+boot selftests-clang --elf build/clang/zeroframe.elf
+boot cpu-without-nx --cpu qemu64,-nx --expect halt --timeout 5 \
+    --match 'does not support the NX \(no-execute\) bit; halting'
+
+# --- the tooling's own tests
+step "runner self-tests" tests/runner-selftest.sh
+step "make debug stops at _start" tests/debug-selftest.sh
+
+echo
+if ((failed)); then
+    echo "failed steps: ${failures[*]}"
+fi
+echo "make test: $passed passed, $failed failed"
+((failed == 0))

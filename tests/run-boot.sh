@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# run-boot.sh: boot the kernel once in QEMU (headless) and judge the run.
+#
+#   tests/run-boot.sh --name NAME [--cmdline "test=..."] [--mem 128M] [--cpu qemu64]
+#                     [--timeout 60] [--expect pass|panic|halt] [--match REGEX]...
+#                     [--elf build/zeroframe.elf]
+#
+# --expect pass  (default) passes only on the pass exit code AND a complete
+#                KTAP run: version line, plan 1..N, N result lines numbered in
+#                order, summary "P passed, F failed" agreeing with them, F = 0.
+# --expect panic passes only when the kernel panicked (exit code 37) and every
+#                --match regex occurs in the serial log.
+# --expect halt  passes only when the kernel stopped without exiting (so the
+#                run times out) and every --match regex occurs in the log.
+# Otherwise prints the reason (timeout, triple fault, crash mid-test, failed
+# tests, panic) and the tail of the serial log, and exits 1.
+#
+# Logs: build/boots/NAME.serial (serial), build/boots/NAME.qemu.log (QEMU -d).
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+name= cmdline= mem=${MEM:-128M} cpu=${CPU:-qemu64} timeout=${BOOT_TIMEOUT:-60} expect=pass
+elf=$here/build/zeroframe.elf
+matches=()
+while (($#)); do
+    case $1 in
+        --name) name=$2; shift 2 ;;
+        --cmdline) cmdline=$2; shift 2 ;;
+        --mem) mem=$2; shift 2 ;;
+        --cpu) cpu=$2; shift 2 ;;
+        --timeout) timeout=$2; shift 2 ;;
+        --expect) expect=$2; shift 2 ;;
+        --match) matches+=("$2"); shift 2 ;;
+        --elf) elf=$2; shift 2 ;;
+        *) echo "run-boot: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+[[ -n $name ]] || { echo "run-boot: --name is required" >&2; exit 2; }
+case $expect in pass|panic|halt) ;; *) echo "run-boot: bad --expect $expect" >&2; exit 2 ;; esac
+
+out=$here/build/boots
+mkdir -p "$out"
+iso=$out/$name.iso serial=$out/$name.serial qlog=$out/$name.qemu.log
+rm -f "$serial" "$qlog"
+"$here/scripts/mkiso.sh" "$elf" "mode=test $cmdline" "$iso" || { echo "FAIL $name: could not build the ISO"; exit 1; }
+
+qargs=$(MEM=$mem CPU=$cpu "$here/scripts/qemu-args.sh") || exit 1
+# shellcheck disable=SC2086
+timeout --kill-after=5 "$timeout" qemu-system-x86_64 $qargs -cdrom "$iso" \
+    -serial "file:$serial" -display none -monitor none \
+    -d cpu_reset,guest_errors -D "$qlog" </dev/null 2>"$out/$name.stderr"
+rc=$?
+touch "$serial" "$qlog"
+
+fail() {
+    echo "FAIL $name: $*"
+    echo "---- last 25 lines of $serial ----"
+    tail -n 25 "$serial" | sed 's/\r$//'
+    echo "----"
+    exit 1
+}
+
+check_matches() {
+    local m
+    for m in "${matches[@]}"; do
+        grep -Eq -- "$m" "$serial" || fail "$1, but the log lacks /$m/"
+    done
+}
+
+# What QEMU's exit says about the run.
+case $rc in
+    33) how=pass ;;
+    35) how=failed ;;
+    37) how=panic ;;
+    124|137) how=timeout ;;
+    0) if grep -q 'Triple fault' "$qlog"; then how=triple; else how=reset; fi ;;
+    *) how=qemu-error ;;
+esac
+
+if [[ $expect == panic ]]; then
+    [[ $how == panic ]] || fail "expected a kernel panic, got: $how (QEMU exit $rc)"
+    check_matches "panicked as expected"
+    echo "PASS $name: expected panic, report matched"
+    exit 0
+fi
+if [[ $expect == halt ]]; then
+    [[ $how == timeout ]] || fail "expected the kernel to halt, got: $how (QEMU exit $rc)"
+    check_matches "halted as expected"
+    echo "PASS $name: halted as expected, message matched"
+    exit 0
+fi
+
+case $how in
+    timeout) fail "timeout: no exit after ${timeout}s (hang)" ;;
+    triple) fail "triple fault: the CPU reset (see $qlog)" ;;
+    reset) fail "the machine reset or shut down without reporting (QEMU exit 0)" ;;
+    qemu-error) fail "QEMU failed with exit code $rc: $(head -c 300 "$out/$name.stderr")" ;;
+    panic) fail "kernel panic: $(grep -m1 -a '^PANIC' "$serial" | tr -d '\r')" ;;
+esac
+
+# Both pass and failed need a well-formed, complete KTAP run.
+ktap=$(tr -d '\r' < "$serial")
+grep -qx 'KTAP version 1' <<<"$ktap" || fail "crash before the tests started (no 'KTAP version 1')"
+plan=$(grep -m1 -xE '1\.\.[0-9]+' <<<"$ktap" | cut -d. -f3)
+[[ -n $plan ]] || fail "no KTAP plan line"
+mapfile -t results < <(grep -E '^(not )?ok [0-9]+ ' <<<"$ktap")
+for i in "${!results[@]}"; do
+    num=$(sed -E 's/^(not )?ok ([0-9]+) .*/\2/' <<<"${results[$i]}")
+    [[ $num == $((i + 1)) ]] || fail "KTAP results out of order at '${results[$i]}'"
+done
+(( ${#results[@]} == plan )) ||
+    fail "crash mid-test: plan 1..$plan but ${#results[@]} results (last: '${results[-1]:-none}')"
+summary=$(grep -xE '[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?' <<<"$ktap" | tail -n1)
+[[ -n $summary ]] || fail "no summary line"
+read -r passed _ failed _ skipped _ <<<"${summary//,/}"
+skipped=${skipped:-0}
+nok=$(grep -cE '^not ok ' <<<"$ktap")
+nskip=$(grep -cE '^ok [0-9]+ .*# SKIP' <<<"$ktap")
+(( failed == nok && skipped == nskip && passed + failed + skipped == plan )) ||
+    fail "summary '$summary' disagrees with the results"
+
+if [[ $how == failed ]] || (( failed > 0 )); then
+    fail "failed tests: $failed of $plan: $(grep -E '^not ok ' <<<"$ktap" | sed -E 's/^not ok [0-9]+ //' | paste -sd' ')"
+fi
+echo "PASS $name: $summary"
