@@ -29,7 +29,7 @@ CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 KCFLAGS := $(CFLAGS_COMMON) -ffreestanding -nostdlib -fno-builtin -mno-red-zone \
     -mcmodel=kernel -fno-pic -fno-pie -mgeneral-regs-only -fno-stack-protector \
     -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-asynchronous-unwind-tables \
-    -Iinclude -Ikernel -MMD -MP
+    -Iinclude -Ikernel -Ikernel/arch/x86_64 -MMD -MP
 ifeq ($(IS_CLANG),1)
 KCFLAGS += --target=x86_64-unknown-none-elf
 endif
@@ -91,5 +91,20 @@ help:
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- host tests of the VMM (cmocka, ASan + UBSan, simulated memory) ----
+HOST_CC     ?= gcc
+HOST_CFLAGS := $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+    -fno-sanitize-recover=all -DZF_HOST -Itests/host -Iinclude -Ikernel/mm
+VMM_HOST_SRC := $(filter-out kernel/mm/pmm%,$(wildcard kernel/mm/*.c)) kernel/lib/kprintf.c \
+    tests/host/sim.c tests/host/test_vmm.c
+$(BUILD)/host/test_vmm: $(VMM_HOST_SRC) $(wildcard include/*.h kernel/mm/*.h tests/host/*.h) Makefile
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	@$(HOST_CC) $(HOST_CFLAGS) $(VMM_HOST_SRC) -lcmocka -o $@
+
+.PHONY: host-test
+host-test: $(BUILD)/host/test_vmm
+	$(BUILD)/host/test_vmm
 
 -include $(KOBJ:.o=.d)

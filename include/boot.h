@@ -31,6 +31,8 @@ extern const uintptr_t guard_pages_start[], guard_pages_end[];
 /* Unmap every guard page in the boot page tables (kernel/boot_guard.c);
  * the VMM keeps them unmapped in the tables it builds. */
 void boot_unmap_guard_pages(void);
+/* True when @va lies in a guard page. */
+bool boot_is_guard_page(uintptr_t va);
 
 enum boot_mode {
     BOOT_MODE_RUN,  /* run self-tests, then idle (make run) */

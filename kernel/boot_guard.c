@@ -16,3 +16,13 @@ void boot_unmap_guard_pages(void)
         invlpg(va);
     }
 }
+
+bool boot_is_guard_page(uintptr_t va)
+{
+    uintptr_t page = va & ~(uintptr_t)4095;
+    for (const uintptr_t *g = guard_pages_start; g < guard_pages_end; g++) {
+        if (*g == page)
+            return true;
+    }
+    return false;
+}

@@ -1,0 +1,76 @@
+/* x86-64 4-level paging: entry bits, index arithmetic, the virtual layout.
+ * Facts from the Intel SDM vol. 3A ch. 4.5; names are Zeroframe's. */
+#ifndef ZF_PAGING_H
+#define ZF_PAGING_H
+
+#include <stdint.h>
+
+#define PTE_P (1ull << 0)    /* present */
+#define PTE_W (1ull << 1)    /* writable */
+#define PTE_U (1ull << 2)    /* user-accessible */
+#define PTE_PWT (1ull << 3)
+#define PTE_PCD (1ull << 4)
+#define PTE_A (1ull << 5)    /* accessed (set by the CPU) */
+#define PTE_D (1ull << 6)    /* dirty (set by the CPU, leaf only) */
+#define PTE_PS (1ull << 7)   /* page size: 1 GiB in a PDPT entry, 2 MiB in a PD entry */
+#define PTE_G (1ull << 8)    /* global */
+/* Software copy-on-write bit, in bit 9, which the CPU ignores.  It is never
+ * set together with PTE_W: a CoW page is read-only until its first write
+ * fault decides between zero-fill, copy and reuse. */
+#define PTE_COW (1ull << 9)
+#define PTE_NX (1ull << 63)  /* no-execute (needs EFER.NXE) */
+
+#define PTE_ADDR_MASK 0x000ffffffffff000ull  /* bits 12..51 */
+#define PTE_ADDR_2M_MASK 0x000fffffffe00000ull
+#define PTE_ADDR_1G_MASK 0x000fffffc0000000ull
+/* Bits that must be zero in a leaf (MAXPHYADDR 52 assumed by the mask;
+ * bits above the CPU's real MAXPHYADDR are reserved and fault). */
+#define PTE_SOFT_MASK (PTE_COW | (1ull << 10) | (1ull << 11))
+/* Flags a caller may ask for on a leaf mapping. */
+#define PTE_LEAF_FLAGS (PTE_W | PTE_U | PTE_PWT | PTE_PCD | PTE_G | PTE_NX)
+
+#define PAGE_4K (1ull << 12)
+#define PAGE_2M (1ull << 21)
+#define PAGE_1G (1ull << 30)
+
+/* Level numbers: 4 = PML4, 3 = PDPT, 2 = PD, 1 = PT. */
+static inline unsigned pt_index(uintptr_t va, int level)
+{
+    return (unsigned)(va >> (12 + 9 * (level - 1))) & 511;
+}
+
+static inline uint64_t level_page_size(int level)
+{
+    return 1ull << (12 + 9 * (level - 1));
+}
+
+/* Canonical: bits 63..47 all equal (48-bit virtual addresses). */
+static inline int va_is_canonical(uintptr_t va)
+{
+    uint64_t top = (uint64_t)va >> 47;
+    return top == 0 || top == 0x1ffff;
+}
+
+/* #PF error code bits. */
+#define PF_ERR_P (1u << 0)    /* 0: not present, 1: protection violation */
+#define PF_ERR_W (1u << 1)    /* write access */
+#define PF_ERR_U (1u << 2)    /* user-mode access */
+#define PF_ERR_RSVD (1u << 3) /* reserved bit set in a paging entry */
+#define PF_ERR_I (1u << 4)    /* instruction fetch */
+#define PF_ERR_PK (1u << 5)   /* protection key */
+#define PF_ERR_SS (1u << 6)   /* shadow stack */
+
+/* Virtual layout, by PML4 slot (see README, "Virtual memory map"). */
+#define VA_SLOT_BASE(slot) ((uintptr_t)(0xffff000000000000ull | ((uint64_t)(slot) << 39)))
+#define PML4_SLOT_KERNEL_ARENA 256 /* 0xffff800000000000: lazily backed kernel memory */
+#define PML4_SLOT_FOREIGN 508      /* 0xfffffe0000000000: another space's tables */
+#define PML4_SLOT_PMM 509          /* 0xfffffe8000000000: frame allocator metadata */
+#define PML4_SLOT_SELF 510         /* 0xffff ff00 0000 0000: this space's tables */
+#define PML4_SLOT_KERNEL 511       /* kernel image, boot window, kmap window */
+
+#define KERNEL_ARENA_BASE VA_SLOT_BASE(PML4_SLOT_KERNEL_ARENA)
+#define KERNEL_ARENA_SIZE (1ull << 39)
+/* The temporary-mapping window: the top 2 MiB of the address space. */
+#define KMAP_BASE 0xffffffffffe00000ull
+
+#endif

@@ -1,0 +1,179 @@
+/* Virtual memory: address spaces, the page-table walker, map / unmap /
+ * protect / translate, lazily zero-filled memory, copy-on-write sharing and
+ * the page-fault decision logic.
+ *
+ * All functions work on any address space, active or not.  They return
+ * small status codes and never panic; the caller decides policy. */
+#ifndef ZF_VMM_H
+#define ZF_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "paging.h"
+#include "pmm.h"
+
+enum vmm_status {
+    VMM_OK = 0,
+    VMM_ERR_UNALIGNED,     /* address not aligned to the page size */
+    VMM_ERR_NONCANONICAL,  /* virtual address is not canonical */
+    VMM_ERR_RESERVED_VA,   /* inside the page-table or temporary-mapping windows */
+    VMM_ERR_EXISTS,        /* already mapped */
+    VMM_ERR_NOT_MAPPED,    /* nothing mapped there */
+    VMM_ERR_HUGE,          /* a 2 MiB / 1 GiB page is in the way */
+    VMM_ERR_NOMEM,         /* no frame for a page table (nothing was changed) */
+    VMM_ERR_BAD_FLAGS,     /* flags outside PTE_LEAF_FLAGS, or CoW with W */
+    VMM_ERR_ZERO_FRAME,    /* refused: the reserved zero frame may never be writable */
+    VMM_ERR_RANGE,         /* zero pages, or a range that wraps or leaves mappable space */
+    VMM_ERR_REFCOUNT,      /* a frame's reference count would overflow */
+};
+
+const char *vmm_status_str(enum vmm_status st);
+
+struct vmm_space {
+    paddr_t pml4; /* physical address of the top-level table */
+};
+
+/* The kernel's address space (the boot PML4, refined by vmm_init). */
+extern struct vmm_space vmm_kernel_space;
+
+/* ---- the walker --------------------------------------------------------
+ * One walk from the PML4 down towards @target_level (1: 4 KiB, 2: 2 MiB).
+ * It stops early at a huge page (PS set) or at a non-present entry. */
+enum vmm_walk_end {
+    WALK_LEAF,        /* reached target_level; *entry may or may not be present */
+    WALK_HUGE,        /* stopped at a present PS entry above target_level */
+    WALK_NOT_PRESENT, /* stopped at a non-present entry above target_level */
+};
+
+struct vmm_walk {
+    uintptr_t va;
+    enum vmm_walk_end end;
+    int level;             /* level of *entry */
+    uint64_t *entry;       /* the entry where the walk stopped */
+    uint64_t *slot[5];     /* the entry visited at each level, [4] .. [level] */
+    uint64_t seen[5];      /* its value when visited */
+    uint64_t eff;          /* effective rights: PTE_W/PTE_U AND-ed, PTE_NX OR-ed over
+                            * the present entries visited */
+    unsigned created;      /* internal: bit L set when a level-L entry was filled */
+};
+
+/* Walk without changing anything. */
+void vmm_walk(const struct vmm_space *s, uintptr_t va, int target_level, struct vmm_walk *w);
+
+/* Enumerate the mappings in [start, last] (inclusive), skipping the
+ * page-table windows: @leaf gets every present leaf (4 KiB or huge, with its
+ * level); @table_done, if set, every lower-level table after its contents
+ * (for teardown).  Both may modify the entry they are given. */
+struct vmm_visitor {
+    void (*leaf)(void *ctx, uintptr_t va, uint64_t *entry, int level);
+    void (*table_done)(void *ctx, uintptr_t va, uint64_t *entry, int level);
+    void *ctx;
+};
+void vmm_visit(const struct vmm_space *s, uintptr_t start, uintptr_t last,
+               const struct vmm_visitor *v);
+
+/* ---- address spaces ------------------------------------------------------
+ * A new space shares the kernel half (PML4 entries 256..511) with the
+ * kernel space; its user half starts empty. */
+enum vmm_status vmm_space_create(struct vmm_space *s);
+/* A space with an empty kernel half (host tests build their "kernel space"
+ * with it; the real kernel space is the boot PML4, adopted by vmm_init). */
+enum vmm_status vmm_space_create_root(struct vmm_space *s);
+/* Unmap the user half (dropping frame references) and free every table. */
+void vmm_space_destroy(struct vmm_space *s);
+
+/* ---- mapping ------------------------------------------------------------ */
+/* Map one 4 KiB page (or 2 MiB page) at @va to @pa with @flags (a subset of
+ * PTE_LEAF_FLAGS; PTE_P is implied).  Intermediate tables are allocated as
+ * needed; on failure none stays behind. */
+enum vmm_status vmm_map(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags);
+enum vmm_status vmm_map_2m(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags);
+/* Unmap the page at @va (4 KiB or huge, @va aligned to its size) and return
+ * its frame in *@pa_out (the caller owns the reference).  Page tables that
+ * become empty are freed. */
+enum vmm_status vmm_unmap(struct vmm_space *s, uintptr_t va, paddr_t *pa_out);
+/* Replace the flags of the page at @va, keeping its frame. */
+enum vmm_status vmm_protect(struct vmm_space *s, uintptr_t va, uint64_t flags);
+/* VA -> PA (byte-exact, huge pages included), leaf flags and level. */
+enum vmm_status vmm_translate(const struct vmm_space *s, uintptr_t va, paddr_t *pa,
+                              uint64_t *flags, int *level);
+
+/* ---- lazy memory and copy-on-write --------------------------------------- */
+/* The reserved all-zero frame (valid after vmm_zero_frame_init). */
+extern paddr_t vmm_zero_frame;
+enum vmm_status vmm_zero_frame_init(void);
+/* True while every byte of the zero frame is still zero. */
+bool vmm_zero_frame_intact(void);
+
+/* Map @npages pages at @va read-only onto the zero frame with PTE_COW.
+ * Reads see zeros and allocate nothing; the first write to a page gives it
+ * its own zeroed frame.  @flags: the rights the pages get once written
+ * (PTE_W is implied). */
+enum vmm_status vmm_map_zeroed(struct vmm_space *s, uintptr_t va, size_t npages,
+                               uint64_t flags);
+
+/* Share @npages pages copy-on-write: @src pages become read-only + CoW, and
+ * @dst pages (which must be unmapped) map the same frames read-only + CoW;
+ * frame reference counts rise by one.  All-or-nothing. */
+enum vmm_status vmm_share_cow(struct vmm_space *src, uintptr_t src_va, struct vmm_space *dst,
+                              uintptr_t dst_va, size_t npages);
+
+/* Unmap @npages pages and drop their frames' references (frees frames whose
+ * count reaches zero; the zero frame is never freed). */
+enum vmm_status vmm_release(struct vmm_space *s, uintptr_t va, size_t npages);
+
+/* ---- page faults ------------------------------------------------------- */
+enum vmm_fault_result {
+    VMM_FAULT_RESOLVED, /* retry the instruction */
+    VMM_FAULT_FATAL,    /* an illegal access: see reason */
+    VMM_FAULT_OOM,      /* legal, but no frame to resolve it; nothing changed */
+};
+
+enum vmm_fault_reason {
+    FAULT_NONE = 0,
+    FAULT_ZERO_FILL,      /* resolved: first write to lazy memory */
+    FAULT_COW_COPY,       /* resolved: write to a shared CoW page, copied */
+    FAULT_COW_REUSE,      /* resolved: write to a CoW page we alone hold */
+    FAULT_SPURIOUS,       /* resolved: the entry already allowed the access */
+    FAULT_NULL_DEREF,
+    FAULT_NONCANONICAL,
+    FAULT_NOT_PRESENT,
+    FAULT_WRITE_READONLY,
+    FAULT_EXEC_NX,
+    FAULT_RESERVED_BIT,
+    FAULT_USER_SUPERVISOR,
+    FAULT_STACK_GUARD,
+    FAULT_ZERO_FRAME_WRITE,
+    FAULT_OOM,
+    FAULT_KMAP_MISUSE,    /* internal error: temporary mappings exhausted */
+};
+
+struct vmm_fault {
+    uintptr_t va;
+    uint64_t error;            /* #PF error code */
+    enum vmm_fault_result result;
+    enum vmm_fault_reason reason;
+    struct vmm_walk walk;      /* the walk the decision was made on */
+};
+
+/* Decide and, where legal, resolve a page fault at @va with #PF @error in
+ * @s.  Fills *@f (always). */
+enum vmm_fault_result vmm_fault_handle(struct vmm_space *s, uintptr_t va, uint64_t error,
+                                       struct vmm_fault *f);
+
+const char *vmm_fault_reason_str(enum vmm_fault_reason r);
+
+struct vmm_fault_counters {
+    uint64_t faults, zero_fills, copies, reuses, spurious, fatal, oom;
+};
+extern struct vmm_fault_counters vmm_counters;
+
+/* Print the report of an unresolved fault: access, reason, the walk with
+ * each level's index, entry and decoded flags. */
+void vmm_fault_report(const struct vmm_fault *f);
+/* "P W U NX COW ..." for an entry; returns @buf. */
+const char *vmm_pte_flags_str(uint64_t pte, int level, char *buf, size_t n);
+
+#endif

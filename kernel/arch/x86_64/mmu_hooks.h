@@ -1,0 +1,99 @@
+/* The hardware hooks of the mm code, kernel side.  mm/ includes
+ * "mmu_hooks.h" and gets this file in the kernel build and
+ * tests/host/mmu_hooks.h (simulated physical memory) in host builds.
+ *
+ * Page tables are reached through recursive slots: every PML4 maps itself at
+ * PML4_SLOT_SELF, so the active space's tables sit at fixed virtual
+ * addresses; another space is reached by pointing the active PML4's
+ * PML4_SLOT_FOREIGN entry at its PML4 (mmu_foreign_attach). */
+#ifndef ZF_ARCH_MMU_HOOKS_H
+#define ZF_ARCH_MMU_HOOKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/x86_64/cpu.h"
+#include "paging.h"
+#include "pmm.h"
+
+struct vmm_space;
+
+extern paddr_t mmu_active_pml4;
+extern paddr_t mmu_foreign_pml4;
+/* Point the foreign slot at @pml4 (flushes the TLB when the target changes). */
+void mmu_foreign_attach(paddr_t pml4);
+
+static inline unsigned mmu_window_slot(paddr_t space_pml4)
+{
+    if (space_pml4 == mmu_active_pml4)
+        return PML4_SLOT_SELF;
+    if (space_pml4 != mmu_foreign_pml4)
+        mmu_foreign_attach(space_pml4);
+    return PML4_SLOT_FOREIGN;
+}
+
+/* Virtual address of the level-@level table covering @va in the space whose
+ * PML4 is @space_pml4 (the CPU takes one extra step through the self slot per
+ * level above). */
+static inline uint64_t *mmu_table_va(paddr_t space_pml4, int level, uintptr_t va)
+{
+    uint64_t a = mmu_window_slot(space_pml4);
+    uint64_t r = PML4_SLOT_SELF;
+    uint64_t i4 = pt_index(va, 4), i3 = pt_index(va, 3), i2 = pt_index(va, 2);
+    uint64_t x;
+    switch (level) {
+    case 4: x = (r << 30) | (r << 21) | (r << 12); break;
+    case 3: x = (r << 30) | (r << 21) | (i4 << 12); break;
+    case 2: x = (r << 30) | (i4 << 21) | (i3 << 12); break;
+    default: x = (i4 << 30) | (i3 << 21) | (i2 << 12); break;
+    }
+    return (uint64_t *)(VA_SLOT_BASE(a) | x);
+}
+
+/* The table at @level covering @va; @table_pa (its frame) is unused here. */
+static inline uint64_t *mmu_table(paddr_t space_pml4, int level, uintptr_t va, paddr_t table_pa)
+{
+    (void)table_pa;
+    return mmu_table_va(space_pml4, level, va);
+}
+
+/* A leaf entry of @space changed: drop the stale translation if it is live. */
+static inline void mmu_invalidate(paddr_t space_pml4, uintptr_t va)
+{
+    if (space_pml4 == mmu_active_pml4)
+        invlpg(va);
+}
+
+/* A level-@level table covering @va was unlinked: its window address must not
+ * stay in the TLB, and (active space) neither may cached upper-level entries;
+ * invlpg drops paging-structure caches as well (SDM 4.10.4.1). */
+static inline void mmu_table_unlinked(paddr_t space_pml4, int level, uintptr_t va)
+{
+    invlpg((uintptr_t)mmu_table_va(space_pml4, level, va));
+    mmu_invalidate(space_pml4, va);
+}
+
+/* A space's PML4 is about to be freed: forget it as the foreign window. */
+void mmu_space_gone(paddr_t space_pml4);
+
+/* Whole-quadword string instructions: 512 iterations per page. */
+static inline void mm_zero_page(void *dst)
+{
+    void *d = dst;
+    uint64_t n = PAGE_SIZE / 8;
+    __asm__ volatile("rep stosq" : "+D"(d), "+c"(n) : "a"(0ull) : "memory");
+}
+
+static inline void mm_copy_page(void *dst, const void *src)
+{
+    void *d = dst;
+    const void *s = src;
+    uint64_t n = PAGE_SIZE / 8;
+    __asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+}
+
+/* Temporary-mapping window slots (kernel/arch/x86_64/mmu.c). */
+void *kmap_arch_set(unsigned slot, paddr_t pa, bool writable);
+void kmap_arch_clear(unsigned slot);
+
+#endif

@@ -1,0 +1,64 @@
+/* Temporary mappings: the stack discipline and its checks.  The window
+ * itself (which page-table entries, which addresses) is the arch hook. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kmap.h"
+#include "mmu_hooks.h"
+#include "vmm.h"
+
+static struct {
+    void *va;
+    paddr_t pa;
+} kmap_stack[KMAP_SLOTS];
+static unsigned kmap_top;
+
+void *kmap_push(paddr_t pa, bool writable, enum kmap_status *st)
+{
+    enum kmap_status why = KMAP_OK;
+    if (kmap_top == KMAP_SLOTS)
+        why = KMAP_ERR_FULL;
+    else if (pa & (PAGE_SIZE - 1))
+        why = KMAP_ERR_UNALIGNED;
+    else if (writable && vmm_zero_frame && pa == vmm_zero_frame)
+        why = KMAP_ERR_ZERO_FRAME;
+    if (st)
+        *st = why;
+    if (why != KMAP_OK)
+        return NULL;
+    void *va = kmap_arch_set(kmap_top, pa, writable);
+    kmap_stack[kmap_top].va = va;
+    kmap_stack[kmap_top].pa = pa;
+    kmap_top++;
+    return va;
+}
+
+enum kmap_status kmap_pop(void *va)
+{
+    if (kmap_top == 0)
+        return KMAP_ERR_EMPTY;
+    if (kmap_stack[kmap_top - 1].va != va)
+        return KMAP_ERR_ORDER;
+    kmap_top--;
+    kmap_arch_clear(kmap_top);
+    kmap_stack[kmap_top].va = NULL;
+    return KMAP_OK;
+}
+
+unsigned kmap_depth(void)
+{
+    return kmap_top;
+}
+
+const char *kmap_status_str(enum kmap_status st)
+{
+    switch (st) {
+    case KMAP_OK: return "ok";
+    case KMAP_ERR_FULL: return "all temporary mapping slots in use";
+    case KMAP_ERR_UNALIGNED: return "physical address not frame aligned";
+    case KMAP_ERR_ZERO_FRAME: return "the zero frame may only be mapped read-only";
+    case KMAP_ERR_EMPTY: return "no temporary mapping to remove";
+    case KMAP_ERR_ORDER: return "temporary mappings must be removed in reverse order";
+    }
+    return "unknown kmap status";
+}

@@ -1,0 +1,72 @@
+/* Address spaces: creation (sharing the kernel half) and teardown. */
+#include "kmap.h"
+#include "mmu_hooks.h"
+#include "vmm.h"
+#include "walk.h"
+
+struct vmm_space vmm_kernel_space;
+
+enum vmm_status vmm_space_create_root(struct vmm_space *s)
+{
+    paddr_t pa;
+    if (pmm_alloc(&pa) != PMM_OK)
+        return VMM_ERR_NOMEM;
+    uint64_t *t = kmap_push(pa, true, NULL);
+    if (!t) {
+        pmm_free(pa);
+        return VMM_ERR_NOMEM;
+    }
+    mm_zero_page(t);
+    t[PML4_SLOT_SELF] = pa | PTE_P | PTE_W | PTE_NX;
+    kmap_pop(t);
+    s->pml4 = pa;
+    return VMM_OK;
+}
+
+enum vmm_status vmm_space_create(struct vmm_space *s)
+{
+    paddr_t pa;
+    if (pmm_alloc(&pa) != PMM_OK)
+        return VMM_ERR_NOMEM;
+    const uint64_t *kernel = mmu_table(vmm_kernel_space.pml4, 4, 0, vmm_kernel_space.pml4);
+    uint64_t *t = kmap_push(pa, true, NULL);
+    if (!t) {
+        pmm_free(pa);
+        return VMM_ERR_NOMEM;
+    }
+    for (unsigned i = 0; i < 512; i++)
+        t[i] = i >= 256 ? kernel[i] : 0;
+    t[PML4_SLOT_SELF] = pa | PTE_P | PTE_W | PTE_NX;
+    t[PML4_SLOT_FOREIGN] = 0;
+    kmap_pop(t);
+    s->pml4 = pa;
+    return VMM_OK;
+}
+
+static void drop_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
+{
+    (void)ctx;
+    (void)va;
+    paddr_t pa = *entry & PTE_ADDR_MASK;
+    *entry = 0;
+    if (level == 1 && pa != vmm_zero_frame)
+        pmm_ref_dec(pa, NULL);
+}
+
+static void free_table(void *ctx, uintptr_t va, uint64_t *entry, int level)
+{
+    const struct vmm_space *s = ctx;
+    paddr_t pa = *entry & PTE_ADDR_MASK;
+    *entry = 0;
+    mmu_table_unlinked(s->pml4, level - 1, va);
+    pmm_free(pa);
+}
+
+void vmm_space_destroy(struct vmm_space *s)
+{
+    struct vmm_visitor v = { .leaf = drop_leaf, .table_done = free_table, .ctx = s };
+    vmm_visit(s, 0, KERNEL_HALF_START - 1, &v);
+    mmu_space_gone(s->pml4);
+    pmm_free(s->pml4);
+    s->pml4 = 0;
+}

@@ -1,0 +1,201 @@
+/* map / unmap / protect / translate on any address space. */
+#include "mmu_hooks.h"
+#include "vmm.h"
+#include "walk.h"
+
+const char *vmm_status_str(enum vmm_status st)
+{
+    switch (st) {
+    case VMM_OK: return "ok";
+    case VMM_ERR_UNALIGNED: return "address not aligned to the page size";
+    case VMM_ERR_NONCANONICAL: return "non-canonical virtual address";
+    case VMM_ERR_RESERVED_VA: return "address inside a reserved window (page tables, kmap)";
+    case VMM_ERR_EXISTS: return "already mapped";
+    case VMM_ERR_NOT_MAPPED: return "not mapped";
+    case VMM_ERR_HUGE: return "a huge page is in the way";
+    case VMM_ERR_NOMEM: return "out of memory for page tables";
+    case VMM_ERR_BAD_FLAGS: return "invalid page flags";
+    case VMM_ERR_ZERO_FRAME: return "the zero frame may never be mapped writable";
+    case VMM_ERR_RANGE: return "empty or wrapping range";
+    case VMM_ERR_REFCOUNT: return "frame reference count would overflow";
+    }
+    return "unknown vmm status";
+}
+
+/* Addresses a caller may map: canonical, aligned, outside the windows the
+ * VMM and allocator manage themselves. */
+enum vmm_status vmm_check_va(uintptr_t va, uint64_t size)
+{
+    if (!va_is_canonical(va))
+        return VMM_ERR_NONCANONICAL;
+    if (va & (size - 1))
+        return VMM_ERR_UNALIGNED;
+    unsigned slot = pt_index(va, 4);
+    if (va >= KERNEL_HALF_START &&
+        (slot == PML4_SLOT_FOREIGN || slot == PML4_SLOT_PMM || slot == PML4_SLOT_SELF))
+        return VMM_ERR_RESERVED_VA;
+    if (va >= KMAP_BASE)
+        return VMM_ERR_RESERVED_VA;
+    return VMM_OK;
+}
+
+enum vmm_status vmm_check_range(uintptr_t va, size_t npages)
+{
+    if (npages == 0)
+        return VMM_ERR_RANGE;
+    enum vmm_status st = vmm_check_va(va, PAGE_SIZE);
+    if (st != VMM_OK)
+        return st;
+    if (npages - 1 > (UINT64_MAX - va) / PAGE_SIZE)
+        return VMM_ERR_RANGE; /* wraps */
+    uintptr_t last = va + (npages - 1) * PAGE_SIZE;
+    if (vmm_check_va(last, PAGE_SIZE) != VMM_OK)
+        return VMM_ERR_RANGE;
+    /* Neither across the non-canonical hole nor across the reserved slots. */
+    if ((va < KERNEL_HALF_START) != (last < KERNEL_HALF_START))
+        return VMM_ERR_RANGE;
+    if (va >= KERNEL_HALF_START && pt_index(va, 4) < PML4_SLOT_FOREIGN &&
+        pt_index(last, 4) > PML4_SLOT_SELF)
+        return VMM_ERR_RANGE;
+    return VMM_OK;
+}
+
+/* Install a leaf at @level; @leaf is the complete entry.  Shared by vmm_map,
+ * vmm_map_2m, lazy mappings and CoW sharing. */
+enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf)
+{
+    struct vmm_walk w;
+    enum vmm_status st = walk_tables(s, va, level, true, &w);
+    if (st != VMM_OK)
+        return st;
+    if (w.end == WALK_HUGE) {
+        return VMM_ERR_HUGE; /* nothing was created: the walk stopped before */
+    }
+    if (*w.entry & PTE_P) {
+        walk_undo_created(s, &w);
+        return VMM_ERR_EXISTS;
+    }
+    /* A 2 MiB leaf may not cover an existing page table. */
+    if (level == 2 && *w.entry) {
+        walk_undo_created(s, &w);
+        return VMM_ERR_EXISTS;
+    }
+    *w.entry = leaf;
+    /* Not-present entries are never cached, but a stale translation from an
+     * earlier mapping may be. */
+    mmu_invalidate(s->pml4, va);
+    return VMM_OK;
+}
+
+static enum vmm_status check_leaf_flags(paddr_t pa, uint64_t flags, uint64_t align)
+{
+    if (flags & ~PTE_LEAF_FLAGS)
+        return VMM_ERR_BAD_FLAGS;
+    if (pa & (align - 1) || pa & ~PTE_ADDR_MASK)
+        return VMM_ERR_UNALIGNED;
+    if ((flags & PTE_W) && vmm_zero_frame && pa == vmm_zero_frame)
+        return VMM_ERR_ZERO_FRAME;
+    return VMM_OK;
+}
+
+enum vmm_status vmm_map(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags)
+{
+    enum vmm_status st = vmm_check_va(va, PAGE_4K);
+    if (st == VMM_OK)
+        st = check_leaf_flags(pa, flags, PAGE_4K);
+    if (st != VMM_OK)
+        return st;
+    return vmm_install(s, va, 1, pa | flags | PTE_P);
+}
+
+enum vmm_status vmm_map_2m(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags)
+{
+    enum vmm_status st = vmm_check_va(va, PAGE_2M);
+    if (st == VMM_OK)
+        st = check_leaf_flags(pa, flags, PAGE_2M);
+    if (st != VMM_OK)
+        return st;
+    if (vmm_zero_frame && pa <= vmm_zero_frame && vmm_zero_frame < pa + PAGE_2M)
+        return VMM_ERR_ZERO_FRAME;
+    return vmm_install(s, va, 2, pa | flags | PTE_P | PTE_PS);
+}
+
+/* Find the mapping that covers @va: a present 4 KiB leaf or a huge page. */
+static enum vmm_status find_mapping(const struct vmm_space *s, uintptr_t va, struct vmm_walk *w)
+{
+    if (!va_is_canonical(va))
+        return VMM_ERR_NONCANONICAL;
+    vmm_walk(s, va, 1, w);
+    if (!(*w->entry & PTE_P))
+        return VMM_ERR_NOT_MAPPED;
+    return VMM_OK;
+}
+
+enum vmm_status vmm_unmap(struct vmm_space *s, uintptr_t va, paddr_t *pa_out)
+{
+    struct vmm_walk w;
+    enum vmm_status st = find_mapping(s, va, &w);
+    if (st != VMM_OK)
+        return st;
+    uint64_t size = level_page_size(w.level);
+    if (va & (size - 1))
+        return VMM_ERR_UNALIGNED;
+    if (vmm_check_va(va, size) != VMM_OK)
+        return VMM_ERR_RESERVED_VA;
+    uint64_t old = *w.entry;
+    *w.entry = 0;
+    mmu_invalidate(s->pml4, va);
+    if (pa_out)
+        *pa_out = old & (w.level == 1 ? PTE_ADDR_MASK : w.level == 2 ? PTE_ADDR_2M_MASK
+                                                                      : PTE_ADDR_1G_MASK);
+    walk_prune_empty(s, &w);
+    return VMM_OK;
+}
+
+/* Whether a write right on this frame must be deferred to a CoW fault: the
+ * zero frame, and frames other mappings still share. */
+static bool write_needs_cow(paddr_t pa)
+{
+    return pa == vmm_zero_frame || pmm_refcount(pa) > 1;
+}
+
+enum vmm_status vmm_protect(struct vmm_space *s, uintptr_t va, uint64_t flags)
+{
+    struct vmm_walk w;
+    if (flags & ~PTE_LEAF_FLAGS)
+        return VMM_ERR_BAD_FLAGS;
+    enum vmm_status st = find_mapping(s, va, &w);
+    if (st != VMM_OK)
+        return st;
+    if (va & (level_page_size(w.level) - 1))
+        return VMM_ERR_UNALIGNED;
+    if (vmm_check_va(va, level_page_size(w.level)) != VMM_OK)
+        return VMM_ERR_RESERVED_VA;
+
+    uint64_t old = *w.entry;
+    uint64_t keep = old & (PTE_ADDR_MASK | PTE_PS | PTE_A | PTE_D);
+    uint64_t nflags = flags | PTE_P;
+    if (w.level == 1 && (flags & PTE_W) && write_needs_cow(old & PTE_ADDR_MASK))
+        nflags = (nflags & ~PTE_W) | PTE_COW; /* writable once the fault gives it a frame */
+    *w.entry = keep | nflags;
+    mmu_invalidate(s->pml4, va);
+    return VMM_OK;
+}
+
+enum vmm_status vmm_translate(const struct vmm_space *s, uintptr_t va, paddr_t *pa,
+                              uint64_t *flags, int *level)
+{
+    struct vmm_walk w;
+    enum vmm_status st = find_mapping(s, va, &w);
+    if (st != VMM_OK)
+        return st;
+    uint64_t e = *w.entry;
+    uint64_t size = level_page_size(w.level);
+    if (pa)
+        *pa = (e & PTE_ADDR_MASK & ~(size - 1)) | (va & (size - 1));
+    if (flags)
+        *flags = e & ~PTE_ADDR_MASK;
+    if (level)
+        *level = w.level;
+    return VMM_OK;
+}

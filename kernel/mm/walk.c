@@ -1,0 +1,170 @@
+/* The page-table walker: the only code that descends the four levels.  Every
+ * operation (map, unmap, protect, translate, the fault handler, reports)
+ * goes through walk_tables(). */
+#include "kmap.h"
+#include "mmu_hooks.h"
+#include "vmm.h"
+#include "walk.h"
+
+/* Intermediate entries carry the most permissive rights: the leaf decides.
+ * User-half tables are user-accessible so user leaves can be; kernel-half
+ * ones are not, so a stray U bit on a kernel leaf grants nothing. */
+static uint64_t table_entry_flags(uintptr_t va)
+{
+    return va < KERNEL_HALF_START ? (PTE_P | PTE_W | PTE_U) : (PTE_P | PTE_W);
+}
+
+/* A fresh, zeroed page table.  Zeroed through a temporary mapping *before*
+ * it is linked, so the CPU can never walk through stale contents. */
+static enum vmm_status table_alloc(paddr_t *out)
+{
+    paddr_t pa;
+    if (pmm_alloc(&pa) != PMM_OK)
+        return VMM_ERR_NOMEM;
+    void *p = kmap_push(pa, true, NULL);
+    if (!p) {
+        pmm_free(pa);
+        return VMM_ERR_NOMEM;
+    }
+    mm_zero_page(p);
+    kmap_pop(p);
+    *out = pa;
+    return VMM_OK;
+}
+
+enum vmm_status walk_tables(const struct vmm_space *s, uintptr_t va, int target_level,
+                            bool create, struct vmm_walk *w)
+{
+    paddr_t table = s->pml4;
+    w->va = va;
+    w->eff = PTE_W | PTE_U;
+    w->created = 0;
+
+    for (int level = 4;; level--) {
+        uint64_t *e = mmu_table(s->pml4, level, va, table) + pt_index(va, level);
+        uint64_t v = *e;
+        w->level = level;
+        w->entry = e;
+        w->slot[level] = e;
+        w->seen[level] = v;
+
+        if (level == target_level) {
+            w->end = WALK_LEAF;
+            break;
+        }
+        if (!(v & PTE_P)) {
+            if (!create) {
+                w->end = WALK_NOT_PRESENT;
+                return VMM_OK;
+            }
+            paddr_t fresh;
+            if (table_alloc(&fresh) != VMM_OK) {
+                walk_undo_created(s, w);
+                return VMM_ERR_NOMEM;
+            }
+            v = fresh | table_entry_flags(va);
+            *e = v;
+            w->seen[level] = v;
+            w->created |= 1u << level;
+        } else if (v & PTE_PS) {
+            w->end = WALK_HUGE;
+            break;
+        }
+        w->eff &= v | ~(PTE_W | PTE_U);
+        w->eff |= v & PTE_NX;
+        table = v & PTE_ADDR_MASK;
+    }
+    /* The entry we stopped at (leaf or huge) contributes its rights too. */
+    uint64_t v = *w->entry;
+    if (v & PTE_P) {
+        w->eff &= v | ~(PTE_W | PTE_U);
+        w->eff |= v & PTE_NX;
+    }
+    return VMM_OK;
+}
+
+void vmm_walk(const struct vmm_space *s, uintptr_t va, int target_level, struct vmm_walk *w)
+{
+    walk_tables(s, va, target_level, false, w);
+}
+
+/* Tables this walk linked (w->created) are still empty: unlink and free
+ * them, deepest first, so that a failed operation leaves nothing behind. */
+void walk_undo_created(const struct vmm_space *s, struct vmm_walk *w)
+{
+    for (int level = 2; level <= 4; level++) {
+        if (!(w->created & (1u << level)))
+            continue;
+        uint64_t *e = w->slot[level];
+        paddr_t pa = *e & PTE_ADDR_MASK;
+        *e = 0;
+        mmu_table_unlinked(s->pml4, level - 1, w->va);
+        pmm_free(pa);
+    }
+    w->created = 0;
+}
+
+static bool table_is_empty(const struct vmm_space *s, int level, uintptr_t va, paddr_t pa)
+{
+    const uint64_t *t = mmu_table(s->pml4, level, va, pa);
+    for (int i = 0; i < 512; i++) {
+        if (t[i])
+            return false;
+    }
+    return true;
+}
+
+/* After a leaf at w->level was cleared: free the tables on the path that are
+ * now empty, bottom up.  Kept: the PML4, kernel-half PDPTs (their PML4
+ * entries are copied into every space), and tables the allocator does not
+ * own (the static boot tables). */
+void walk_prune_empty(const struct vmm_space *s, struct vmm_walk *w)
+{
+    int top = w->va >= KERNEL_HALF_START ? 3 : 4; /* level of the highest entry we may clear */
+    for (int level = w->level + 1; level <= top; level++) {
+        uint64_t *e = w->slot[level];
+        paddr_t pa = *e & PTE_ADDR_MASK;
+        if (pmm_refcount(pa) == 0 || !table_is_empty(s, level - 1, w->va, pa))
+            return;
+        *e = 0;
+        mmu_table_unlinked(s->pml4, level - 1, w->va);
+        pmm_free(pa);
+    }
+}
+
+/* Visit the present entries of the table at @level covering @base (frame
+ * @table_pa), restricted to [start, last]; leaves go to @leaf, and with
+ * @post each lower table is handed to it after its contents. */
+static void visit(const struct vmm_space *s, int level, uintptr_t base, paddr_t table_pa,
+                  uintptr_t start, uintptr_t last, const struct vmm_visitor *v)
+{
+    uint64_t span = level_page_size(level);
+    uint64_t *t = mmu_table(s->pml4, level, base, table_pa);
+    for (unsigned i = 0; i < 512; i++) {
+        uintptr_t va = base + i * span;
+        if (level == 4) /* sign-extend into the upper half */
+            va = (uintptr_t)((int64_t)(va << 16) >> 16);
+        if (va + (span - 1) < start || va > last)
+            continue;
+        if (level == 4 && va >= KERNEL_HALF_START &&
+            (i == PML4_SLOT_FOREIGN || i == PML4_SLOT_SELF))
+            continue; /* windows onto page tables, not mappings */
+        uint64_t e = t[i];
+        if (!(e & PTE_P))
+            continue;
+        if (level == 1 || (e & PTE_PS)) {
+            if (v->leaf)
+                v->leaf(v->ctx, va, &t[i], level);
+            continue;
+        }
+        visit(s, level - 1, va, e & PTE_ADDR_MASK, start, last, v);
+        if (v->table_done)
+            v->table_done(v->ctx, va, &t[i], level);
+    }
+}
+
+void vmm_visit(const struct vmm_space *s, uintptr_t start, uintptr_t last,
+               const struct vmm_visitor *v)
+{
+    visit(s, 4, 0, s->pml4, start, last, v);
+}

@@ -1,0 +1,53 @@
+/* The hardware hooks of the mm code, host side: physical memory is a heap
+ * buffer (tests/host/sim.c), page tables are reached by physical address,
+ * and invalidations are counted so tests can check them. */
+#ifndef ZF_HOST_MMU_HOOKS_H
+#define ZF_HOST_MMU_HOOKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "paging.h"
+#include "pmm.h"
+
+/* Simulated physical memory (sim.c). */
+extern uint8_t *sim_ram;
+extern uint64_t sim_ram_size;
+extern uint64_t sim_invlpg_count;
+extern uintptr_t sim_last_invlpg;
+extern uint64_t sim_table_unlinks;
+
+void *sim_phys(paddr_t pa); /* aborts the test on an out-of-range address */
+
+static inline uint64_t *mmu_table(paddr_t space_pml4, int level, uintptr_t va, paddr_t table_pa)
+{
+    (void)space_pml4;
+    (void)level;
+    (void)va;
+    return (uint64_t *)sim_phys(table_pa);
+}
+
+static inline void mmu_invalidate(paddr_t space_pml4, uintptr_t va)
+{
+    (void)space_pml4;
+    sim_invlpg_count++;
+    sim_last_invlpg = va;
+}
+
+static inline void mmu_table_unlinked(paddr_t space_pml4, int level, uintptr_t va)
+{
+    (void)level;
+    sim_table_unlinks++;
+    mmu_invalidate(space_pml4, va);
+}
+
+static inline void mmu_space_gone(paddr_t space_pml4) { (void)space_pml4; }
+
+static inline void mm_zero_page(void *dst) { memset(dst, 0, PAGE_SIZE); }
+static inline void mm_copy_page(void *dst, const void *src) { memcpy(dst, src, PAGE_SIZE); }
+
+void *kmap_arch_set(unsigned slot, paddr_t pa, bool writable);
+void kmap_arch_clear(unsigned slot);
+
+#endif

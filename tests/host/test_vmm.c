@@ -1,0 +1,461 @@
+/* Host unit tests for the VMM: the walker, map/unmap/protect/translate,
+ * lazy memory, copy-on-write sharing and the fault classifier, compiled
+ * unchanged against simulated physical memory (sim.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kmap.h"
+#include "sim.h"
+#include "vmm.h"
+
+#define SIM_FRAMES 4096
+#define USER_VA 0x0000000000400000ull
+#define ARENA_VA 0xffff800000200000ull
+
+static struct vmm_space space;
+
+static int setup(void **state)
+{
+    (void)state;
+    sim_init(SIM_FRAMES);
+    assert_int_equal(vmm_space_create_root(&vmm_kernel_space), VMM_OK);
+    assert_int_equal(vmm_zero_frame_init(), VMM_OK);
+    assert_int_equal(vmm_space_create(&space), VMM_OK);
+    memset(&vmm_counters, 0, sizeof(vmm_counters));
+    sim_console_len = 0;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    assert_int_equal(kmap_depth(), 0);
+    sim_fini();
+    return 0;
+}
+
+static paddr_t alloc_frame_with(uint8_t fill)
+{
+    paddr_t pa;
+    assert_int_equal(pmm_alloc(&pa), PMM_OK);
+    memset(sim_phys(pa), fill, PAGE_SIZE);
+    return pa;
+}
+
+static uint64_t leaf(struct vmm_space *s, uintptr_t va)
+{
+    struct vmm_walk w;
+    vmm_walk(s, va, 1, &w);
+    return w.end == WALK_LEAF ? *w.entry : 0;
+}
+
+static void test_walk_empty_space_stops_at_pml4(void **state)
+{
+    (void)state;
+    struct vmm_walk w;
+    vmm_walk(&space, USER_VA, 1, &w);
+    assert_int_equal(w.end, WALK_NOT_PRESENT);
+    assert_int_equal(w.level, 4);
+    assert_int_equal(*w.entry, 0);
+}
+
+static void test_map_translate_roundtrip(void **state)
+{
+    (void)state;
+    uint64_t before = sim_free_frames();
+    paddr_t pa = alloc_frame_with(0);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_W | PTE_U | PTE_NX), VMM_OK);
+    /* PDPT, PD and PT were allocated, plus the frame itself. */
+    assert_int_equal(before - sim_free_frames(), 4);
+    paddr_t got;
+    uint64_t flags;
+    int level;
+    assert_int_equal(vmm_translate(&space, USER_VA + 0x123, &got, &flags, &level), VMM_OK);
+    assert_int_equal(got, pa + 0x123);
+    assert_int_equal(level, 1);
+    assert_true(flags & PTE_P);
+    assert_true(flags & PTE_W);
+    assert_true(flags & PTE_U);
+    assert_true(flags & PTE_NX);
+    assert_false(flags & PTE_COW);
+    /* The walk sees every level. */
+    struct vmm_walk w;
+    vmm_walk(&space, USER_VA, 1, &w);
+    assert_int_equal(w.end, WALK_LEAF);
+    assert_true(w.eff & PTE_W);
+    assert_true(w.eff & PTE_NX);
+    for (int l = 4; l >= 2; l--)
+        assert_true(w.seen[l] & PTE_P);
+}
+
+static void test_map_rejects_bad_requests(void **state)
+{
+    (void)state;
+    paddr_t pa = alloc_frame_with(0);
+    assert_int_equal(vmm_map(&space, USER_VA + 1, pa, 0), VMM_ERR_UNALIGNED);
+    assert_int_equal(vmm_map(&space, USER_VA, pa + 8, 0), VMM_ERR_UNALIGNED);
+    assert_int_equal(vmm_map(&space, 0x0000800000000000ull, pa, 0), VMM_ERR_NONCANONICAL);
+    assert_int_equal(vmm_map(&space, 0xffffff0000000000ull, pa, 0), VMM_ERR_RESERVED_VA);
+    assert_int_equal(vmm_map(&space, 0xfffffe0000000000ull, pa, 0), VMM_ERR_RESERVED_VA);
+    assert_int_equal(vmm_map(&space, KMAP_BASE, pa, 0), VMM_ERR_RESERVED_VA);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_COW), VMM_ERR_BAD_FLAGS);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_PS), VMM_ERR_BAD_FLAGS);
+    assert_int_equal(vmm_map(&space, USER_VA, vmm_zero_frame, PTE_W), VMM_ERR_ZERO_FRAME);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_W), VMM_OK);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_W), VMM_ERR_EXISTS);
+    /* Nothing half-done: the failed calls left the original mapping alone. */
+    paddr_t got;
+    assert_int_equal(vmm_translate(&space, USER_VA, &got, NULL, NULL), VMM_OK);
+    assert_int_equal(got, pa);
+}
+
+static void test_map_out_of_memory_leaves_nothing(void **state)
+{
+    (void)state;
+    paddr_t pa = alloc_frame_with(0);
+    for (long n = 0; n < 3; n++) {
+        uint64_t before = sim_free_frames();
+        sim_fail_allocations_after(n);
+        assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_W), VMM_ERR_NOMEM);
+        sim_fail_allocations_after(-1);
+        assert_int_equal(sim_free_frames(), before);
+        struct vmm_walk w;
+        vmm_walk(&space, USER_VA, 1, &w);
+        assert_int_equal(w.level, 4); /* no table stayed behind */
+    }
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_W), VMM_OK);
+}
+
+static void test_unmap_returns_frame_and_frees_empty_tables(void **state)
+{
+    (void)state;
+    uint64_t before = sim_free_frames();
+    paddr_t a = alloc_frame_with(1), b = alloc_frame_with(2);
+    assert_int_equal(vmm_map(&space, USER_VA, a, PTE_W), VMM_OK);
+    assert_int_equal(vmm_map(&space, USER_VA + PAGE_SIZE, b, PTE_W), VMM_OK);
+    paddr_t got = 0;
+    assert_int_equal(vmm_unmap(&space, USER_VA, &got), VMM_OK);
+    assert_int_equal(got, a);
+    /* The PT still holds b: nothing freed yet. */
+    assert_int_equal(before - sim_free_frames(), 5);
+    uint64_t inv = sim_invlpg_count;
+    assert_int_equal(vmm_unmap(&space, USER_VA + PAGE_SIZE, &got), VMM_OK);
+    assert_int_equal(got, b);
+    assert_true(sim_invlpg_count > inv);
+    assert_int_equal(before - sim_free_frames(), 2); /* PT, PD, PDPT freed */
+    assert_int_equal(sim_table_unlinks, 3);
+    struct vmm_walk w;
+    vmm_walk(&space, USER_VA, 1, &w);
+    assert_int_equal(w.level, 4);
+    assert_int_equal(vmm_unmap(&space, USER_VA, &got), VMM_ERR_NOT_MAPPED);
+    pmm_free(a);
+    pmm_free(b);
+    assert_int_equal(sim_free_frames(), before);
+}
+
+static void test_huge_pages(void **state)
+{
+    (void)state;
+    const paddr_t big = 0x200000; /* frames there are simulated RAM too */
+    assert_int_equal(vmm_map_2m(&space, USER_VA, big + PAGE_SIZE, 0), VMM_ERR_UNALIGNED);
+    assert_int_equal(vmm_map_2m(&space, USER_VA + PAGE_SIZE, big, 0), VMM_ERR_UNALIGNED);
+    assert_int_equal(vmm_map_2m(&space, USER_VA, big, PTE_W), VMM_OK);
+    paddr_t pa;
+    int level;
+    assert_int_equal(vmm_translate(&space, USER_VA + 0x12345, &pa, NULL, &level), VMM_OK);
+    assert_int_equal(pa, big + 0x12345);
+    assert_int_equal(level, 2);
+    struct vmm_walk w;
+    vmm_walk(&space, USER_VA + 0x5000, 1, &w);
+    assert_int_equal(w.end, WALK_HUGE);
+    assert_int_equal(w.level, 2);
+    assert_int_equal(vmm_map(&space, USER_VA + 0x5000, alloc_frame_with(0), 0), VMM_ERR_HUGE);
+    assert_int_equal(vmm_unmap(&space, USER_VA + 0x5000, &pa), VMM_ERR_UNALIGNED);
+    assert_int_equal(vmm_unmap(&space, USER_VA, &pa), VMM_OK);
+    assert_int_equal(pa, big);
+    /* A 2 MiB page may not replace a page table that maps 4 KiB pages. */
+    assert_int_equal(vmm_map(&space, USER_VA, alloc_frame_with(0), 0), VMM_OK);
+    assert_int_equal(vmm_map_2m(&space, USER_VA, big, 0), VMM_ERR_EXISTS);
+}
+
+static void test_protect(void **state)
+{
+    (void)state;
+    paddr_t pa = alloc_frame_with(7);
+    assert_int_equal(vmm_protect(&space, USER_VA, 0), VMM_ERR_NOT_MAPPED);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_W), VMM_OK);
+    assert_int_equal(vmm_protect(&space, USER_VA, PTE_NX), VMM_OK);
+    uint64_t e = leaf(&space, USER_VA);
+    assert_false(e & PTE_W);
+    assert_true(e & PTE_NX);
+    assert_int_equal(e & PTE_ADDR_MASK, pa);
+    assert_int_equal(vmm_protect(&space, USER_VA, PTE_COW), VMM_ERR_BAD_FLAGS);
+    /* Writable on the zero frame is never granted: it becomes CoW. */
+    assert_int_equal(vmm_map_zeroed(&space, USER_VA + PAGE_SIZE, 1, 0), VMM_OK);
+    assert_int_equal(vmm_protect(&space, USER_VA + PAGE_SIZE, PTE_W), VMM_OK);
+    e = leaf(&space, USER_VA + PAGE_SIZE);
+    assert_false(e & PTE_W);
+    assert_true(e & PTE_COW);
+}
+
+static void test_lazy_read_allocates_nothing_write_allocates_one(void **state)
+{
+    (void)state;
+    assert_int_equal(vmm_map_zeroed(&space, USER_VA, 3, PTE_U | PTE_NX), VMM_OK);
+    uint64_t before = sim_free_frames();
+    for (int i = 0; i < 3; i++) {
+        uint64_t e = leaf(&space, USER_VA + i * PAGE_SIZE);
+        assert_int_equal(e & PTE_ADDR_MASK, vmm_zero_frame);
+        assert_true(e & PTE_COW);
+        assert_false(e & PTE_W);
+    }
+    struct vmm_fault f;
+    /* A write to the middle page: exactly one frame, zeroed, writable. */
+    assert_int_equal(vmm_fault_handle(&space, USER_VA + PAGE_SIZE + 8, PF_ERR_P | PF_ERR_W | PF_ERR_U, &f),
+                     VMM_FAULT_RESOLVED);
+    assert_int_equal(f.reason, FAULT_ZERO_FILL);
+    assert_int_equal(before - sim_free_frames(), 1);
+    uint64_t e = leaf(&space, USER_VA + PAGE_SIZE);
+    assert_int_not_equal(e & PTE_ADDR_MASK, vmm_zero_frame);
+    assert_true(e & PTE_W);
+    assert_false(e & PTE_COW);
+    assert_true(e & PTE_U);
+    assert_true(e & PTE_NX);
+    const uint8_t *page = sim_phys(e & PTE_ADDR_MASK);
+    for (int i = 0; i < (int)PAGE_SIZE; i++)
+        assert_int_equal(page[i], 0); /* sim_alloc filled it with 0x5a */
+    assert_int_equal(sim_last_invlpg, USER_VA + PAGE_SIZE + 8);
+    /* The neighbours stay on the zero frame. */
+    assert_int_equal(leaf(&space, USER_VA) & PTE_ADDR_MASK, vmm_zero_frame);
+    assert_int_equal(leaf(&space, USER_VA + 2 * PAGE_SIZE) & PTE_ADDR_MASK, vmm_zero_frame);
+    assert_int_equal(vmm_counters.zero_fills, 1);
+    assert_true(vmm_zero_frame_intact());
+}
+
+static void test_share_cow_copy_then_reuse(void **state)
+{
+    (void)state;
+    struct vmm_space other;
+    assert_int_equal(vmm_space_create(&other), VMM_OK);
+    paddr_t pa = alloc_frame_with(0x42);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_W | PTE_U), VMM_OK);
+    assert_int_equal(vmm_share_cow(&space, USER_VA, &other, USER_VA, 1), VMM_OK);
+    assert_int_equal(pmm_refcount(pa), 2);
+    uint64_t a = leaf(&space, USER_VA), b = leaf(&other, USER_VA);
+    assert_true((a & PTE_COW) && !(a & PTE_W));
+    assert_true((b & PTE_COW) && !(b & PTE_W));
+    assert_int_equal(b & PTE_ADDR_MASK, pa);
+
+    struct vmm_fault f;
+    uint64_t before = sim_free_frames();
+    assert_int_equal(vmm_fault_handle(&other, USER_VA, PF_ERR_P | PF_ERR_W, &f), VMM_FAULT_RESOLVED);
+    assert_int_equal(f.reason, FAULT_COW_COPY);
+    assert_int_equal(before - sim_free_frames(), 1);
+    paddr_t copy = leaf(&other, USER_VA) & PTE_ADDR_MASK;
+    assert_int_not_equal(copy, pa);
+    assert_memory_equal(sim_phys(copy), sim_phys(pa), PAGE_SIZE);
+    assert_int_equal(pmm_refcount(pa), 1);
+
+    /* Last sharer: reuse, no allocation, no copy. */
+    before = sim_free_frames();
+    assert_int_equal(vmm_fault_handle(&space, USER_VA, PF_ERR_P | PF_ERR_W, &f), VMM_FAULT_RESOLVED);
+    assert_int_equal(f.reason, FAULT_COW_REUSE);
+    assert_int_equal(sim_free_frames(), before);
+    assert_int_equal(leaf(&space, USER_VA) & (PTE_ADDR_MASK | PTE_W | PTE_COW), pa | PTE_W);
+    assert_int_equal(vmm_counters.copies, 1);
+    assert_int_equal(vmm_counters.reuses, 1);
+    vmm_space_destroy(&other);
+}
+
+static void test_share_cow_is_all_or_nothing(void **state)
+{
+    (void)state;
+    struct vmm_space other;
+    assert_int_equal(vmm_space_create(&other), VMM_OK);
+    paddr_t p0 = alloc_frame_with(1), p1 = alloc_frame_with(2);
+    assert_int_equal(vmm_map(&space, USER_VA, p0, PTE_W), VMM_OK);
+    assert_int_equal(vmm_map(&space, USER_VA + PAGE_SIZE, p1, PTE_W), VMM_OK);
+    /* Destination page 1 is taken: refused before anything changes. */
+    assert_int_equal(vmm_map(&other, USER_VA + PAGE_SIZE, alloc_frame_with(3), 0), VMM_OK);
+    assert_int_equal(vmm_share_cow(&space, USER_VA, &other, USER_VA, 2), VMM_ERR_EXISTS);
+    assert_true(leaf(&space, USER_VA) & PTE_W);
+    assert_int_equal(leaf(&other, USER_VA), 0);
+    assert_int_equal(pmm_refcount(p0), 1);
+    /* Source page missing. */
+    assert_int_equal(vmm_share_cow(&space, USER_VA, &other, 0x40000000, 3), VMM_ERR_NOT_MAPPED);
+    /* Out of memory for the destination's tables, midway. */
+    uint64_t before = sim_free_frames();
+    sim_fail_allocations_after(0);
+    assert_int_equal(vmm_share_cow(&space, USER_VA, &other, 0x40000000, 2), VMM_ERR_NOMEM);
+    sim_fail_allocations_after(-1);
+    assert_int_equal(sim_free_frames(), before);
+    assert_int_equal(pmm_refcount(p0), 1);
+    assert_int_equal(pmm_refcount(p1), 1);
+    assert_true(leaf(&space, USER_VA) & PTE_W);
+    /* Overlapping ranges in one space are refused. */
+    assert_int_equal(vmm_share_cow(&space, USER_VA, &space, USER_VA + PAGE_SIZE, 2), VMM_ERR_RANGE);
+    vmm_space_destroy(&other);
+}
+
+static void expect_fatal(uintptr_t va, uint64_t err, enum vmm_fault_reason why)
+{
+    struct vmm_fault f;
+    assert_int_equal(vmm_fault_handle(&space, va, err, &f), VMM_FAULT_FATAL);
+    assert_int_equal(f.reason, why);
+}
+
+static void test_fault_classifier_fatal_reasons(void **state)
+{
+    (void)state;
+    paddr_t pa = alloc_frame_with(0);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_NX), VMM_OK);      /* read-only, NX */
+    assert_int_equal(vmm_map(&space, USER_VA + PAGE_SIZE, vmm_zero_frame, 0), VMM_OK); /* no CoW */
+    assert_int_equal(vmm_map(&space, USER_VA + 2 * PAGE_SIZE, alloc_frame_with(0), PTE_W), VMM_OK);
+    expect_fatal(8, 0, FAULT_NULL_DEREF);
+    expect_fatal(0x0000800000000000ull, 0, FAULT_NONCANONICAL);
+    expect_fatal(USER_VA + 64 * PAGE_SIZE, PF_ERR_W, FAULT_NOT_PRESENT);
+    expect_fatal(SIM_GUARD_PAGE + 0xff8, PF_ERR_W, FAULT_STACK_GUARD);
+    expect_fatal(USER_VA, PF_ERR_P | PF_ERR_W, FAULT_WRITE_READONLY);
+    expect_fatal(USER_VA, PF_ERR_P | PF_ERR_I, FAULT_EXEC_NX);
+    expect_fatal(USER_VA, PF_ERR_P | PF_ERR_RSVD, FAULT_RESERVED_BIT);
+    expect_fatal(USER_VA, PF_ERR_P | PF_ERR_U, FAULT_USER_SUPERVISOR);
+    expect_fatal(USER_VA + PAGE_SIZE, PF_ERR_P | PF_ERR_W, FAULT_ZERO_FRAME_WRITE);
+    assert_int_equal(vmm_counters.fatal, 9);
+    /* Spurious: the entry already allows the write. */
+    struct vmm_fault f;
+    assert_int_equal(vmm_fault_handle(&space, USER_VA + 2 * PAGE_SIZE, PF_ERR_P | PF_ERR_W, &f),
+                     VMM_FAULT_RESOLVED);
+    assert_int_equal(f.reason, FAULT_SPURIOUS);
+    assert_int_equal(vmm_counters.spurious, 1);
+}
+
+static void test_fault_oom_changes_nothing(void **state)
+{
+    (void)state;
+    assert_int_equal(vmm_map_zeroed(&space, USER_VA, 1, 0), VMM_OK);
+    struct vmm_space other;
+    assert_int_equal(vmm_space_create(&other), VMM_OK);
+    paddr_t pa = alloc_frame_with(9);
+    assert_int_equal(vmm_map(&space, USER_VA + PAGE_SIZE, pa, PTE_W), VMM_OK);
+    assert_int_equal(vmm_share_cow(&space, USER_VA + PAGE_SIZE, &other, USER_VA, 1), VMM_OK);
+    uint64_t lazy = leaf(&space, USER_VA), shared = leaf(&other, USER_VA);
+    uint64_t before = sim_free_frames();
+
+    sim_fail_allocations_after(0);
+    struct vmm_fault f;
+    assert_int_equal(vmm_fault_handle(&space, USER_VA, PF_ERR_P | PF_ERR_W, &f), VMM_FAULT_OOM);
+    assert_int_equal(f.reason, FAULT_OOM);
+    assert_int_equal(vmm_fault_handle(&other, USER_VA, PF_ERR_P | PF_ERR_W, &f), VMM_FAULT_OOM);
+    sim_fail_allocations_after(-1);
+    assert_int_equal(leaf(&space, USER_VA), lazy);
+    assert_int_equal(leaf(&other, USER_VA), shared);
+    assert_int_equal(sim_free_frames(), before);
+    assert_int_equal(pmm_refcount(pa), 2);
+    assert_int_equal(vmm_counters.oom, 2);
+    vmm_space_destroy(&other);
+}
+
+static void test_fault_report_text(void **state)
+{
+    (void)state;
+    assert_int_equal(vmm_map(&space, USER_VA, alloc_frame_with(0), PTE_NX), VMM_OK);
+    struct vmm_fault f;
+    vmm_fault_handle(&space, USER_VA + 0x10, PF_ERR_P | PF_ERR_W, &f);
+    sim_console_len = 0;
+    vmm_fault_report(&f);
+    assert_non_null(strstr(sim_console, "kernel write at 0x400010"));
+    assert_non_null(strstr(sim_console, "reason: write to read-only page"));
+    assert_non_null(strstr(sim_console, "PML4[  0]"));
+    assert_non_null(strstr(sim_console, "PT  [  0] = "));
+    assert_non_null(strstr(sim_console, "P NX   <- walk ended here"));
+    assert_non_null(strstr(sim_console, "effective rights: read-only"));
+}
+
+static void test_kmap_nesting_and_misuse(void **state)
+{
+    (void)state;
+    void *va[KMAP_SLOTS];
+    enum kmap_status st;
+    for (int i = 0; i < KMAP_SLOTS; i++) {
+        va[i] = kmap_push(alloc_frame_with((uint8_t)i), true, &st);
+        assert_non_null(va[i]);
+        assert_int_equal(st, KMAP_OK);
+    }
+    assert_null(kmap_push(alloc_frame_with(0), false, &st));
+    assert_int_equal(st, KMAP_ERR_FULL);
+    assert_int_equal(kmap_pop(va[0]), KMAP_ERR_ORDER);
+    for (int i = KMAP_SLOTS - 1; i >= 0; i--)
+        assert_int_equal(kmap_pop(va[i]), KMAP_OK);
+    assert_int_equal(kmap_pop(va[0]), KMAP_ERR_EMPTY);
+    assert_null(kmap_push(vmm_zero_frame, true, &st));
+    assert_int_equal(st, KMAP_ERR_ZERO_FRAME);
+    assert_null(kmap_push(0x1001, false, &st));
+    assert_int_equal(st, KMAP_ERR_UNALIGNED);
+    void *z = kmap_push(vmm_zero_frame, false, &st);
+    assert_non_null(z);
+    assert_int_equal(kmap_pop(z), KMAP_OK);
+}
+
+static void test_space_destroy_and_release_free_everything(void **state)
+{
+    (void)state;
+    uint64_t before = sim_free_frames();
+    struct vmm_space other;
+    assert_int_equal(vmm_space_create(&other), VMM_OK);
+    assert_int_equal(vmm_map_zeroed(&other, USER_VA, 16, 0), VMM_OK);
+    struct vmm_fault f;
+    for (int i = 0; i < 16; i += 3)
+        vmm_fault_handle(&other, USER_VA + i * PAGE_SIZE, PF_ERR_P | PF_ERR_W, &f);
+    paddr_t pa = alloc_frame_with(5);
+    assert_int_equal(vmm_map(&other, 0x7f0000000000ull, pa, PTE_W), VMM_OK);
+    assert_int_equal(vmm_share_cow(&other, 0x7f0000000000ull, &space, USER_VA, 1), VMM_OK);
+    vmm_space_destroy(&other);
+    assert_int_equal(pmm_refcount(pa), 1); /* still mapped in space */
+    assert_int_equal(vmm_release(&space, USER_VA, 1), VMM_OK);
+    assert_int_equal(pmm_refcount(pa), 0);
+    assert_int_equal(sim_free_frames(), before);
+    assert_int_equal(vmm_release(&space, USER_VA, 1), VMM_ERR_NOT_MAPPED);
+}
+
+static void test_ranges_validated(void **state)
+{
+    (void)state;
+    assert_int_equal(vmm_map_zeroed(&space, USER_VA, 0, 0), VMM_ERR_RANGE);
+    assert_int_equal(vmm_map_zeroed(&space, 0x00007ffffffff000ull, 2, 0), VMM_ERR_RANGE);
+    assert_int_equal(vmm_map_zeroed(&space, 0xfffffffffffff000ull, 1, 0), VMM_ERR_RESERVED_VA);
+    assert_int_equal(vmm_map_zeroed(&space, USER_VA, 1, PTE_COW), VMM_ERR_BAD_FLAGS);
+    /* A range that runs into a mapped page is undone entirely. */
+    assert_int_equal(vmm_map(&space, USER_VA + 2 * PAGE_SIZE, alloc_frame_with(0), 0), VMM_OK);
+    assert_int_equal(vmm_map_zeroed(&space, USER_VA, 4, 0), VMM_ERR_EXISTS);
+    assert_int_equal(leaf(&space, USER_VA), 0);
+    assert_int_equal(leaf(&space, USER_VA + PAGE_SIZE), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+        T(test_walk_empty_space_stops_at_pml4),
+        T(test_map_translate_roundtrip),
+        T(test_map_rejects_bad_requests),
+        T(test_map_out_of_memory_leaves_nothing),
+        T(test_unmap_returns_frame_and_frees_empty_tables),
+        T(test_huge_pages),
+        T(test_protect),
+        T(test_lazy_read_allocates_nothing_write_allocates_one),
+        T(test_share_cow_copy_then_reuse),
+        T(test_share_cow_is_all_or_nothing),
+        T(test_fault_classifier_fatal_reasons),
+        T(test_fault_oom_changes_nothing),
+        T(test_fault_report_text),
+        T(test_kmap_nesting_and_misuse),
+        T(test_space_destroy_and_release_free_everything),
+        T(test_ranges_validated),
+    };
+    return cmocka_run_group_tests_name("vmm", tests, NULL, NULL);
+}
