@@ -94,17 +94,17 @@ clean:
 
 # ---- host tests of the VMM (cmocka, ASan + UBSan, simulated memory) ----
 HOST_CC     ?= gcc
-HOST_CFLAGS := $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+VMM_HOST_CFLAGS := $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
     -fno-sanitize-recover=all -DZF_HOST -Itests/host -Iinclude -Ikernel/mm
-VMM_HOST_SRC := $(filter-out kernel/mm/pmm%,$(wildcard kernel/mm/*.c)) kernel/lib/kprintf.c \
+VMM_HOST_SRC := $(filter-out kernel/mm/pmm% kernel/mm/vmm_init.c,$(wildcard kernel/mm/*.c)) kernel/lib/kprintf.c \
     tests/host/sim.c tests/host/test_vmm.c
 $(BUILD)/host/test_vmm: $(VMM_HOST_SRC) $(wildcard include/*.h kernel/mm/*.h tests/host/*.h) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
-	@$(HOST_CC) $(HOST_CFLAGS) $(VMM_HOST_SRC) -lcmocka -o $@
+	@$(HOST_CC) $(VMM_HOST_CFLAGS) $(VMM_HOST_SRC) -lcmocka -o $@
 
-.PHONY: host-test
-host-test: $(BUILD)/host/test_vmm
+.PHONY: host-test-vmm
+host-test-vmm: $(BUILD)/host/test_vmm
 	$(BUILD)/host/test_vmm
 
 -include $(KOBJ:.o=.d)

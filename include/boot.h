@@ -19,6 +19,7 @@ extern char kernel_data_start[], kernel_bss_start[], kernel_bss_end[], kernel_en
 /* boot/boot.asm */
 extern char boot_stack_guard[], boot_stack_bottom[], boot_stack_top[];
 extern uint64_t boot_pml4[512];
+extern uint64_t boot_pdpt_high[512]; /* PML4[511]: the kernel's top 512 GiB */
 extern uint64_t boot_pt[4 * 512]; /* 4 KiB entries for physical 0..8 MiB */
 
 /* Pages that must never be mapped (stack guards).  Declare with

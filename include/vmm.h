@@ -165,6 +165,17 @@ enum vmm_fault_result vmm_fault_handle(struct vmm_space *s, uintptr_t va, uint64
 
 const char *vmm_fault_reason_str(enum vmm_fault_reason r);
 
+/* Kernel only (kernel/arch/x86_64/page_fault.c): route #PF to
+ * vmm_fault_handle; the last fault it could not resolve (for probes and
+ * tests: the reason a probe's access was refused). */
+void vmm_fault_entry_install(void);
+const struct vmm_fault *vmm_fault_last_unresolved(void);
+
+/* Kernel only: bring-up (kernel/mm/vmm_init.c) and CR3 (arch/x86_64/mmu.c). */
+void vmm_init(void);
+void vmm_space_activate(struct vmm_space *s);
+struct vmm_space *vmm_space_active(void);
+
 struct vmm_fault_counters {
     uint64_t faults, zero_fills, copies, reuses, spurious, fatal, oom;
 };

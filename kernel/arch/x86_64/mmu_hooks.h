@@ -20,6 +20,10 @@ struct vmm_space;
 
 extern paddr_t mmu_active_pml4;
 extern paddr_t mmu_foreign_pml4;
+/* Adopt @kernel as the live space and link the kmap window (vmm_init). */
+struct vmm_space;
+void mmu_init(struct vmm_space *kernel);
+
 /* Point the foreign slot at @pml4 (flushes the TLB when the target changes). */
 void mmu_foreign_attach(paddr_t pml4);
 

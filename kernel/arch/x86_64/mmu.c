@@ -1,0 +1,86 @@
+/* The MMU side of the VMM: which space is live in CR3, the foreign window,
+ * and the temporary-mapping window's page table. */
+#include "arch/x86_64/cpu.h"
+#include "boot.h"
+#include "mmu_hooks.h"
+#include "vmm.h"
+
+paddr_t mmu_active_pml4;
+paddr_t mmu_foreign_pml4;
+static struct vmm_space *active_space;
+
+/* The kmap window is the top 2 MiB of the address space: PDPT entry 511 of
+ * the kernel's PDPT (boot_pdpt_high) -> kmap_pd, entry 511 -> kmap_pt.
+ * Static, so temporary mappings work before (and while) the frame
+ * allocator hands out page tables. */
+static uint64_t kmap_pd[512] __attribute__((aligned(4096)));
+static uint64_t kmap_pt[512] __attribute__((aligned(4096)));
+
+static paddr_t kernel_image_pa(const void *p)
+{
+    return (paddr_t)((uintptr_t)p - KERNEL_VMA);
+}
+
+void mmu_init(struct vmm_space *kernel)
+{
+    active_space = kernel;
+    mmu_active_pml4 = kernel->pml4;
+    mmu_foreign_pml4 = 0;
+    kmap_pd[511] = kernel_image_pa(kmap_pt) | PTE_P | PTE_W | PTE_NX;
+    boot_pdpt_high[511] = kernel_image_pa(kmap_pd) | PTE_P | PTE_W | PTE_NX;
+    invlpg(KMAP_BASE);
+}
+
+void *kmap_arch_set(unsigned slot, paddr_t pa, bool writable)
+{
+    uintptr_t va = KMAP_BASE + (uintptr_t)slot * PAGE_SIZE;
+    kmap_pt[slot] = pa | PTE_P | PTE_NX | (writable ? PTE_W : 0);
+    invlpg(va);
+    return (void *)va;
+}
+
+void kmap_arch_clear(unsigned slot)
+{
+    uintptr_t va = KMAP_BASE + (uintptr_t)slot * PAGE_SIZE;
+    kmap_pt[slot] = 0;
+    invlpg(va);
+}
+
+static uint64_t *active_pml4_va(void)
+{
+    return mmu_table_va(mmu_active_pml4, 4, 0);
+}
+
+/* Everything cached about the old target of the foreign slot must go; the
+ * slot spans 512 GiB of table windows, so a full flush is the precise
+ * choice here (kernel mappings are not global). */
+void mmu_foreign_attach(paddr_t pml4)
+{
+    active_pml4_va()[PML4_SLOT_FOREIGN] = pml4 | PTE_P | PTE_W | PTE_NX;
+    mmu_foreign_pml4 = pml4;
+    write_cr3(read_cr3());
+}
+
+void mmu_space_gone(paddr_t pml4)
+{
+    if (pml4 != mmu_foreign_pml4)
+        return;
+    active_pml4_va()[PML4_SLOT_FOREIGN] = 0;
+    mmu_foreign_pml4 = 0;
+    write_cr3(read_cr3());
+}
+
+void vmm_space_activate(struct vmm_space *s)
+{
+    /* The new space's foreign slot may point anywhere: forget it. */
+    mmu_foreign_pml4 = 0;
+    mmu_active_pml4 = s->pml4;
+    active_space = s;
+    write_cr3(s->pml4);
+    active_pml4_va()[PML4_SLOT_FOREIGN] = 0;
+}
+
+struct vmm_space *vmm_space_active(void)
+{
+    return active_space;
+}
