@@ -5,3 +5,6 @@ set architecture i386:x86-64
 set disassembly-flavor intel
 set pagination off
 set confirm off
+
+# Page-table and fault helpers: zf-walk ADDR, zf-pte VALUE [LEVEL], zf-pf ERR.
+source gdb/zeroframe.py
