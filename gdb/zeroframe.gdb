@@ -6,5 +6,3 @@ set disassembly-flavor intel
 set pagination off
 set confirm off
 
-# Page-table and fault helpers: zf-walk ADDR, zf-pte VALUE [LEVEL], zf-pf ERR.
-source gdb/zeroframe.py

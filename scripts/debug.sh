@@ -23,7 +23,7 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 
-gdb_args=(-q -x "$here/gdb/zeroframe.gdb" -ex "file $elf" -ex "target remote 127.0.0.1:$port"
+gdb_args=(-q -x "$here/gdb/zeroframe.gdb" -ex "source $here/gdb/zeroframe.py" -ex "file $elf" -ex "target remote 127.0.0.1:$port"
           -ex "hbreak _start" -ex "continue")
 if [[ -n ${GDB_BATCH:-} ]]; then
     gdb -batch "${gdb_args[@]}" -x "$GDB_BATCH"
