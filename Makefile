@@ -54,9 +54,12 @@ $(BUILD)/obj/%.o: %.asm Makefile
 	@echo "  NASM    $<"
 	@$(NASM) $(NASMFLAGS) $< -o $@
 
-$(ELF): $(KOBJ) linker.ld
-	@echo "  LD      $@"
-	@$(LD) $(LDFLAGS) -o $@ $(KOBJ)
+# Three link passes so that the kernel carries its own symbol table
+# (scripts/link.sh explains).
+$(ELF): $(KOBJ) linker.ld scripts/link.sh scripts/gen-ksyms.sh
+	@echo "  LD      $@ (with embedded symbols)"
+	@LD="$(LD)" LDFLAGS="$(LDFLAGS)" NASM="$(NASM)" NASMFLAGS="$(NASMFLAGS)" NM="$(CROSS)nm" \
+	    scripts/link.sh $@ $(KOBJ)
 
 # The ISO's default command line is empty: `make run` mode.  The test runner
 # builds its own ISOs with other command lines (scripts/mkiso.sh).

@@ -1,6 +1,7 @@
 #include "arch/x86_64/cpu.h"
 #include "boot.h"
 #include "console.h"
+#include "irq.h"
 #include "kprintf.h"
 #include "ktest.h"
 
@@ -12,6 +13,7 @@ void kernel_main(uint32_t magic, uint64_t mbi_phys)
     kprintf("Zeroframe: higher-half x86-64 kernel\n");
     boot_info_init(magic, mbi_phys);
     boot_unmap_guard_pages();
+    irq_init();
     kprintf("boot: command line \"%s\", mode %s\n", boot_info.cmdline,
             boot_info.mode == BOOT_MODE_TEST ? "test" : "run");
 
