@@ -67,8 +67,10 @@ __attribute__((noreturn)) void irq_report_fatal(const struct irq_frame *frame);
 /* Statistics, for tests and reports. */
 uint64_t irq_count(unsigned vector);        /* dispatches of @vector */
 uint64_t irq_spurious_count(void);          /* spurious IRQ 7/15 and vector 255 */
+unsigned irq_exception_depth(void);         /* exceptions being handled now */
 
-/* "#PF", "page fault" for exception vectors; NULL-free ("" / "interrupt"). */
+/* "#PF" and "page fault" for exception vectors; "IRQ", "INT", "SPURIOUS"
+ * and a short description for the others.  Never NULL. */
 const char *irq_vector_mnemonic(unsigned vector);
 const char *irq_vector_name(unsigned vector);
 /* True when the CPU pushes an error code for @vector. */

@@ -43,6 +43,11 @@ uint64_t irq_spurious_count(void)
     return spurious;
 }
 
+unsigned irq_exception_depth(void)
+{
+    return irq_nesting.depth;
+}
+
 /* int3 without a handler: say where, and carry on (the CPU already moved
  * RIP past the instruction). */
 static void breakpoint(const struct irq_frame *frame)
