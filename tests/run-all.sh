@@ -33,6 +33,39 @@ boot selftests-clang --elf build/clang/zeroframe.elf
 boot cpu-without-nx --cpu qemu64,-nx --expect halt --timeout 5 \
     --match 'does not support the NX \(no-execute\) bit; halting'
 
+# --- exceptions: expected-panic boots, each passing only on its report
+boot panic-page-fault --cmdline 'test=irq_panic.page_fault' --expect panic \
+    --match '^PANIC: #PF page fault \(vector 14\) in kernel mode' \
+    --match '^Error code: 0x2 \(page not present, write, kernel mode\)' \
+    --match '^Fault address \(CR2\): 0xffff800000000000' \
+    --match '^RIP=[0-9a-f]{16} ktest_fn_irq_panic_page_fault\+0x[0-9a-f]+ CS=0008' \
+    --match '^RAX=.* RBX=.* RCX=.* RDX=' --match '^R13=.* R14=.* R15=' \
+    --match 'ktest_run\+0x' --match 'kernel_main\+0x'
+boot panic-general-protection --cmdline 'test=irq_panic.general_protection' --expect panic \
+    --match '^PANIC: #GP general protection fault \(vector 13\) in kernel mode' \
+    --match '^Error code: 0 \(no selector \(error code 0\)\)' \
+    --match '^RIP=[0-9a-f]{16} ktest_fn_irq_panic_general_protection\+0x'
+boot panic-stack-overflow --cmdline 'test=irq_panic.stack_overflow' --expect panic \
+    --match '^PANIC: #DF double fault \(vector 8\) in kernel mode' \
+    --match '^Handler stack: IST1 \(#DF stack ' \
+    --match 'CR2 0x[0-9a-f]+ is in the guard page boot_stack_guard: stack overflow' \
+    --match '^RIP=[0-9a-f]{16} overflow_recurse[.a-z0-9]*\+0x' \
+    --match '#1 +0x[0-9a-f]+ overflow_recurse'
+boot panic-fault-in-pf-handler --cmdline 'test=irq_panic.fault_in_pf_handler' --expect panic \
+    --match '^PANIC: #DF double fault \(vector 8\) in kernel mode' \
+    --match '^Handler stack: IST1 \(#DF stack ' \
+    --match 'nested, the outermost #PF \(vector 14\) at RIP 0x[0-9a-f]+ ktest_fn_irq_panic_fault_in_pf_handler\+0x[0-9a-f]+: a fault inside an exception handler' \
+    --match 'faulty_pf_handler\+0x'
+boot panic-explicit --cmdline 'test=irq_panic.explicit_panic' --expect panic \
+    --match '^PANIC: deliberate panic from irq_panic.explicit_panic' \
+    --match '^CR0=[0-9a-f]{16} CR2=' --match 'RSP=[0-9a-f]{16} RBP=' \
+    --match '#0 +0x[0-9a-f]+ ktest_fn_irq_panic_explicit_panic\+0x' \
+    --match 'ktest_run\+0x' --match 'kernel_main\+0x'
+boot panic-stack-overflow-clang --elf build/clang/zeroframe.elf \
+    --cmdline 'test=irq_panic.stack_overflow' --expect panic \
+    --match '^PANIC: #DF double fault \(vector 8\)' --match '^Handler stack: IST1 ' \
+    --match 'in the guard page boot_stack_guard: stack overflow'
+
 # --- the tooling's own tests
 step "runner self-tests" tests/runner-selftest.sh
 step "make debug stops at _start" tests/debug-selftest.sh

@@ -49,7 +49,11 @@ irq_common:
     mov rdi, rsp                        ; struct irq_frame *
     ; A frame record {interrupted rbp, interrupted rip} so that frame-pointer
     ; backtraces taken inside a handler continue into the interrupted code.
-    push qword [rsp + 17 * 8]           ; frame->rip
+    ; Backtraces print return address - 1 (inside the call); +1 here makes
+    ; that the faulting instruction itself.
+    mov rax, [rsp + 17 * 8]             ; frame->rip (rax is saved already)
+    inc rax
+    push rax
     push rbp
     mov rbp, rsp
     cld                                 ; the C ABI wants DF clear

@@ -8,6 +8,7 @@
 #include "kprintf.h"
 #include "ksym.h"
 #include "panic.h"
+#include "probe.h"
 
 struct flag_name {
     unsigned bit;
@@ -132,6 +133,31 @@ static void print_double_fault(const struct irq_frame *f, uint64_t cr2)
     }
 }
 
+static void print_frame(int i, uintptr_t addr, const char *note)
+{
+    kprintf("  #%-2d %p", i, (void *)addr);
+    print_symbol(addr);
+    kprintf("%s\n", note);
+}
+
+/* backtrace_print(), plus one thing only an exception frame allows: a leaf
+ * function compiled without a frame record still has its return address at
+ * the interrupted RSP.  Read it through a probe (the stack may be the thing
+ * that broke) and show it, marked, when the frame chain lacks it. */
+static void print_backtrace(const struct irq_frame *f)
+{
+    uintptr_t frames[32];
+    int n = backtrace_collect(f->rbp, frames, 32), i = 0;
+    uint64_t top;
+    kprintf("Backtrace:\n");
+    print_frame(i++, f->rip, "");
+    if (probe_read64(f->rsp, &top, NULL) && top >= (uintptr_t)kernel_text_start &&
+        top < (uintptr_t)kernel_text_end && (n == 0 || frames[0] != top) && top != f->rip)
+        print_frame(i++, top - 1, "  (? return address at RSP: no frame record)");
+    for (int k = 0; k < n; k++)
+        print_frame(i++, frames[k] - 1, "");
+}
+
 static bool reporting;
 
 void irq_report_fatal(const struct irq_frame *f)
@@ -192,7 +218,7 @@ void irq_report_fatal(const struct irq_frame *f)
     kprintf("R13=%016lx R14=%016lx R15=%016lx\n", (unsigned long)f->r13,
             (unsigned long)f->r14, (unsigned long)f->r15);
 
-    backtrace_print(f->rip, f->rbp);
+    print_backtrace(f);
     kprintf("=========================================================\n");
     boot_exit(BOOT_EXIT_PANIC);
 }
