@@ -3,6 +3,7 @@
 #include "console.h"
 #include "kprintf.h"
 #include "ktest.h"
+#include "pmm.h"
 
 void kernel_main(uint32_t magic, uint64_t mbi_phys);
 
@@ -12,6 +13,7 @@ void kernel_main(uint32_t magic, uint64_t mbi_phys)
     kprintf("Zeroframe: higher-half x86-64 kernel\n");
     boot_info_init(magic, mbi_phys);
     boot_unmap_guard_pages();
+    pmm_init();
     kprintf("boot: command line \"%s\", mode %s\n", boot_info.cmdline,
             boot_info.mode == BOOT_MODE_TEST ? "test" : "run");
 

@@ -90,9 +90,7 @@ static void parse_mmap(struct mb2_boot *o, const struct mb2_tag *tag, uint64_t m
             if (!add_range(raw_usable, a, b, false))
                 o->warnings |= MB2_W_MMAP_TOO_MANY;
         } else {
-            uint64_t fa = a & ~(PAGE - 1);
-            uint64_t fb = b > max_phys - PAGE ? max_phys : (b + PAGE - 1) & ~(PAGE - 1);
-            if (!add_range(&o->firmware, fa, fb, true))
+            if (!add_range(&o->firmware, a, b, true))
                 o->warnings |= MB2_W_MMAP_TOO_MANY;
         }
     }
@@ -270,6 +268,13 @@ void mb2_parse(struct mb2_boot *o, const struct mb2_view *view, uint64_t max_phy
             break;
         }
     }
+    /* Firmware ranges cover every frame they touch. */
+    for (size_t i = 0; i < o->firmware.n; i++) {
+        struct range *f = &o->firmware.r[i];
+        f->start &= ~(PAGE - 1);
+        f->end = f->end > max_phys - PAGE ? max_phys : (f->end + PAGE - 1) & ~(PAGE - 1);
+    }
+    range_normalize(&o->firmware);
     range_subtract(&raw_usable, &o->firmware);
     range_align_inward(&raw_usable, PAGE);
     for (size_t i = 0; i < raw_usable.n; i++)
