@@ -87,10 +87,14 @@ void pmm_init(void)
     if (ZF_DEBUG)
         pmm_set_poison_writer(poison_boot_window);
 
+    /* Bring up the lowest chunk now (every boot needs it): later chunks
+     * come up lazily. */
+    paddr_t first;
+    if (pmm_alloc(&first) != PMM_OK)
+        panic("pmm: no usable memory");
+    pmm_free(first);
     struct pmm_stats s;
     pmm_get_stats(&s);
-    if (!s.free)
-        panic("pmm: no usable memory");
     kprintf("pmm: %llu MiB usable in %zu ranges (MAXPHYADDR %u), %u chunks of 1 GiB, "
             "%llu frames free, %llu reserved\n",
             (unsigned long long)(s.total >> 8), mb.usable.n, phys_bits, pmm_chunk_count(),
