@@ -24,18 +24,20 @@
 
 struct chunk {
     uint32_t *meta;
-    uint32_t free_head;
-    uint32_t nfree;
+    paddr_t base;        /* physical address of the chunk */
+    uint32_t free_head;  /* index of the first free frame, or META_END */
     uint32_t nframes;    /* metadata words valid: frames [0, nframes) of the chunk */
     uint32_t meta_frame; /* first metadata frame (pa >> PAGE_SHIFT) */
-    uint32_t meta_pages;
-    uint32_t state;      /* enum pmm_chunk_state; zero (LAZY) after setup */
+    uint16_t meta_pages;
+    uint16_t state;      /* enum pmm_chunk_state; zero (LAZY) after setup */
 };
 _Static_assert(sizeof(struct chunk) == 32, "chunk descriptor is 32 bytes");
 
 static struct chunk chunks[PMM_MAX_CHUNKS];
 static uint32_t nchunks;
 static struct chunk *cur; /* where pmm_alloc takes frames from */
+/* cur, or NULL while fault injection is armed: the fast path's one test. */
+static struct chunk *alloc_src;
 /* Bit c set: chunk c may have free frames (READY with nfree > 0, or LAZY with
  * available frames).  summary bit w set: bitmap word w may be non-zero. */
 static uint64_t has_free[BITMAP_WORDS];
@@ -44,7 +46,11 @@ static uint64_t has_free_summary[SUMMARY_WORDS];
 static struct range usable_r[PMM_MAX_RANGES], avail_r[PMM_MAX_RANGES];
 static struct range_set usable, avail; /* RAM; RAM minus reserved (normalized) */
 static struct pmm_platform platform;
+/* stats.total and stats.reserved are kept; allocated = peak - headroom and
+ * free = total - reserved - allocated are derived, so the fast paths update
+ * a single counter. */
 static struct pmm_stats stats;
+static uint64_t peak, headroom;
 static pmm_poison_fn poison;
 
 static bool fi_armed;     /* either below is active */
@@ -103,10 +109,22 @@ static uint64_t frames_in(const struct range_set *s, uint64_t a, uint64_t b)
 
 static void account_alloc(uint64_t n)
 {
-    stats.free -= n;
-    stats.allocated += n;
-    if (stats.allocated > stats.peak)
-        stats.peak = stats.allocated;
+    if (headroom >= n) {
+        headroom -= n;
+    } else {
+        peak += n - headroom;
+        headroom = 0;
+    }
+}
+
+static inline uint64_t allocated_now(void)
+{
+    return peak - headroom;
+}
+
+static inline uint64_t free_now(void)
+{
+    return stats.total - stats.reserved - allocated_now();
 }
 
 /* ---------------------------------------------------------------- set-up */
@@ -121,7 +139,8 @@ enum pmm_status pmm_setup(const struct pmm_platform *plat, const struct range_se
     for (uint32_t w = 0; w < SUMMARY_WORDS; w++)
         has_free_summary[w] = 0;
     nchunks = 0;
-    cur = NULL;
+    cur = alloc_src = NULL;
+    peak = headroom = 0;
     stats = (struct pmm_stats){ 0 };
     fi_armed = fi_all = false;
     fi_countdown = 0;
@@ -160,8 +179,7 @@ enum pmm_status pmm_setup(const struct pmm_platform *plat, const struct range_se
         return PMM_ERR_INVALID;
 
     stats.total = range_total(&usable) >> PAGE_SHIFT;
-    stats.free = range_total(&avail) >> PAGE_SHIFT;
-    stats.reserved = stats.total - stats.free;
+    stats.reserved = stats.total - (range_total(&avail) >> PAGE_SHIFT);
     if (usable.n)
         nchunks = (uint32_t)((usable.r[usable.n - 1].end + CHUNK_BYTES - 1) >> PMM_CHUNK_SHIFT);
     /* One bit per chunk holding available frames: O(number of chunks). */
@@ -193,15 +211,12 @@ static void take_run(struct chunk *c, uint32_t i, uint32_t n, uint32_t value)
     if (prev != META_END)
         c->meta[prev] = META_FREE | META_END;
     c->free_head = head;
-    c->nfree -= n;
 }
 
 /* First free run of @n frames in READY chunk @c whose physical address is a
  * multiple of @align frames; index or -1. */
 static long find_run(const struct chunk *c, uint32_t n, uint64_t align)
 {
-    if (c->nfree < n)
-        return -1;
     uint64_t base = (uint64_t)chunk_index(c) << CHUNK_FRAME_SHIFT;
     uint64_t i = ((base + align - 1) & ~(align - 1)) - base;
     while (i + n <= c->nframes) {
@@ -227,9 +242,8 @@ static bool meta_from_other(uint32_t ci, uint64_t pages, uint64_t align_frames, 
         if (i < 0)
             continue;
         take_run(c, (uint32_t)i, (uint32_t)pages, META_RESERVED);
-        if (!c->nfree)
+        if (c->free_head == META_END)
             bit_clear(o);
-        stats.free -= pages;
         stats.reserved += pages;
         *pa = frame_pa(c, (uint32_t)i);
         return true;
@@ -283,7 +297,6 @@ static void chunk_init(uint32_t ci)
         /* Unusable chunk: its available frames become reserved. */
         c->state = PMM_CHUNK_DEAD;
         bit_clear(ci);
-        stats.free -= chunk_avail;
         stats.reserved += chunk_avail;
         return;
     }
@@ -318,15 +331,13 @@ static void chunk_init(uint32_t ci)
 
     c->meta = meta;
     c->free_head = head;
-    c->nfree = nfree;
+    c->base = cbase;
     c->nframes = nframes;
     c->meta_frame = (uint32_t)(mpa >> PAGE_SHIFT);
-    c->meta_pages = (uint32_t)pages;
+    c->meta_pages = (uint16_t)pages;
     c->state = PMM_CHUNK_READY;
-    if (self) {
-        stats.free -= pages;
+    if (self)
         stats.reserved += pages;
-    }
     if (nfree)
         bit_set(ci);
     else
@@ -367,10 +378,10 @@ static enum pmm_status classify(paddr_t pa)
 /* The metadata word of allocated-or-not frame @pa, or NULL. */
 static inline uint32_t *meta_of(paddr_t pa, struct chunk **cp, uint32_t *lip)
 {
-    uint64_t ci = pa >> PMM_CHUNK_SHIFT;
-    if (unlikely((pa & (PAGE_SIZE - 1)) || ci >= nchunks))
+    /* Chunks beyond nchunks have nframes == 0. */
+    if (unlikely(pa & ((PAGE_SIZE - 1) | ~(PMM_MAX_PHYS - 1))))
         return NULL;
-    struct chunk *c = &chunks[ci];
+    struct chunk *c = &chunks[pa >> PMM_CHUNK_SHIFT];
     uint32_t li = (uint32_t)((pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1));
     if (unlikely(li >= c->nframes))
         return NULL;
@@ -387,6 +398,7 @@ static bool fi_fail(void)
         return true;
     if (fi_countdown && --fi_countdown == 0) {
         fi_armed = fi_all;
+        alloc_src = fi_armed ? NULL : cur;
         return true;
     }
     return false;
@@ -397,16 +409,18 @@ static inline paddr_t pop(struct chunk *c)
     uint32_t i = c->free_head;
     c->free_head = c->meta[i] & ~META_FREE;
     c->meta[i] = 1;
-    c->nfree--;
-    account_alloc(1);
-    return frame_pa(c, i);
+    if (unlikely(headroom-- == 0)) {
+        headroom = 0;
+        peak++;
+    }
+    return c->base + ((paddr_t)i << PAGE_SHIFT);
 }
 
 __attribute__((noinline)) static enum pmm_status alloc_slow(paddr_t *out)
 {
     if (fi_armed && fi_fail())
         return PMM_ERR_NOMEM;
-    while (!cur || !cur->nfree) {
+    while (!cur || cur->free_head == META_END) {
         if (cur)
             bit_clear(chunk_index(cur));
         cur = NULL;
@@ -415,20 +429,21 @@ __attribute__((noinline)) static enum pmm_status alloc_slow(paddr_t *out)
             return PMM_ERR_NOMEM;
         if (chunks[c].state == PMM_CHUNK_LAZY)
             chunk_init((uint32_t)c);
-        if (chunks[c].state != PMM_CHUNK_READY || !chunks[c].nfree) {
+        if (chunks[c].state != PMM_CHUNK_READY || chunks[c].free_head == META_END) {
             bit_clear((uint32_t)c);
             continue;
         }
         cur = &chunks[c];
     }
+    alloc_src = fi_armed ? NULL : cur;
     *out = pop(cur);
     return PMM_OK;
 }
 
 enum pmm_status pmm_alloc(paddr_t *out)
 {
-    struct chunk *c = cur;
-    if (unlikely(fi_armed || !c || !c->nfree))
+    struct chunk *c = alloc_src;
+    if (unlikely(!c || c->free_head == META_END))
         return alloc_slow(out);
     *out = pop(c);
     return PMM_OK;
@@ -436,12 +451,12 @@ enum pmm_status pmm_alloc(paddr_t *out)
 
 static inline void release(struct chunk *c, uint32_t li, uint32_t *m, paddr_t pa)
 {
-    *m = META_FREE | c->free_head;
+    uint32_t old = c->free_head;
+    *m = META_FREE | old;
     c->free_head = li;
-    if (unlikely(c->nfree++ == 0))
+    if (unlikely(old == META_END))
         bit_set(chunk_index(c));
-    stats.free++;
-    stats.allocated--;
+    headroom++;
     if (poison)
         poison(pa);
 }
@@ -541,6 +556,9 @@ enum pmm_status pmm_alloc_contig(size_t n, size_t align_frames, paddr_t *out)
 void pmm_get_stats(struct pmm_stats *out)
 {
     *out = stats;
+    out->allocated = allocated_now();
+    out->free = free_now();
+    out->peak = peak;
 }
 
 pmm_poison_fn pmm_set_poison_writer(pmm_poison_fn fn)
@@ -554,12 +572,14 @@ void pmm_fail_nth(uint64_t n)
 {
     fi_countdown = n;
     fi_armed = fi_all || n;
+    alloc_src = fi_armed ? NULL : cur;
 }
 
 void pmm_fail_all(bool on)
 {
     fi_all = on;
     fi_armed = on || fi_countdown;
+    alloc_src = fi_armed ? NULL : cur;
 }
 
 uint32_t pmm_chunk_count(void)
@@ -574,7 +594,11 @@ bool pmm_chunk_get_info(uint32_t ci, struct pmm_chunk_info *out)
     const struct chunk *c = &chunks[ci];
     out->state = (enum pmm_chunk_state)c->state;
     out->nframes = c->nframes;
-    out->nfree = c->nfree;
+    out->nfree = 0;
+    if (c->state == PMM_CHUNK_READY)
+        for (uint32_t k = c->free_head; k != META_END && out->nfree <= c->nframes;
+             k = c->meta[k] & ~META_FREE)
+            out->nfree++;
     out->meta_pa = (paddr_t)c->meta_frame << PAGE_SHIFT;
     out->meta_size = (uint64_t)c->meta_pages << PAGE_SHIFT;
     return true;
@@ -595,9 +619,8 @@ enum pmm_status pmm_check(const struct range_set *u, const struct range_set *res
     uint64_t free_frames = 0, allocated = 0;
     *why = "ok";
     *where = 0;
-    CHECK(stats.total == stats.free + stats.reserved + stats.allocated,
-          "stats: total != free + reserved + allocated", 0);
-    CHECK(stats.peak >= stats.allocated, "stats: peak below allocated", 0);
+    CHECK(stats.reserved + allocated_now() <= stats.total,
+          "stats: reserved + allocated above total", 0);
     for (uint32_t ci = 0; ci < nchunks; ci++) {
         const struct chunk *c = &chunks[ci];
         uint64_t cb = (uint64_t)ci << PMM_CHUNK_SHIFT;
@@ -622,12 +645,11 @@ enum pmm_status pmm_check(const struct range_set *u, const struct range_set *res
             paddr_t pa = frame_pa(c, k);
             CHECK(k < c->nframes, "free list index beyond metadata", pa);
             CHECK(c->meta[k] & META_FREE, "free list runs through a non-free frame", pa);
-            CHECK(++listed <= c->nfree, "free list longer than nfree (or a cycle)", pa);
+            CHECK(++listed <= c->nframes, "free list has a cycle", pa);
             CHECK(range_contains(u, pa, pa + PAGE_SIZE), "free frame outside usable RAM", pa);
             CHECK(!range_overlaps(reserved, pa, pa + PAGE_SIZE), "free frame is reserved", pa);
             CHECK(pa != 0, "frame 0 is free", pa);
         }
-        CHECK(listed == c->nfree, "free list shorter than nfree", cb);
         uint32_t marked = 0;
         for (uint32_t k = 0; k < c->nframes; k++) {
             uint32_t m = c->meta[k];
@@ -639,17 +661,18 @@ enum pmm_status pmm_check(const struct range_set *u, const struct range_set *res
                 CHECK(range_contains(u, frame_pa(c, k), frame_pa(c, k) + PAGE_SIZE),
                       "metadata claims RAM outside usable memory", frame_pa(c, k));
         }
-        CHECK(marked == c->nfree, "free-marked frames not all on the free list", cb);
+        CHECK(marked == listed, "free-marked frames not all on the free list", cb);
         paddr_t mp = (paddr_t)c->meta_frame << PAGE_SHIFT;
         if (mp >= cb && mp < cb + CHUNK_BYTES && ((mp - cb) >> PAGE_SHIFT) < c->nframes)
             CHECK(c->meta[(mp - cb) >> PAGE_SHIFT] == META_RESERVED,
                   "metadata frame not reserved", mp);
-        free_frames += c->nfree;
+        free_frames += listed;
         bool bit = has_free[ci / 64] & (1ull << (ci % 64));
-        CHECK(!c->nfree || bit, "chunk with free frames missing from the bitmap", cb);
+        CHECK(!listed || bit, "chunk with free frames missing from the bitmap", cb);
+        CHECK(c->base == cb, "chunk base wrong", cb);
     }
-    CHECK(free_frames == stats.free, "stats.free disagrees with the free lists", free_frames);
-    CHECK(allocated == stats.allocated, "stats.allocated disagrees with the metadata",
+    CHECK(free_frames == free_now(), "stats.free disagrees with the free lists", free_frames);
+    CHECK(allocated == allocated_now(), "stats.allocated disagrees with the metadata",
           allocated);
     return PMM_OK;
 }
