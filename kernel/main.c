@@ -4,6 +4,7 @@
 #include "irq.h"
 #include "kprintf.h"
 #include "ktest.h"
+#include "pmm.h"
 
 void kernel_main(uint32_t magic, uint64_t mbi_phys);
 
@@ -14,6 +15,7 @@ void kernel_main(uint32_t magic, uint64_t mbi_phys)
     boot_info_init(magic, mbi_phys);
     boot_unmap_guard_pages();
     irq_init();
+    pmm_init();
     kprintf("boot: command line \"%s\", mode %s\n", boot_info.cmdline,
             boot_info.mode == BOOT_MODE_TEST ? "test" : "run");
 

@@ -66,6 +66,16 @@ boot panic-stack-overflow-clang --elf build/clang/zeroframe.elf \
     --match '^PANIC: #DF double fault \(vector 8\)' --match '^Handler stack: IST1 ' \
     --match 'in the guard page boot_stack_guard: stack overflow'
 
+# --- physical memory (issue #4): host tests, fuzzing, small and huge boots
+step "host tests (cmocka, ASan+UBSan): pmm + multiboot2" make --no-print-directory -s host-test
+step "fuzz multiboot2 parser (bounded)" make --no-print-directory -s fuzz-smoke
+boot selftests-32M --mem 32M
+boot selftests-4T --mem 4T --timeout 120
+boot pmm-panic-double-free --cmdline 'test=pmm_panic.double_free' --expect panic \
+    --match 'pmm: pmm_free\(0x[0-9a-f]+\) called from .*frame is free \(double free'
+boot pmm-panic-refcount-underflow --cmdline 'test=pmm_panic.refcount_underflow' --expect panic \
+    --match 'pmm: pmm_ref_dec\(0x[0-9a-f]+\) called from .*frame is free'
+
 # --- the tooling's own tests
 step "runner self-tests" tests/runner-selftest.sh
 step "make debug stops at _start" tests/debug-selftest.sh
