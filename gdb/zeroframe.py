@@ -35,6 +35,17 @@ def pte_str(e, level):
     return "frame %#x  %s" % (e & 0x000ffffffffff000, " ".join(names))
 
 
+def to_int(expr):
+    """An address or number from a GDB expression: 0x..., $reg, a symbol."""
+    v = gdb.parse_and_eval(expr)
+    if v.type.strip_typedefs().code == gdb.TYPE_CODE_FUNC:
+        v = v.address
+    try:
+        return int(v) & 0xffffffffffffffff
+    except gdb.error:
+        return int(v.address) & 0xffffffffffffffff
+
+
 def read_u64(addr):
     inferior = gdb.selected_inferior()
     return int.from_bytes(bytes(inferior.read_memory(addr, 8)), "little")
@@ -47,12 +58,16 @@ class Walk(gdb.Command):
         super().__init__("zf-walk", gdb.COMMAND_DATA)
 
     def invoke(self, arg, from_tty):
-        va = int(gdb.parse_and_eval(arg)) & 0xffffffffffffffff
+        va = to_int(arg)
         top = va >> 47
         if top not in (0, 0x1ffff):
             print("%#x: non-canonical address" % va)
             return
-        print("walk of %#x (CR3 %#x):" % (va, int(gdb.parse_and_eval("$cr3"))))
+        try:
+            cr3 = " (CR3 %#x)" % int(gdb.parse_and_eval("$cr3"))
+        except gdb.error:
+            cr3 = ""
+        print("walk of %#x%s:" % (va, cr3))
         for level in (4, 3, 2, 1):
             idx = (va >> (12 + 9 * (level - 1))) & 511
             e = read_u64(table_va(level, va) + idx * 8)
@@ -76,7 +91,7 @@ class Pte(gdb.Command):
 
     def invoke(self, arg, from_tty):
         args = gdb.string_to_argv(arg)
-        e = int(gdb.parse_and_eval(args[0])) & 0xffffffffffffffff
+        e = to_int(args[0])
         level = int(args[1]) if len(args) > 1 else 1
         print(pte_str(e, level))
 
@@ -88,7 +103,7 @@ class Pf(gdb.Command):
         super().__init__("zf-pf", gdb.COMMAND_DATA)
 
     def invoke(self, arg, from_tty):
-        err = int(gdb.parse_and_eval(arg))
+        err = to_int(arg)
         words = ["protection violation" if err & 1 else "page not present",
                  "write" if err & 2 else "read",
                  "user mode" if err & 4 else "kernel mode"]

@@ -44,12 +44,97 @@ enum pmm_status pmm_alloc_contig(size_t n, size_t align_frames, paddr_t *out);
 enum pmm_status pmm_free(paddr_t pa);
 /* Reference counts of allocated frames. */
 enum pmm_status pmm_ref_inc(paddr_t pa);
-/* Decrement; at zero the frame is freed.  *@remaining gets the new count. */
+/* Decrement; at zero the frame is freed.  *@remaining (if not NULL) gets
+ * the new count. */
 enum pmm_status pmm_ref_dec(paddr_t pa, uint32_t *remaining);
 /* 0 for free, reserved or unknown frames. */
 uint32_t pmm_refcount(paddr_t pa);
 
 void pmm_get_stats(struct pmm_stats *out);
 const char *pmm_status_str(enum pmm_status st);
+
+/* ==== Beyond the VMM contract: set-up, tooling, kernel wrappers ============
+ *
+ * Design (README "Physical memory"): physical memory is cut into 1 GiB
+ * chunks.  Each chunk that holds usable RAM gets, on first use, one 32-bit
+ * metadata word per frame (refcount, or "free" + index of the next free frame
+ * of the chunk, or reserved / not RAM).  Free frames of a chunk form a linked
+ * stack threaded through those words, so alloc and free are O(1); a two-level
+ * bitmap names the chunks that may have free frames.  Nothing is touched per
+ * frame at boot: a chunk's words are written when the chunk is first needed.
+ * Not thread-safe: callers serialise (single CPU, no IRQ users yet). */
+#include "range.h"
+
+#define PMM_CHUNK_SHIFT 30
+#define PMM_CHUNK_FRAMES (1u << (PMM_CHUNK_SHIFT - PAGE_SHIFT))
+#define PMM_MAX_PHYS (1ull << 44) /* 16 TiB: RAM above is ignored (with a warning) */
+#define PMM_MAX_CHUNKS ((uint32_t)(PMM_MAX_PHYS >> PMM_CHUNK_SHIFT))
+#define PMM_REFCOUNT_MAX 0x7ffffffeu
+/* pmm_free of a frame whose refcount is above 1 returns PMM_ERR_REFCOUNT. */
+
+/* How the allocator gets at its metadata (kernel: kernel/arch/x86_64/
+ * pmm_window.c, the PML4[509] window; host tests: malloc'd memory). */
+struct pmm_platform {
+    /* Chunk @chunk needs @need bytes of metadata: say how many bytes to take
+     * (*size >= need) and their physical alignment (*align, a power of two
+     * >= PAGE_SIZE). */
+    void (*meta_geometry)(uint32_t chunk, uint64_t need, uint64_t *size, uint64_t *align);
+    /* Make @size bytes at physical @pa usable as chunk @chunk's metadata;
+     * return their virtual address or NULL (the chunk is then unusable). */
+    void *(*map_meta)(uint32_t chunk, paddr_t pa, uint64_t size);
+};
+
+/* (Re)initialise: manage the frames of @usable (RAM per the memory map, page
+ * aligned, normalized) minus @reserved (normalized; kernel, boot data, ...).
+ * Touches no per-frame memory.  PMM_ERR_INVALID when the sets are too large
+ * (more than PMM_MAX_RANGES ranges after subtraction). */
+#define PMM_MAX_RANGES 256
+enum pmm_status pmm_setup(const struct pmm_platform *plat, const struct range_set *usable,
+                          const struct range_set *reserved);
+
+/* Debug poisoning: called with every frame as it is freed (NULL: off).  The
+ * kernel's default writes PMM_POISON_BYTE over frames it can reach through the
+ * boot window (pa < 1 GiB); the VMM may install one using its temporary
+ * mappings.  Returns the previous writer. */
+#define PMM_POISON_BYTE 0x6b
+typedef void (*pmm_poison_fn)(paddr_t pa);
+pmm_poison_fn pmm_set_poison_writer(pmm_poison_fn fn);
+
+/* Fault injection (pmm_alloc and pmm_alloc_contig each count as one
+ * allocation): pmm_fail_nth(n) makes the n-th allocation from now fail
+ * (n = 1: the next one), once; pmm_fail_all(true) fails every allocation
+ * until pmm_fail_all(false); pmm_fail_nth(0) + pmm_fail_all(false) disarm. */
+void pmm_fail_nth(uint64_t n);
+void pmm_fail_all(bool on);
+
+/* Introspection for tests and diagnostics. */
+enum pmm_chunk_state { PMM_CHUNK_LAZY, PMM_CHUNK_READY, PMM_CHUNK_EMPTY, PMM_CHUNK_DEAD };
+struct pmm_chunk_info {
+    enum pmm_chunk_state state;
+    uint32_t nframes;  /* frames covered by metadata (READY) */
+    uint32_t nfree;
+    paddr_t meta_pa;   /* metadata frames (READY) */
+    uint64_t meta_size;
+};
+uint32_t pmm_chunk_count(void);
+bool pmm_chunk_get_info(uint32_t chunk, struct pmm_chunk_info *out);
+
+/* Check every invariant: free frames (listed, and implied by lazy chunks)
+ * lie inside @usable and outside @reserved (the caller's own view), lists
+ * and counters agree, stats add up.  PMM_OK, or PMM_ERR_INVALID with *why and
+ * *where (a frame) describing the first problem. */
+enum pmm_status pmm_check(const struct range_set *usable, const struct range_set *reserved,
+                          const char **why, paddr_t *where);
+
+/* Kernel only (kernel/pmm_boot.c): set up from the multiboot2 information,
+ * and wrappers that panic on any error, naming the frame and the caller. */
+void pmm_init(void);
+paddr_t pmm_kalloc(void);
+void pmm_kfree(paddr_t pa);
+void pmm_kref_inc(paddr_t pa);
+uint32_t pmm_kref_dec(paddr_t pa);
+/* The usable RAM and reserved ranges pmm_init() used (for self-tests). */
+const struct range_set *pmm_boot_usable(void);
+const struct range_set *pmm_boot_reserved(void);
 
 #endif

@@ -180,6 +180,10 @@ struct vmm_fault_counters {
     uint64_t faults, zero_fills, copies, reuses, spurious, fatal, oom;
 };
 extern struct vmm_fault_counters vmm_counters;
+/* A copy of the counters.  Use this after an access that may fault: the
+ * fault handler changes them behind the compiler's back, and the call keeps
+ * the compiler from reusing a value it read before the access. */
+struct vmm_fault_counters vmm_counters_get(void);
 
 /* Print the report of an unresolved fault: access, reason, the walk with
  * each level's index, entry and decoded flags. */

@@ -1,8 +1,11 @@
 #include "arch/x86_64/cpu.h"
 #include "boot.h"
 #include "console.h"
+#include "irq.h"
 #include "kprintf.h"
 #include "ktest.h"
+#include "pmm.h"
+#include "vmm.h"
 
 void kernel_main(uint32_t magic, uint64_t mbi_phys);
 
@@ -12,6 +15,9 @@ void kernel_main(uint32_t magic, uint64_t mbi_phys)
     kprintf("Zeroframe: higher-half x86-64 kernel\n");
     boot_info_init(magic, mbi_phys);
     boot_unmap_guard_pages();
+    irq_init();
+    pmm_init();
+    vmm_init();
     kprintf("boot: command line \"%s\", mode %s\n", boot_info.cmdline,
             boot_info.mode == BOOT_MODE_TEST ? "test" : "run");
 
@@ -20,6 +26,12 @@ void kernel_main(uint32_t magic, uint64_t mbi_phys)
     if (boot_info.mode == BOOT_MODE_TEST)
         boot_exit(t.failed ? BOOT_EXIT_FAIL : BOOT_EXIT_PASS);
 
+    kprintf("vmm: %llu page faults: %llu zero-fills, %llu copies, %llu reuses, %llu spurious, "
+            "%llu fatal, %llu out of memory\n",
+            (unsigned long long)vmm_counters.faults, (unsigned long long)vmm_counters.zero_fills,
+            (unsigned long long)vmm_counters.copies, (unsigned long long)vmm_counters.reuses,
+            (unsigned long long)vmm_counters.spurious, (unsigned long long)vmm_counters.fatal,
+            (unsigned long long)vmm_counters.oom);
     kprintf("Zeroframe: self-tests done (%d passed, %d failed); idle. "
             "Quit QEMU with Ctrl-A X.\n",
             t.passed, t.failed);

@@ -11,12 +11,15 @@ if [[ -f $out && -f $stamp && $out -nt $elf && $out -nt $here/iso/grub.cfg.in ]]
 fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/zf-iso.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
-mkdir -p "$dir/boot/grub" "$(dirname "$out")"
-cp "$elf" "$dir/boot/zeroframe.elf"
+# The ISO tree is $dir/tree; the log stays outside it (xorriso packing a log
+# that grub-mkrescue is still writing fails with "Size of file has changed").
+tree=$dir/tree
+mkdir -p "$tree/boot/grub" "$(dirname "$out")"
+cp "$elf" "$tree/boot/zeroframe.elf"
 # Escape characters special to sed's replacement text.
 esc=$(printf '%s' "$cmdline" | sed -e 's/[\/&|]/\\&/g')
-sed "s|@CMDLINE@|$esc|" "$here/iso/grub.cfg.in" > "$dir/boot/grub/grub.cfg"
-if ! grub-mkrescue -o "$out.tmp" "$dir" >"$dir/log" 2>&1; then
+sed "s|@CMDLINE@|$esc|" "$here/iso/grub.cfg.in" > "$tree/boot/grub/grub.cfg"
+if ! grub-mkrescue -o "$out.tmp" "$tree" >"$dir/log" 2>&1; then
     cat "$dir/log" >&2
     echo "mkiso: grub-mkrescue failed (are grub-pc-bin and xorriso installed? try: make deps)" >&2
     exit 1

@@ -11,6 +11,11 @@
 
 struct vmm_fault_counters vmm_counters;
 
+struct vmm_fault_counters vmm_counters_get(void)
+{
+    return vmm_counters;
+}
+
 static enum vmm_fault_result fault_fatal(struct vmm_fault *f, enum vmm_fault_reason why)
 {
     f->reason = why;

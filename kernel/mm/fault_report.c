@@ -58,8 +58,13 @@ void vmm_fault_report(const struct vmm_fault *f)
     }
     if (f->walk.seen[f->walk.level] & PTE_P) {
         uint64_t e = f->walk.seen[f->walk.level];
-        kprintf("  frame %#llx, effective rights: %s%s%s\n",
-                (unsigned long long)(e & PTE_ADDR_MASK & ~(level_page_size(f->walk.level) - 1)),
+        paddr_t frame = e & PTE_ADDR_MASK & ~(level_page_size(f->walk.level) - 1);
+        char owner[40];
+        if (frame == vmm_zero_frame)
+            ksnprintf(owner, sizeof(owner), "the zero frame");
+        else
+            ksnprintf(owner, sizeof(owner), "refcount %u", pmm_refcount(frame));
+        kprintf("  frame %#llx (%s), effective rights: %s%s%s\n", (unsigned long long)frame, owner,
                 f->walk.eff & PTE_W ? "write " : "read-only ",
                 f->walk.eff & PTE_U ? "user " : "kernel ", f->walk.eff & PTE_NX ? "no-exec" : "exec");
     }

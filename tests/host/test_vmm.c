@@ -373,7 +373,7 @@ static void test_fault_report_text(void **state)
     assert_non_null(strstr(sim_console, "PML4[  0]"));
     assert_non_null(strstr(sim_console, "PT  [  0] = "));
     assert_non_null(strstr(sim_console, "P NX   <- walk ended here"));
-    assert_non_null(strstr(sim_console, "effective rights: read-only"));
+    assert_non_null(strstr(sim_console, "(refcount 1), effective rights: read-only kernel no-exec"));
 }
 
 static void test_kmap_nesting_and_misuse(void **state)

@@ -133,6 +133,62 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b, 
 
 static inline void cpu_breakpoint(void) { __asm__ volatile("int3" ::: "memory"); }
 
+/* Descriptor-table registers: a 16-bit limit and a 64-bit base. */
+struct __attribute__((packed)) cpu_dtr {
+    uint16_t limit;
+    uint64_t base;
+};
+
+static inline void cpu_lgdt(const struct cpu_dtr *d)
+{
+    __asm__ volatile("lgdt %0" : : "m"(*d) : "memory");
+}
+
+static inline void cpu_lidt(const struct cpu_dtr *d)
+{
+    __asm__ volatile("lidt %0" : : "m"(*d) : "memory");
+}
+
+static inline void cpu_sidt(struct cpu_dtr *d)
+{
+    __asm__ volatile("sidt %0" : "=m"(*d));
+}
+
+static inline void cpu_sgdt(struct cpu_dtr *d)
+{
+    __asm__ volatile("sgdt %0" : "=m"(*d));
+}
+
+static inline void cpu_ltr(uint16_t sel)
+{
+    __asm__ volatile("ltr %0" : : "r"(sel) : "memory");
+}
+
+static inline uint16_t cpu_str(void)
+{
+    uint16_t v;
+    __asm__ volatile("str %0" : "=r"(v));
+    return v;
+}
+
+static inline uint16_t read_cs(void)
+{
+    uint16_t v;
+    __asm__ volatile("mov %%cs, %0" : "=r"(v));
+    return v;
+}
+
+static inline uint16_t read_ss(void)
+{
+    uint16_t v;
+    __asm__ volatile("mov %%ss, %0" : "=r"(v));
+    return v;
+}
+
+/* Software interrupt to a constant vector (tests: breakpoints, spurious
+ * vectors, IST wiring).  A macro because "int" takes an immediate. */
+#define cpu_soft_int(vector) __asm__ volatile("int %0" : : "i"(vector) : "memory")
+
 /* Load an IDT with limit 0: any exception after this escalates to a triple
  * fault.  Only the runner's triple-fault test uses it. */
 static inline void cpu_load_empty_idt(void)

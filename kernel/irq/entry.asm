@@ -1,0 +1,94 @@
+; Interrupt and exception entry stubs.  Every stub leaves the same frame on
+; the stack (struct irq_frame in include/irq.h) and calls irq_dispatch:
+;
+;   ss, rsp, rflags, cs, rip     pushed by the CPU
+;   error code                   pushed by the CPU, or a 0 pushed here
+;   vector                       pushed here
+;   rax ... r15                  pushed by irq_common
+;
+; Only vectors 0-47 (exceptions, PIC) and 255 (spurious) get stubs; the
+; table below has 0 for the others and their IDT gates stay not-present.
+bits 64
+section .text
+extern irq_dispatch
+
+; Exceptions for which the CPU pushes an error code.
+%define HAS_ERR(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
+%define HAS_STUB(v) ((v) < 48 || (v) == 255)
+
+%assign v 0
+%rep 256
+%if HAS_STUB(v)
+global irq_stub_ %+ v
+irq_stub_ %+ v:
+%if !HAS_ERR(v)
+    push qword 0                        ; uniform frame: a fake error code
+%endif
+    push qword v
+    jmp irq_common
+%endif
+%assign v v + 1
+%endrep
+
+irq_common:
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+    mov rdi, rsp                        ; struct irq_frame *
+    ; A frame record {interrupted rbp, interrupted rip} so that frame-pointer
+    ; backtraces taken inside a handler continue into the interrupted code.
+    ; Backtraces print return address - 1 (inside the call); +1 here makes
+    ; that the faulting instruction itself.
+    mov rax, [rsp + 17 * 8]             ; frame->rip (rax is saved already)
+    inc rax
+    push rax
+    push rbp
+    mov rbp, rsp
+    cld                                 ; the C ABI wants DF clear
+    ; 22 frame quadwords + 2 here from a 16-byte aligned start (the CPU
+    ; aligns RSP in 64-bit mode): the call is 16-byte aligned.
+    call irq_dispatch
+    add rsp, 16
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    add rsp, 16                         ; vector and error code
+    iretq
+
+section .rodata
+global irq_stub_table
+align 8
+irq_stub_table:
+%assign v 0
+%rep 256
+%if HAS_STUB(v)
+    dq irq_stub_ %+ v
+%else
+    dq 0
+%endif
+%assign v v + 1
+%endrep

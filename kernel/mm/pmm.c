@@ -1,0 +1,693 @@
+/* Physical frame allocator: 1 GiB chunks with lazily built per-frame
+ * metadata, an O(1) free stack per chunk, refcounts, statistics, fault
+ * injection.  Pure code: no inline assembly, no printing; the platform hooks
+ * (struct pmm_platform) map metadata, so host tests build this file unchanged.
+ *
+ * Metadata word per frame (uint32_t, chunk->meta[frame index in chunk]):
+ *   0                       not RAM (hole in the memory map)
+ *   1 .. PMM_REFCOUNT_MAX   allocated, reference count
+ *   META_RESERVED           usable RAM held back (kernel, boot data, metadata)
+ *   META_FREE | next        free; next = index of the next free frame or META_END
+ */
+#include "pmm.h"
+
+#define META_FREE 0x80000000u
+#define META_RESERVED 0x7fffffffu
+#define META_END 0x7fffffffu /* as a "next" index */
+#define CHUNK_FRAME_SHIFT (PMM_CHUNK_SHIFT - PAGE_SHIFT)
+#define CHUNK_BYTES (1ull << PMM_CHUNK_SHIFT)
+#define BITMAP_WORDS (PMM_MAX_CHUNKS / 64)
+#define SUMMARY_WORDS ((BITMAP_WORDS + 63) / 64)
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+struct chunk {
+    uint32_t *meta;
+    paddr_t base;        /* physical address of the chunk */
+    uint32_t free_head;  /* index of the first free frame, or META_END */
+    uint32_t nframes;    /* metadata words valid: frames [0, nframes) of the chunk */
+    uint32_t meta_frame; /* first metadata frame (pa >> PAGE_SHIFT) */
+    uint16_t meta_pages;
+    uint16_t state;      /* enum pmm_chunk_state; zero (LAZY) after setup */
+};
+_Static_assert(sizeof(struct chunk) == 32, "chunk descriptor is 32 bytes");
+
+static struct chunk chunks[PMM_MAX_CHUNKS];
+static uint32_t nchunks;
+static struct chunk *cur; /* where pmm_alloc takes frames from */
+/* cur, or NULL while fault injection is armed: the fast path's one test. */
+static struct chunk *alloc_src;
+/* Bit c set: chunk c may have free frames (READY with nfree > 0, or LAZY with
+ * available frames).  summary bit w set: bitmap word w may be non-zero. */
+static uint64_t has_free[BITMAP_WORDS];
+static uint64_t has_free_summary[SUMMARY_WORDS];
+
+static struct range usable_r[PMM_MAX_RANGES], avail_r[PMM_MAX_RANGES];
+static struct range_set usable, avail; /* RAM; RAM minus reserved (normalized) */
+static struct pmm_platform platform;
+/* stats.total and stats.reserved are kept; allocated = peak - headroom and
+ * free = total - reserved - allocated are derived, so the fast paths update
+ * a single counter. */
+static struct pmm_stats stats;
+static uint64_t peak, headroom;
+static pmm_poison_fn poison;
+
+static bool fi_armed;     /* either below is active */
+static bool fi_all;
+static uint64_t fi_countdown;
+
+/* ---------------------------------------------------------------- helpers */
+
+static inline void bit_set(uint32_t c)
+{
+    has_free[c / 64] |= 1ull << (c % 64);
+    has_free_summary[c / 4096] |= 1ull << ((c / 64) % 64);
+}
+
+static void bit_clear(uint32_t c)
+{
+    has_free[c / 64] &= ~(1ull << (c % 64));
+    if (!has_free[c / 64])
+        has_free_summary[c / 4096] &= ~(1ull << ((c / 64) % 64));
+}
+
+/* Lowest chunk whose bit is set, or -1.  O(SUMMARY_WORDS) = O(1). */
+static long bit_first(void)
+{
+    for (uint32_t s = 0; s < SUMMARY_WORDS; s++) {
+        if (!has_free_summary[s])
+            continue;
+        uint32_t w = s * 64 + (uint32_t)__builtin_ctzll(has_free_summary[s]);
+        return (long)w * 64 + __builtin_ctzll(has_free[w]);
+    }
+    return -1;
+}
+
+static inline uint32_t chunk_index(const struct chunk *c)
+{
+    return (uint32_t)(c - chunks);
+}
+
+static inline paddr_t frame_pa(const struct chunk *c, uint32_t i)
+{
+    return ((paddr_t)chunk_index(c) << PMM_CHUNK_SHIFT) + ((paddr_t)i << PAGE_SHIFT);
+}
+
+/* Frames of @s inside [a, b). */
+static uint64_t frames_in(const struct range_set *s, uint64_t a, uint64_t b)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        uint64_t x = s->r[i].start > a ? s->r[i].start : a;
+        uint64_t y = s->r[i].end < b ? s->r[i].end : b;
+        if (y > x)
+            n += (y - x) >> PAGE_SHIFT;
+    }
+    return n;
+}
+
+static void account_alloc(uint64_t n)
+{
+    if (headroom >= n) {
+        headroom -= n;
+    } else {
+        peak += n - headroom;
+        headroom = 0;
+    }
+}
+
+static inline uint64_t allocated_now(void)
+{
+    return peak - headroom;
+}
+
+static inline uint64_t free_now(void)
+{
+    return stats.total - stats.reserved - allocated_now();
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+enum pmm_status pmm_setup(const struct pmm_platform *plat, const struct range_set *u,
+                          const struct range_set *reserved)
+{
+    for (uint32_t c = 0; c < nchunks; c++)
+        chunks[c] = (struct chunk){ 0 };
+    for (uint32_t w = 0; w < BITMAP_WORDS; w++)
+        has_free[w] = 0;
+    for (uint32_t w = 0; w < SUMMARY_WORDS; w++)
+        has_free_summary[w] = 0;
+    nchunks = 0;
+    cur = alloc_src = NULL;
+    peak = headroom = 0;
+    stats = (struct pmm_stats){ 0 };
+    fi_armed = fi_all = false;
+    fi_countdown = 0;
+    platform = *plat;
+    range_set_init(&usable, usable_r, PMM_MAX_RANGES);
+    range_set_init(&avail, avail_r, PMM_MAX_RANGES);
+
+    for (size_t i = 0; i < u->n; i++) {
+        uint64_t a = u->r[i].start, b = u->r[i].end;
+        if (a >= PMM_MAX_PHYS)
+            continue;
+        if (b > PMM_MAX_PHYS)
+            b = PMM_MAX_PHYS;
+        a = (a + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+        b &= ~(PAGE_SIZE - 1);
+        if (!range_add(&usable, a, b) || !range_add(&avail, a, b))
+            return PMM_ERR_INVALID;
+    }
+    range_normalize(&usable);
+    range_normalize(&avail);
+    /* Reserved ranges are widened to whole frames. */
+    struct range rr[PMM_MAX_RANGES];
+    struct range_set rs;
+    range_set_init(&rs, rr, PMM_MAX_RANGES);
+    for (size_t i = 0; i < reserved->n; i++) {
+        uint64_t a = reserved->r[i].start & ~(PAGE_SIZE - 1);
+        uint64_t b = reserved->r[i].end;
+        b = b > UINT64_MAX - PAGE_SIZE ? UINT64_MAX & ~(PAGE_SIZE - 1)
+                                       : (b + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+        if (!range_add(&rs, a, b))
+            return PMM_ERR_INVALID;
+    }
+    range_normalize(&rs);
+    range_subtract(&avail, &rs);
+    if (avail.overflow)
+        return PMM_ERR_INVALID;
+
+    stats.total = range_total(&usable) >> PAGE_SHIFT;
+    stats.reserved = stats.total - (range_total(&avail) >> PAGE_SHIFT);
+    if (usable.n)
+        nchunks = (uint32_t)((usable.r[usable.n - 1].end + CHUNK_BYTES - 1) >> PMM_CHUNK_SHIFT);
+    /* One bit per chunk holding available frames: O(number of chunks). */
+    for (size_t i = 0; i < avail.n; i++) {
+        uint32_t c0 = (uint32_t)(avail.r[i].start >> PMM_CHUNK_SHIFT);
+        uint32_t c1 = (uint32_t)((avail.r[i].end - 1) >> PMM_CHUNK_SHIFT);
+        for (uint32_t c = c0; c <= c1; c++)
+            bit_set(c);
+    }
+    return PMM_OK;
+}
+
+/* Mark the run [i, i + n) of READY chunk @c (all free) with @value and
+ * rebuild the chunk's free stack (ascending). */
+static void take_run(struct chunk *c, uint32_t i, uint32_t n, uint32_t value)
+{
+    for (uint32_t k = i; k < i + n; k++)
+        c->meta[k] = value;
+    uint32_t head = META_END, prev = META_END;
+    for (uint32_t k = 0; k < c->nframes; k++) {
+        if (c->meta[k] & META_FREE) {
+            if (prev == META_END)
+                head = k;
+            else
+                c->meta[prev] = META_FREE | k;
+            prev = k;
+        }
+    }
+    if (prev != META_END)
+        c->meta[prev] = META_FREE | META_END;
+    c->free_head = head;
+}
+
+/* First free run of @n frames in READY chunk @c whose physical address is a
+ * multiple of @align frames; index or -1. */
+static long find_run(const struct chunk *c, uint32_t n, uint64_t align)
+{
+    uint64_t base = (uint64_t)chunk_index(c) << CHUNK_FRAME_SHIFT;
+    uint64_t i = ((base + align - 1) & ~(align - 1)) - base;
+    while (i + n <= c->nframes) {
+        uint64_t k = 0;
+        while (k < n && (c->meta[i + k] & META_FREE))
+            k++;
+        if (k == n)
+            return (long)i;
+        uint64_t next = base + i + k + 1;
+        i = ((next + align - 1) & ~(align - 1)) - base;
+    }
+    return -1;
+}
+
+/* Metadata for chunk @ci from an already READY chunk (never recursive). */
+static bool meta_from_other(uint32_t ci, uint64_t pages, uint64_t align_frames, paddr_t *pa)
+{
+    for (uint32_t o = 0; o < nchunks; o++) {
+        struct chunk *c = &chunks[o];
+        if (o == ci || c->state != PMM_CHUNK_READY)
+            continue;
+        long i = find_run(c, (uint32_t)pages, align_frames);
+        if (i < 0)
+            continue;
+        take_run(c, (uint32_t)i, (uint32_t)pages, META_RESERVED);
+        if (c->free_head == META_END)
+            bit_clear(o);
+        stats.reserved += pages;
+        *pa = frame_pa(c, (uint32_t)i);
+        return true;
+    }
+    return false;
+}
+
+/* Build chunk @ci's metadata.  Cost O(frames of the chunk), paid once, when
+ * the chunk is first needed. */
+static void chunk_init(uint32_t ci)
+{
+    struct chunk *c = &chunks[ci];
+    uint64_t cbase = (uint64_t)ci << PMM_CHUNK_SHIFT, cend = cbase + CHUNK_BYTES;
+    uint64_t top = cbase;
+    for (size_t i = 0; i < usable.n; i++) {
+        if (usable.r[i].start < cend && usable.r[i].end > cbase)
+            top = usable.r[i].end < cend ? usable.r[i].end : cend;
+    }
+    uint64_t chunk_avail = frames_in(&avail, cbase, cend);
+    if (top == cbase) {
+        c->state = PMM_CHUNK_EMPTY;
+        bit_clear(ci);
+        return;
+    }
+    uint32_t nframes = (uint32_t)((top - cbase) >> PAGE_SHIFT);
+    uint64_t size = 0, align = PAGE_SIZE;
+    platform.meta_geometry(ci, (uint64_t)nframes * sizeof(uint32_t), &size, &align);
+    size = (size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    uint64_t pages = size >> PAGE_SHIFT;
+
+    /* Metadata frames: first an aligned run of this chunk's own available
+     * frames (nothing in a LAZY chunk is handed out yet), else from a READY
+     * chunk. */
+    paddr_t mpa = 0;
+    bool self = false;
+    for (size_t i = 0; i < avail.n && !self; i++) {
+        uint64_t a = avail.r[i].start > cbase ? avail.r[i].start : cbase;
+        uint64_t b = avail.r[i].end < cend ? avail.r[i].end : cend;
+        if (b <= a)
+            continue;
+        a = (a + align - 1) & ~(align - 1);
+        if (a < b && b - a >= size) {
+            mpa = a;
+            self = true;
+        }
+    }
+    uint32_t *meta = NULL;
+    if (self || meta_from_other(ci, pages, align >> PAGE_SHIFT, &mpa))
+        meta = platform.map_meta(ci, mpa, size);
+    if (!meta) {
+        /* Unusable chunk: its available frames become reserved. */
+        c->state = PMM_CHUNK_DEAD;
+        bit_clear(ci);
+        stats.reserved += chunk_avail;
+        return;
+    }
+
+    for (uint32_t k = 0; k < nframes; k++)
+        meta[k] = 0;
+    for (size_t i = 0; i < usable.n; i++) {
+        uint64_t a = usable.r[i].start > cbase ? usable.r[i].start : cbase;
+        uint64_t b = usable.r[i].end < top ? usable.r[i].end : top;
+        for (uint64_t pa = a; pa < b; pa += PAGE_SIZE)
+            meta[(pa - cbase) >> PAGE_SHIFT] = META_RESERVED;
+    }
+    uint32_t head = META_END, prev = META_END, nfree = 0;
+    uint64_t ma = self ? mpa : 0, mb = self ? mpa + size : 0;
+    for (size_t i = 0; i < avail.n; i++) {
+        uint64_t a = avail.r[i].start > cbase ? avail.r[i].start : cbase;
+        uint64_t b = avail.r[i].end < top ? avail.r[i].end : top;
+        for (uint64_t pa = a; pa < b; pa += PAGE_SIZE) {
+            if (pa >= ma && pa < mb)
+                continue; /* stays META_RESERVED */
+            uint32_t k = (uint32_t)((pa - cbase) >> PAGE_SHIFT);
+            if (prev == META_END)
+                head = k;
+            else
+                meta[prev] = META_FREE | k;
+            prev = k;
+            nfree++;
+        }
+    }
+    if (prev != META_END)
+        meta[prev] = META_FREE | META_END;
+
+    c->meta = meta;
+    c->free_head = head;
+    c->base = cbase;
+    c->nframes = nframes;
+    c->meta_frame = (uint32_t)(mpa >> PAGE_SHIFT);
+    c->meta_pages = (uint16_t)pages;
+    c->state = PMM_CHUNK_READY;
+    if (self)
+        stats.reserved += pages;
+    if (nfree)
+        bit_set(ci);
+    else
+        bit_clear(ci);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+/* Why @pa cannot be freed / referenced (it is not an allocated frame). */
+static enum pmm_status classify(paddr_t pa)
+{
+    if (pa & (PAGE_SIZE - 1))
+        return PMM_ERR_UNALIGNED;
+    uint64_t ci = pa >> PMM_CHUNK_SHIFT;
+    if (ci >= nchunks)
+        return PMM_ERR_OUT_OF_RANGE;
+    const struct chunk *c = &chunks[ci];
+    uint32_t li = (uint32_t)((pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1));
+    if (c->state == PMM_CHUNK_READY && li < c->nframes) {
+        uint32_t m = c->meta[li];
+        if (m == 0)
+            return PMM_ERR_OUT_OF_RANGE;
+        if (m == META_RESERVED)
+            return PMM_ERR_RESERVED;
+        if (m & META_FREE)
+            return PMM_ERR_NOT_ALLOCATED;
+        return PMM_OK;
+    }
+    if (c->state == PMM_CHUNK_DEAD && range_contains(&usable, pa, pa + PAGE_SIZE))
+        return PMM_ERR_RESERVED;
+    if (range_contains(&avail, pa, pa + PAGE_SIZE))
+        return PMM_ERR_NOT_ALLOCATED; /* free, never allocated (lazy chunk) */
+    if (range_contains(&usable, pa, pa + PAGE_SIZE))
+        return PMM_ERR_RESERVED;
+    return PMM_ERR_OUT_OF_RANGE;
+}
+
+/* The metadata word of allocated-or-not frame @pa, or NULL. */
+static inline uint32_t *meta_of(paddr_t pa, struct chunk **cp, uint32_t *lip)
+{
+    /* Chunks beyond nchunks have nframes == 0. */
+    if (unlikely(pa & ((PAGE_SIZE - 1) | ~(PMM_MAX_PHYS - 1))))
+        return NULL;
+    struct chunk *c = &chunks[pa >> PMM_CHUNK_SHIFT];
+    uint32_t li = (uint32_t)((pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1));
+    if (unlikely(li >= c->nframes))
+        return NULL;
+    *cp = c;
+    *lip = li;
+    return &c->meta[li];
+}
+
+/* ---------------------------------------------------------------- alloc / free */
+
+static bool fi_fail(void)
+{
+    if (fi_all)
+        return true;
+    if (fi_countdown && --fi_countdown == 0) {
+        fi_armed = fi_all;
+        alloc_src = fi_armed ? NULL : cur;
+        return true;
+    }
+    return false;
+}
+
+static inline paddr_t pop(struct chunk *c)
+{
+    uint32_t i = c->free_head;
+    c->free_head = c->meta[i] & ~META_FREE;
+    c->meta[i] = 1;
+    if (unlikely(headroom-- == 0)) {
+        headroom = 0;
+        peak++;
+    }
+    return c->base + ((paddr_t)i << PAGE_SHIFT);
+}
+
+__attribute__((noinline)) static enum pmm_status alloc_slow(paddr_t *out)
+{
+    if (fi_armed && fi_fail())
+        return PMM_ERR_NOMEM;
+    while (!cur || cur->free_head == META_END) {
+        if (cur)
+            bit_clear(chunk_index(cur));
+        cur = NULL;
+        long c = bit_first();
+        if (c < 0)
+            return PMM_ERR_NOMEM;
+        if (chunks[c].state == PMM_CHUNK_LAZY)
+            chunk_init((uint32_t)c);
+        if (chunks[c].state != PMM_CHUNK_READY || chunks[c].free_head == META_END) {
+            bit_clear((uint32_t)c);
+            continue;
+        }
+        cur = &chunks[c];
+    }
+    alloc_src = fi_armed ? NULL : cur;
+    *out = pop(cur);
+    return PMM_OK;
+}
+
+enum pmm_status pmm_alloc(paddr_t *out)
+{
+    struct chunk *c = alloc_src;
+    if (unlikely(!c || c->free_head == META_END))
+        return alloc_slow(out);
+    *out = pop(c);
+    return PMM_OK;
+}
+
+static inline void release(struct chunk *c, uint32_t li, uint32_t *m, paddr_t pa)
+{
+    uint32_t old = c->free_head;
+    *m = META_FREE | old;
+    c->free_head = li;
+    if (unlikely(old == META_END))
+        bit_set(chunk_index(c));
+    headroom++;
+    if (poison)
+        poison(pa);
+}
+
+enum pmm_status pmm_free(paddr_t pa)
+{
+    struct chunk *c;
+    uint32_t li;
+    uint32_t *m = meta_of(pa, &c, &li);
+    if (unlikely(!m || *m != 1)) {
+        if (m && *m > 1 && *m <= PMM_REFCOUNT_MAX)
+            return PMM_ERR_REFCOUNT; /* still shared */
+        return classify(pa);
+    }
+    release(c, li, m, pa);
+    return PMM_OK;
+}
+
+enum pmm_status pmm_ref_inc(paddr_t pa)
+{
+    struct chunk *c;
+    uint32_t li;
+    uint32_t *m = meta_of(pa, &c, &li);
+    if (likely(m && *m - 1u < PMM_REFCOUNT_MAX - 1u)) {
+        (*m)++;
+        return PMM_OK;
+    }
+    if (m && *m == PMM_REFCOUNT_MAX)
+        return PMM_ERR_REFCOUNT;
+    return classify(pa);
+}
+
+enum pmm_status pmm_ref_dec(paddr_t pa, uint32_t *remaining)
+{
+    struct chunk *c;
+    uint32_t li;
+    uint32_t *m = meta_of(pa, &c, &li);
+    uint32_t left = 0;
+    enum pmm_status st = PMM_OK;
+    if (likely(m && *m - 2u < PMM_REFCOUNT_MAX - 1u))
+        left = --(*m);
+    else if (m && *m == 1)
+        release(c, li, m, pa);
+    else
+        st = classify(pa);
+    if (remaining) /* callers that only drop a reference pass NULL */
+        *remaining = left;
+    return st;
+}
+
+uint32_t pmm_refcount(paddr_t pa)
+{
+    struct chunk *c;
+    uint32_t li;
+    uint32_t *m = meta_of(pa, &c, &li);
+    if (m && *m - 1u < PMM_REFCOUNT_MAX)
+        return *m;
+    return 0;
+}
+
+enum pmm_status pmm_alloc_contig(size_t n, size_t align_frames, paddr_t *out)
+{
+    if (n == 0 || n > PMM_CHUNK_FRAMES)
+        return PMM_ERR_INVALID;
+    if (align_frames == 0 || (align_frames & (align_frames - 1)) ||
+        align_frames > PMM_CHUNK_FRAMES)
+        return PMM_ERR_UNALIGNED;
+    if (fi_armed && fi_fail())
+        return PMM_ERR_NOMEM;
+    /* READY chunks first; then bring LAZY ones up, lowest first, until one
+     * fits.  O(frames scanned): not a hot path. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t ci = 0; ci < nchunks; ci++) {
+            struct chunk *c = &chunks[ci];
+            if (pass == 1 && c->state == PMM_CHUNK_LAZY) {
+                uint64_t cb = (uint64_t)ci << PMM_CHUNK_SHIFT;
+                if (frames_in(&avail, cb, cb + CHUNK_BYTES) < n)
+                    continue;
+                chunk_init(ci);
+            }
+            if (c->state != PMM_CHUNK_READY)
+                continue;
+            long i = find_run(c, (uint32_t)n, align_frames);
+            if (i < 0)
+                continue;
+            take_run(c, (uint32_t)i, (uint32_t)n, 1);
+            account_alloc(n);
+            *out = frame_pa(c, (uint32_t)i);
+            return PMM_OK;
+        }
+    }
+    return PMM_ERR_NOMEM;
+}
+
+/* ---------------------------------------------------------------- tooling */
+
+void pmm_get_stats(struct pmm_stats *out)
+{
+    *out = stats;
+    out->allocated = allocated_now();
+    out->free = free_now();
+    out->peak = peak;
+}
+
+pmm_poison_fn pmm_set_poison_writer(pmm_poison_fn fn)
+{
+    pmm_poison_fn old = poison;
+    poison = fn;
+    return old;
+}
+
+void pmm_fail_nth(uint64_t n)
+{
+    fi_countdown = n;
+    fi_armed = fi_all || n;
+    alloc_src = fi_armed ? NULL : cur;
+}
+
+void pmm_fail_all(bool on)
+{
+    fi_all = on;
+    fi_armed = on || fi_countdown;
+    alloc_src = fi_armed ? NULL : cur;
+}
+
+uint32_t pmm_chunk_count(void)
+{
+    return nchunks;
+}
+
+bool pmm_chunk_get_info(uint32_t ci, struct pmm_chunk_info *out)
+{
+    if (ci >= nchunks)
+        return false;
+    const struct chunk *c = &chunks[ci];
+    out->state = (enum pmm_chunk_state)c->state;
+    out->nframes = c->nframes;
+    out->nfree = 0;
+    if (c->state == PMM_CHUNK_READY)
+        for (uint32_t k = c->free_head; k != META_END && out->nfree <= c->nframes;
+             k = c->meta[k] & ~META_FREE)
+            out->nfree++;
+    out->meta_pa = (paddr_t)c->meta_frame << PAGE_SHIFT;
+    out->meta_size = (uint64_t)c->meta_pages << PAGE_SHIFT;
+    return true;
+}
+
+#define CHECK(cond, msg, pa)                                                                \
+    do {                                                                                    \
+        if (!(cond)) {                                                                      \
+            *why = msg;                                                                     \
+            *where = (pa);                                                                  \
+            return PMM_ERR_INVALID;                                                         \
+        }                                                                                   \
+    } while (0)
+
+enum pmm_status pmm_check(const struct range_set *u, const struct range_set *reserved,
+                          const char **why, paddr_t *where)
+{
+    uint64_t free_frames = 0, allocated = 0;
+    *why = "ok";
+    *where = 0;
+    CHECK(stats.reserved + allocated_now() <= stats.total,
+          "stats: reserved + allocated above total", 0);
+    for (uint32_t ci = 0; ci < nchunks; ci++) {
+        const struct chunk *c = &chunks[ci];
+        uint64_t cb = (uint64_t)ci << PMM_CHUNK_SHIFT;
+        if (c->state == PMM_CHUNK_LAZY) {
+            /* Implicitly free: the chunk's available frames. */
+            for (size_t i = 0; i < avail.n; i++) {
+                uint64_t a = avail.r[i].start > cb ? avail.r[i].start : cb;
+                uint64_t b = avail.r[i].end < cb + CHUNK_BYTES ? avail.r[i].end
+                                                               : cb + CHUNK_BYTES;
+                if (b <= a)
+                    continue;
+                CHECK(range_contains(u, a, b), "lazy chunk: free frames outside usable RAM", a);
+                CHECK(!range_overlaps(reserved, a, b), "lazy chunk: free frames reserved", a);
+                free_frames += (b - a) >> PAGE_SHIFT;
+            }
+            continue;
+        }
+        if (c->state != PMM_CHUNK_READY)
+            continue;
+        uint32_t listed = 0;
+        for (uint32_t k = c->free_head; k != META_END; k = c->meta[k] & ~META_FREE) {
+            paddr_t pa = frame_pa(c, k);
+            CHECK(k < c->nframes, "free list index beyond metadata", pa);
+            CHECK(c->meta[k] & META_FREE, "free list runs through a non-free frame", pa);
+            CHECK(++listed <= c->nframes, "free list has a cycle", pa);
+            CHECK(range_contains(u, pa, pa + PAGE_SIZE), "free frame outside usable RAM", pa);
+            CHECK(!range_overlaps(reserved, pa, pa + PAGE_SIZE), "free frame is reserved", pa);
+            CHECK(pa != 0, "frame 0 is free", pa);
+        }
+        uint32_t marked = 0;
+        for (uint32_t k = 0; k < c->nframes; k++) {
+            uint32_t m = c->meta[k];
+            if (m & META_FREE)
+                marked++;
+            else if (m != 0 && m != META_RESERVED)
+                allocated++;
+            if (m != 0)
+                CHECK(range_contains(u, frame_pa(c, k), frame_pa(c, k) + PAGE_SIZE),
+                      "metadata claims RAM outside usable memory", frame_pa(c, k));
+        }
+        CHECK(marked == listed, "free-marked frames not all on the free list", cb);
+        paddr_t mp = (paddr_t)c->meta_frame << PAGE_SHIFT;
+        if (mp >= cb && mp < cb + CHUNK_BYTES && ((mp - cb) >> PAGE_SHIFT) < c->nframes)
+            CHECK(c->meta[(mp - cb) >> PAGE_SHIFT] == META_RESERVED,
+                  "metadata frame not reserved", mp);
+        free_frames += listed;
+        bool bit = has_free[ci / 64] & (1ull << (ci % 64));
+        CHECK(!listed || bit, "chunk with free frames missing from the bitmap", cb);
+        CHECK(c->base == cb, "chunk base wrong", cb);
+    }
+    CHECK(free_frames == free_now(), "stats.free disagrees with the free lists", free_frames);
+    CHECK(allocated == allocated_now(), "stats.allocated disagrees with the metadata",
+          allocated);
+    return PMM_OK;
+}
+
+const char *pmm_status_str(enum pmm_status st)
+{
+    switch (st) {
+    case PMM_OK: return "ok";
+    case PMM_ERR_NOMEM: return "out of physical memory";
+    case PMM_ERR_UNALIGNED: return "address or alignment not valid";
+    case PMM_ERR_OUT_OF_RANGE: return "not a frame of usable RAM";
+    case PMM_ERR_RESERVED: return "frame is reserved";
+    case PMM_ERR_NOT_ALLOCATED: return "frame is free (double free or never allocated)";
+    case PMM_ERR_REFCOUNT: return "reference count overflow, or freeing a shared frame";
+    case PMM_ERR_INVALID: return "invalid argument";
+    }
+    return "unknown pmm status";
+}

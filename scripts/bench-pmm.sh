@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# bench-pmm.sh: frame-allocator figures under QEMU -icount shift=0,sleep=off,
+# where the guest TSC advances once per guest instruction:
+#   - guest instructions per alloc+free pair (test pmm.bench), 128M and 4T;
+#   - guest instructions from reset to the end of pmm_init and of the
+#     self-tests (whole boot, BIOS and GRUB included), 128M and 4T;
+#   - QEMU's maximum resident set size for the 4T boot.
+# Informational: prints figures, never judges them on time.
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+export QEMU_EXTRA="${QEMU_EXTRA:-} -icount shift=0,sleep=off"
+for mem in 128M 4T; do
+    tests/run-boot.sh --name "bench-pair-$mem" --mem "$mem" --timeout 300 \
+        --cmdline 'test=pmm.bench' >/dev/null || echo "bench: pair boot at $mem failed"
+    pair=$(grep -a -m1 '^# bench:' "build/boots/bench-pair-$mem.serial" | tr -d '\r')
+    rss_file=build/boots/bench-boot-$mem.time
+    /usr/bin/time -v -o "$rss_file" tests/run-boot.sh --name "bench-boot-$mem" --mem "$mem" \
+        --timeout 300 >/dev/null || echo "bench: boot at $mem failed"
+    init=$(grep -a -m1 'pmm: init done at tsc=' "build/boots/bench-boot-$mem.serial" | sed 's/.*tsc=//' | tr -d '\r')
+    done_=$(grep -a -m1 'self-tests done at tsc=' "build/boots/bench-boot-$mem.serial" | sed 's/.*tsc=//' | tr -d '\r')
+    rss=$(grep 'Maximum resident' "$rss_file" | awk '{print $NF}')
+    echo "MEM=$mem: ${pair#\# bench: }"
+    echo "MEM=$mem: guest instructions to end of pmm_init: $init; to end of self-tests: $done_"
+    echo "MEM=$mem: QEMU max RSS: ${rss} KiB"
+done
