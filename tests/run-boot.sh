@@ -63,7 +63,8 @@ fail() {
 check_matches() {
     local m
     for m in "${matches[@]}"; do
-        grep -Eq -- "$m" "$serial" || fail "$1, but the log lacks /$m/"
+        # The UART sends CRLF; match against plain lines so '$' works.
+        tr -d '\r' < "$serial" | grep -Eq -- "$m" || fail "$1, but the log lacks /$m/"
     done
 }
 
