@@ -136,9 +136,9 @@ fuzz: $(HOST_BUILD)/fuzz_mb2
 	@mkdir -p $(HOST_BUILD)/fuzz-corpus
 	$(HOST_BUILD)/fuzz_mb2 -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(HOST_BUILD)/fuzz-corpus tests/fuzz/corpus
 
-# Guest instructions per alloc+free pair and per boot, at 128M and 4T.
+# Guest instructions per alloc+free pair, per page-fault path and per boot, at 128M and 4T.
 bench: $(ELF)
-	@scripts/bench-pmm.sh
+	@scripts/bench.sh
 
 # ---- host tests of the VMM (cmocka, ASan + UBSan, simulated memory) ----
 VMM_HOST_CFLAGS := $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \

@@ -8,6 +8,7 @@
 #include "kmap.h"
 #include "mmu_hooks.h"
 #include "vmm.h"
+#include "walk.h"
 
 struct vmm_fault_counters vmm_counters;
 
@@ -144,7 +145,7 @@ enum vmm_fault_result vmm_fault_handle(struct vmm_space *s, uintptr_t va, uint64
         f->walk.level = 5; /* no walk */
         return fault_fatal(f, FAULT_NONCANONICAL);
     }
-    vmm_walk(s, va, 1, &f->walk);
+    walk_core(s, va, 1, false, &f->walk); /* the one walk of this fault */
     if (error & PF_ERR_RSVD)
         return fault_fatal(f, FAULT_RESERVED_BIT);
     if (!(*f->walk.entry & PTE_P))

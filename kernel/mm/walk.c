@@ -1,6 +1,6 @@
-/* The page-table walker: the only code that descends the four levels.  Every
- * operation (map, unmap, protect, translate, the fault handler, reports)
- * goes through walk_tables(). */
+/* Around the walker (walk_core in walk.h, the only code that descends the
+ * four levels; every operation uses it): table allocation and its undo,
+ * pruning empty tables, and enumerating mappings. */
 #include "kmap.h"
 #include "mmu_hooks.h"
 #include "vmm.h"
@@ -9,14 +9,14 @@
 /* Intermediate entries carry the most permissive rights: the leaf decides.
  * User-half tables are user-accessible so user leaves can be; kernel-half
  * ones are not, so a stray U bit on a kernel leaf grants nothing. */
-static uint64_t table_entry_flags(uintptr_t va)
+uint64_t walk_table_flags(uintptr_t va)
 {
     return va < KERNEL_HALF_START ? (PTE_P | PTE_W | PTE_U) : (PTE_P | PTE_W);
 }
 
 /* A fresh, zeroed page table.  Zeroed through a temporary mapping *before*
  * it is linked, so the CPU can never walk through stale contents. */
-static enum vmm_status table_alloc(paddr_t *out)
+enum vmm_status walk_table_alloc(paddr_t *out)
 {
     paddr_t pa;
     if (pmm_alloc(&pa) != PMM_OK)
@@ -35,57 +35,13 @@ static enum vmm_status table_alloc(paddr_t *out)
 enum vmm_status walk_tables(const struct vmm_space *s, uintptr_t va, int target_level,
                             bool create, struct vmm_walk *w)
 {
-    paddr_t table = s->pml4;
-    w->va = va;
-    w->eff = PTE_W | PTE_U;
-    w->created = 0;
-
-    for (int level = 4;; level--) {
-        uint64_t *e = mmu_table(s->pml4, level, va, table) + pt_index(va, level);
-        uint64_t v = *e;
-        w->level = level;
-        w->entry = e;
-        w->slot[level] = e;
-        w->seen[level] = v;
-
-        if (level == target_level) {
-            w->end = WALK_LEAF;
-            break;
-        }
-        if (!(v & PTE_P)) {
-            if (!create) {
-                w->end = WALK_NOT_PRESENT;
-                return VMM_OK;
-            }
-            paddr_t fresh;
-            if (table_alloc(&fresh) != VMM_OK) {
-                walk_undo_created(s, w);
-                return VMM_ERR_NOMEM;
-            }
-            v = fresh | table_entry_flags(va);
-            *e = v;
-            w->seen[level] = v;
-            w->created |= 1u << level;
-        } else if (v & PTE_PS) {
-            w->end = WALK_HUGE;
-            break;
-        }
-        w->eff &= v | ~(PTE_W | PTE_U);
-        w->eff |= v & PTE_NX;
-        table = v & PTE_ADDR_MASK;
-    }
-    /* The entry we stopped at (leaf or huge) contributes its rights too. */
-    uint64_t v = *w->entry;
-    if (v & PTE_P) {
-        w->eff &= v | ~(PTE_W | PTE_U);
-        w->eff |= v & PTE_NX;
-    }
-    return VMM_OK;
+    return create ? walk_core(s, va, target_level, true, w)
+                  : walk_core(s, va, target_level, false, w);
 }
 
 void vmm_walk(const struct vmm_space *s, uintptr_t va, int target_level, struct vmm_walk *w)
 {
-    walk_tables(s, va, target_level, false, w);
+    walk_core(s, va, target_level, false, w);
 }
 
 /* Tables this walk linked (w->created) are still empty: unlink and free

@@ -2,15 +2,82 @@
 #ifndef ZF_MM_WALK_H
 #define ZF_MM_WALK_H
 
+#include "mmu_hooks.h"
 #include "vmm.h"
 
 #define KERNEL_HALF_START 0xffff800000000000ull
+
+uint64_t walk_table_flags(uintptr_t va);
+enum vmm_status walk_table_alloc(paddr_t *out);
+void walk_undo_created(const struct vmm_space *s, struct vmm_walk *w);
+
+/* The walker: the only code that descends the four levels.  One
+ * definition, always inlined, so that each caller gets it specialised:
+ * read-only (@create false, the fault path and vmm_walk) or allocating
+ * missing tables (walk_tables with @create, for map).  It stops at
+ * @target_level, at a huge page or at a missing table, and records every
+ * entry it passed and the effective rights (W and U AND-ed, NX OR-ed). */
+static inline __attribute__((always_inline)) enum vmm_status
+walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create,
+          struct vmm_walk *w)
+{
+    uintptr_t window = mmu_window(s->pml4);
+    paddr_t table = s->pml4;
+    uint64_t all = ~0ull, any = 0; /* AND and OR of the present entries passed */
+    uint64_t *e;
+    uint64_t v;
+    int level;
+
+    w->va = va;
+    w->created = 0;
+    /* Unrolled, each level's shifts and masks are constants. */
+#pragma GCC unroll 4
+    for (level = 4; level >= 1; level--) {
+        e = mmu_entry(window, level, va, table);
+        v = *e;
+        w->slot[level] = e;
+        w->seen[level] = v;
+        if (level == target_level) {
+            w->end = WALK_LEAF;
+            break;
+        }
+        if (!(v & PTE_P)) {
+            if (!create) {
+                w->end = WALK_NOT_PRESENT;
+                break;
+            }
+            paddr_t fresh;
+            if (walk_table_alloc(&fresh) != VMM_OK) {
+                walk_undo_created(s, w);
+                return VMM_ERR_NOMEM;
+            }
+            v = fresh | walk_table_flags(va);
+            *e = v;
+            w->seen[level] = v;
+            w->created |= 1u << level;
+        } else if (v & PTE_PS) {
+            w->end = WALK_HUGE;
+            break;
+        }
+        all &= v;
+        any |= v;
+        table = v & PTE_ADDR_MASK;
+    }
+    w->level = level;
+    w->entry = e;
+    /* The entry we stopped at (leaf or huge) counts too, when present. */
+    if (v & PTE_P) {
+        all &= v;
+        any |= v;
+    }
+    w->eff = (all & (PTE_W | PTE_U)) | (any & PTE_NX);
+    return VMM_OK;
+}
 
 /* Walk to @target_level; with @create, allocate missing tables on the way
  * (recorded in w->created).  VMM_ERR_NOMEM leaves nothing allocated. */
 enum vmm_status walk_tables(const struct vmm_space *s, uintptr_t va, int target_level,
                             bool create, struct vmm_walk *w);
-void walk_undo_created(const struct vmm_space *s, struct vmm_walk *w);
 void walk_prune_empty(const struct vmm_space *s, struct vmm_walk *w);
 
 /* Shared by the mapping operations (vmm_map.c). */

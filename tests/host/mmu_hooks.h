@@ -28,6 +28,18 @@ static inline uint64_t *mmu_table(paddr_t space_pml4, int level, uintptr_t va, p
     return (uint64_t *)sim_phys(table_pa);
 }
 
+static inline uintptr_t mmu_window(paddr_t space_pml4)
+{
+    (void)space_pml4;
+    return 0;
+}
+
+static inline uint64_t *mmu_entry(uintptr_t window, int level, uintptr_t va, paddr_t table_pa)
+{
+    (void)window;
+    return (uint64_t *)sim_phys(table_pa) + pt_index(va, level);
+}
+
 static inline void mmu_invalidate(paddr_t space_pml4, uintptr_t va)
 {
     (void)space_pml4;
