@@ -232,13 +232,15 @@ static long find_run(const struct chunk *c, uint32_t n, uint64_t align)
 }
 
 /* Metadata for chunk @ci from an already READY chunk (never recursive). */
+static long find_run_extending(uint32_t ci, uint32_t n, uint64_t align_frames);
+
 static bool meta_from_other(uint32_t ci, uint64_t pages, uint64_t align_frames, paddr_t *pa)
 {
     for (uint32_t o = 0; o < nchunks; o++) {
         struct chunk *c = &chunks[o];
         if (o == ci || c->state != PMM_CHUNK_READY)
             continue;
-        long i = find_run(c, (uint32_t)pages, align_frames);
+        long i = find_run_extending(o, (uint32_t)pages, align_frames);
         if (i < 0)
             continue;
         take_run(c, (uint32_t)i, (uint32_t)pages, META_RESERVED);
@@ -253,22 +255,103 @@ static bool meta_from_other(uint32_t ci, uint64_t pages, uint64_t align_frames, 
 
 /* Build chunk @ci's metadata.  Cost O(frames of the chunk), paid once, when
  * the chunk is first needed. */
-static void chunk_init(uint32_t ci)
+/* Frames [0, n) of chunk @ci are covered by RAM ranges (holes included):
+ * the number of metadata words the chunk needs. */
+static uint32_t chunk_top_frames(uint32_t ci)
 {
-    struct chunk *c = &chunks[ci];
     uint64_t cbase = (uint64_t)ci << PMM_CHUNK_SHIFT, cend = cbase + CHUNK_BYTES;
     uint64_t top = cbase;
     for (size_t i = 0; i < usable.n; i++) {
         if (usable.r[i].start < cend && usable.r[i].end > cbase)
             top = usable.r[i].end < cend ? usable.r[i].end : cend;
     }
+    return (uint32_t)((top - cbase) >> PAGE_SHIFT);
+}
+
+/* A READY chunk's metadata words are written a segment at a time, the
+ * first when the chunk comes up and the next when its free stack runs dry,
+ * so that no allocation waits for a whole 1 GiB chunk (262144 words) to be
+ * written: boot cost does not grow with the size of the lowest chunk.
+ * Frames at or above c->nframes are free-or-reserved exactly as in a LAZY
+ * chunk (classify() answers from the range sets). */
+#define CHUNK_SEGMENT_FRAMES 32768u /* 128 MiB of frames, 128 KiB of words */
+
+/* Write the words of frames [c->nframes, @upto) of READY chunk @ci (capped
+ * at the chunk's RAM): holes 0, reserved frames META_RESERVED, available
+ * frames pushed on the free stack (ascending). */
+static void chunk_extend(uint32_t ci, uint32_t upto)
+{
+    struct chunk *c = &chunks[ci];
+    uint32_t full = chunk_top_frames(ci);
+    uint32_t lo = c->nframes, hi = upto < full ? upto : full;
+    if (hi <= lo)
+        return;
+    uint32_t *meta = c->meta;
+    uint64_t cbase = c->base;
+    uint64_t a_lo = cbase + ((uint64_t)lo << PAGE_SHIFT), a_hi = cbase + ((uint64_t)hi << PAGE_SHIFT);
+    paddr_t mpa = (paddr_t)c->meta_frame << PAGE_SHIFT;
+    bool self = mpa >= cbase && mpa < cbase + CHUNK_BYTES;
+    uint64_t ma = self ? mpa : 0, mb = self ? mpa + ((uint64_t)c->meta_pages << PAGE_SHIFT) : 0;
+
+    for (uint32_t k = lo; k < hi; k++)
+        meta[k] = 0;
+    for (size_t i = 0; i < usable.n; i++) {
+        uint64_t a = usable.r[i].start > a_lo ? usable.r[i].start : a_lo;
+        uint64_t b = usable.r[i].end < a_hi ? usable.r[i].end : a_hi;
+        for (uint64_t pa = a; pa < b; pa += PAGE_SIZE)
+            meta[(pa - cbase) >> PAGE_SHIFT] = META_RESERVED;
+    }
+    uint32_t head = META_END, prev = META_END;
+    for (size_t i = 0; i < avail.n; i++) {
+        uint64_t a = avail.r[i].start > a_lo ? avail.r[i].start : a_lo;
+        uint64_t b = avail.r[i].end < a_hi ? avail.r[i].end : a_hi;
+        for (uint64_t pa = a; pa < b; pa += PAGE_SIZE) {
+            if (pa >= ma && pa < mb)
+                continue; /* stays META_RESERVED */
+            uint32_t k = (uint32_t)((pa - cbase) >> PAGE_SHIFT);
+            if (prev == META_END)
+                head = k;
+            else
+                meta[prev] = META_FREE | k;
+            prev = k;
+        }
+    }
+    if (prev != META_END) {
+        meta[prev] = META_FREE | c->free_head; /* the segment goes on top */
+        c->free_head = head;
+    }
+    c->nframes = hi;
+}
+
+static void chunk_extend_all(uint32_t ci)
+{
+    chunk_extend(ci, PMM_CHUNK_FRAMES);
+}
+
+/* find_run over READY chunk @ci, initialising the rest of the chunk only
+ * when no run fits in the part already initialised. */
+static long find_run_extending(uint32_t ci, uint32_t n, uint64_t align_frames)
+{
+    struct chunk *c = &chunks[ci];
+    long i = find_run(c, n, align_frames);
+    if (i < 0 && c->nframes < chunk_top_frames(ci)) {
+        chunk_extend_all(ci);
+        i = find_run(c, n, align_frames);
+    }
+    return i;
+}
+
+static void chunk_init(uint32_t ci)
+{
+    struct chunk *c = &chunks[ci];
+    uint64_t cbase = (uint64_t)ci << PMM_CHUNK_SHIFT, cend = cbase + CHUNK_BYTES;
     uint64_t chunk_avail = frames_in(&avail, cbase, cend);
-    if (top == cbase) {
+    uint32_t nframes = chunk_top_frames(ci);
+    if (nframes == 0) {
         c->state = PMM_CHUNK_EMPTY;
         bit_clear(ci);
         return;
     }
-    uint32_t nframes = (uint32_t)((top - cbase) >> PAGE_SHIFT);
     uint64_t size = 0, align = PAGE_SIZE;
     platform.meta_geometry(ci, (uint64_t)nframes * sizeof(uint32_t), &size, &align);
     size = (size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
@@ -301,44 +384,22 @@ static void chunk_init(uint32_t ci)
         return;
     }
 
-    for (uint32_t k = 0; k < nframes; k++)
-        meta[k] = 0;
-    for (size_t i = 0; i < usable.n; i++) {
-        uint64_t a = usable.r[i].start > cbase ? usable.r[i].start : cbase;
-        uint64_t b = usable.r[i].end < top ? usable.r[i].end : top;
-        for (uint64_t pa = a; pa < b; pa += PAGE_SIZE)
-            meta[(pa - cbase) >> PAGE_SHIFT] = META_RESERVED;
-    }
-    uint32_t head = META_END, prev = META_END, nfree = 0;
-    uint64_t ma = self ? mpa : 0, mb = self ? mpa + size : 0;
-    for (size_t i = 0; i < avail.n; i++) {
-        uint64_t a = avail.r[i].start > cbase ? avail.r[i].start : cbase;
-        uint64_t b = avail.r[i].end < top ? avail.r[i].end : top;
-        for (uint64_t pa = a; pa < b; pa += PAGE_SIZE) {
-            if (pa >= ma && pa < mb)
-                continue; /* stays META_RESERVED */
-            uint32_t k = (uint32_t)((pa - cbase) >> PAGE_SHIFT);
-            if (prev == META_END)
-                head = k;
-            else
-                meta[prev] = META_FREE | k;
-            prev = k;
-            nfree++;
-        }
-    }
-    if (prev != META_END)
-        meta[prev] = META_FREE | META_END;
-
     c->meta = meta;
-    c->free_head = head;
+    c->free_head = META_END;
     c->base = cbase;
-    c->nframes = nframes;
+    c->nframes = 0;
     c->meta_frame = (uint32_t)(mpa >> PAGE_SHIFT);
     c->meta_pages = (uint16_t)pages;
     c->state = PMM_CHUNK_READY;
     if (self)
         stats.reserved += pages;
-    if (nfree)
+    /* The first segment always covers the chunk's own metadata frames, so
+     * that they are marked reserved before anything could hand them out. */
+    uint32_t first = CHUNK_SEGMENT_FRAMES;
+    if (self && ((mpa + size - cbase) >> PAGE_SHIFT) > first)
+        first = (uint32_t)((mpa + size - cbase) >> PAGE_SHIFT);
+    chunk_extend(ci, first);
+    if (c->free_head != META_END || c->nframes < nframes)
         bit_set(ci);
     else
         bit_clear(ci);
@@ -421,8 +482,14 @@ __attribute__((noinline)) static enum pmm_status alloc_slow(paddr_t *out)
     if (fi_armed && fi_fail())
         return PMM_ERR_NOMEM;
     while (!cur || cur->free_head == META_END) {
-        if (cur)
-            bit_clear(chunk_index(cur));
+        if (cur) {
+            uint32_t ci = chunk_index(cur);
+            if (cur->nframes < chunk_top_frames(ci)) {
+                chunk_extend(ci, cur->nframes + CHUNK_SEGMENT_FRAMES);
+                continue;
+            }
+            bit_clear(ci);
+        }
         cur = NULL;
         long c = bit_first();
         if (c < 0)
@@ -539,7 +606,7 @@ enum pmm_status pmm_alloc_contig(size_t n, size_t align_frames, paddr_t *out)
             }
             if (c->state != PMM_CHUNK_READY)
                 continue;
-            long i = find_run(c, (uint32_t)n, align_frames);
+            long i = find_run_extending(ci, (uint32_t)n, align_frames);
             if (i < 0)
                 continue;
             take_run(c, (uint32_t)i, (uint32_t)n, 1);
@@ -667,6 +734,8 @@ enum pmm_status pmm_check(const struct range_set *u, const struct range_set *res
             CHECK(c->meta[(mp - cb) >> PAGE_SHIFT] == META_RESERVED,
                   "metadata frame not reserved", mp);
         free_frames += listed;
+        /* Past the initialised segments, available frames are implicitly free. */
+        free_frames += frames_in(&avail, frame_pa(c, c->nframes), cb + CHUNK_BYTES);
         bool bit = has_free[ci / 64] & (1ull << (ci % 64));
         CHECK(!listed || bit, "chunk with free frames missing from the bitmap", cb);
         CHECK(c->base == cb, "chunk base wrong", cb);

@@ -59,6 +59,57 @@ static void exhaustion(void **state)
     free(list);
 }
 
+/* A full 1 GiB chunk comes up one segment (32768 frames) at a time:
+ * allocation runs across segment boundaries without a gap or a repeat,
+ * frames past the initialised part are free-but-untouched (double free and
+ * refcounts say so), reserved frames in a later segment stay reserved, and
+ * pmm_check agrees at every stage. */
+static void chunk_segments(void **state)
+{
+    (void)state;
+    const uint64_t u[] = { 0, 1 * GiB };
+    const uint64_t r[] = { 0, 1 * MiB, 300 * MiB, 300 * MiB + 5 * PAGE_SIZE };
+    assert_int_equal(host_pmm_setup(u, 1, r, 2, 0), PMM_OK);
+    paddr_t pa;
+    assert_int_equal(pmm_alloc(&pa), PMM_OK); /* brings chunk 0 up */
+    struct pmm_chunk_info ci;
+    assert_true(pmm_chunk_get_info(0, &ci));
+    assert_true(ci.nframes < 1 * GiB / PAGE_SIZE); /* not the whole chunk */
+    host_pmm_check();
+    /* Past the frontier: free, never allocated; reserved stays reserved. */
+    assert_int_equal(pmm_free(900 * MiB), PMM_ERR_NOT_ALLOCATED);
+    assert_int_equal(pmm_refcount(900 * MiB), 0);
+    assert_int_equal(pmm_ref_inc(900 * MiB), PMM_ERR_NOT_ALLOCATED);
+    assert_int_equal(pmm_free(300 * MiB + PAGE_SIZE), PMM_ERR_RESERVED);
+    assert_int_equal(pmm_free(pa), PMM_OK);
+
+    uint64_t nframes = 1 * GiB / PAGE_SIZE;
+    uint8_t *seen = calloc(nframes, 1);
+    size_t n = 0;
+    while (pmm_alloc(&pa) == PMM_OK) {
+        assert_false(seen[pa / PAGE_SIZE]);
+        assert_false(pa < 1 * MiB || (pa >= 300 * MiB && pa < 300 * MiB + 5 * PAGE_SIZE));
+        seen[pa / PAGE_SIZE] = 1;
+        n++;
+        if (n == 40000)
+            host_pmm_check(); /* mid-way through the second segment */
+    }
+    struct pmm_stats s;
+    pmm_get_stats(&s);
+    assert_int_equal(s.free, 0);
+    assert_int_equal(n, s.allocated);
+    assert_true(pmm_chunk_get_info(0, &ci));
+    assert_int_equal(ci.nframes, nframes);
+    /* Every frame but the reserved ones and the metadata was handed out. */
+    assert_int_equal(n + 256 + 5 + 256, nframes);
+    host_pmm_check();
+    for (uint64_t f = 0; f < nframes; f++)
+        if (seen[f])
+            assert_int_equal(pmm_free(f * PAGE_SIZE), PMM_OK);
+    host_pmm_check();
+    free(seen);
+}
+
 static void contiguous_alignment(void **state)
 {
     (void)state;
@@ -197,7 +248,9 @@ static void chunk_boundaries(void **state)
 static void metadata_from_another_chunk(void **state)
 {
     (void)state;
-    const uint64_t u[] = { 1 * MiB, 512 * MiB, 1 * GiB + PAGE_SIZE, 1 * GiB + 3 * MiB };
+    /* Chunk 0's RAM fits one metadata segment, so c0.nfree below is all of
+     * its free frames (chunk_segments covers larger chunks). */
+    const uint64_t u[] = { 1 * MiB, 100 * MiB, 1 * GiB + PAGE_SIZE, 1 * GiB + 3 * MiB };
     assert_int_equal(host_pmm_setup(u, 2, NULL, 0, 1), PMM_OK);
     paddr_t pa;
     assert_int_equal(pmm_alloc(&pa), PMM_OK);
@@ -350,6 +403,7 @@ int run_pmm_tests(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exhaustion),
+        cmocka_unit_test(chunk_segments),
         cmocka_unit_test(contiguous_alignment),
         cmocka_unit_test(refcounts),
         cmocka_unit_test(misuse),
