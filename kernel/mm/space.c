@@ -6,41 +6,36 @@
 
 struct vmm_space vmm_kernel_space;
 
-enum vmm_status vmm_space_create_root(struct vmm_space *s)
+/* A zeroed PML4 that maps itself in the self slot, with the kernel half
+ * copied from @kernel (NULL: left empty). */
+static enum vmm_status pml4_create(struct vmm_space *s, const uint64_t *kernel)
 {
     paddr_t pa;
-    if (pmm_alloc(&pa) != PMM_OK)
-        return VMM_ERR_NOMEM;
+    enum vmm_status st = frame_alloc_zeroed(&pa);
+    if (st != VMM_OK)
+        return st;
     uint64_t *t = kmap_push(pa, true, NULL);
     if (!t) {
         pmm_free(pa);
         return VMM_ERR_NOMEM;
     }
-    mm_zero_page(t);
+    for (unsigned i = 256; kernel && i < 512; i++)
+        t[i] = kernel[i];
     t[PML4_SLOT_SELF] = pa | PTE_P | PTE_W | PTE_NX;
+    t[PML4_SLOT_FOREIGN] = 0; /* per space, never inherited */
     kmap_pop(t);
     s->pml4 = pa;
     return VMM_OK;
 }
 
+enum vmm_status vmm_space_create_root(struct vmm_space *s)
+{
+    return pml4_create(s, NULL);
+}
+
 enum vmm_status vmm_space_create(struct vmm_space *s)
 {
-    paddr_t pa;
-    if (pmm_alloc(&pa) != PMM_OK)
-        return VMM_ERR_NOMEM;
-    const uint64_t *kernel = mmu_table(vmm_kernel_space.pml4, 4, 0, vmm_kernel_space.pml4);
-    uint64_t *t = kmap_push(pa, true, NULL);
-    if (!t) {
-        pmm_free(pa);
-        return VMM_ERR_NOMEM;
-    }
-    for (unsigned i = 0; i < 512; i++)
-        t[i] = i >= 256 ? kernel[i] : 0;
-    t[PML4_SLOT_SELF] = pa | PTE_P | PTE_W | PTE_NX;
-    t[PML4_SLOT_FOREIGN] = 0;
-    kmap_pop(t);
-    s->pml4 = pa;
-    return VMM_OK;
+    return pml4_create(s, mmu_table(vmm_kernel_space.pml4, 4, 0, vmm_kernel_space.pml4));
 }
 
 static void drop_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)

@@ -73,6 +73,16 @@ void vmm_init(void)
         panic("vmm: no frame for the zero frame: %s", vmm_status_str(st));
     kernel_apply_wx();
 
+    /* The zero frame also appears in the boot window (KERNEL_VMA + pa, like
+     * every frame below 1 GiB); that alias must not be writable either. */
+    if (vmm_zero_frame < BOOT_WINDOW_SIZE) {
+        st = vmm_protect(&vmm_kernel_space, boot_phys_to_virt(vmm_zero_frame), PTE_NX);
+        if (st != VMM_OK)
+            panic("vmm: cannot make the zero frame's boot-window alias %p read-only: %s "
+                  "(it lies in a 2 MiB page)",
+                  (void *)boot_phys_to_virt(vmm_zero_frame), vmm_status_str(st));
+    }
+
     /* The arena's PDPT exists from the start so that spaces created later
      * share it through their copy of the PML4's kernel half. */
     struct vmm_walk w;

@@ -93,31 +93,33 @@ static enum vmm_status check_leaf_flags(paddr_t pa, uint64_t flags, uint64_t ali
         return VMM_ERR_BAD_FLAGS;
     if (pa & (align - 1) || pa & ~PTE_ADDR_MASK)
         return VMM_ERR_UNALIGNED;
-    if ((flags & PTE_W) && vmm_zero_frame && pa == vmm_zero_frame)
-        return VMM_ERR_ZERO_FRAME;
     return VMM_OK;
+}
+
+/* A caller's leaf mapping of @size (4 KiB or 2 MiB) at @level. */
+static enum vmm_status map_leaf(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags,
+                                int level)
+{
+    uint64_t size = level_page_size(level);
+    enum vmm_status st = vmm_check_va(va, size);
+    if (st == VMM_OK)
+        st = check_leaf_flags(pa, flags, size);
+    if (st != VMM_OK)
+        return st;
+    /* The zero frame may not even be covered by a writable huge page. */
+    if ((flags & PTE_W) && vmm_zero_frame && pa <= vmm_zero_frame && vmm_zero_frame < pa + size)
+        return VMM_ERR_ZERO_FRAME;
+    return vmm_install(s, va, level, pa | flags | PTE_P | (level > 1 ? PTE_PS : 0));
 }
 
 enum vmm_status vmm_map(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags)
 {
-    enum vmm_status st = vmm_check_va(va, PAGE_4K);
-    if (st == VMM_OK)
-        st = check_leaf_flags(pa, flags, PAGE_4K);
-    if (st != VMM_OK)
-        return st;
-    return vmm_install(s, va, 1, pa | flags | PTE_P);
+    return map_leaf(s, va, pa, flags, 1);
 }
 
 enum vmm_status vmm_map_2m(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags)
 {
-    enum vmm_status st = vmm_check_va(va, PAGE_2M);
-    if (st == VMM_OK)
-        st = check_leaf_flags(pa, flags, PAGE_2M);
-    if (st != VMM_OK)
-        return st;
-    if (vmm_zero_frame && pa <= vmm_zero_frame && vmm_zero_frame < pa + PAGE_2M)
-        return VMM_ERR_ZERO_FRAME;
-    return vmm_install(s, va, 2, pa | flags | PTE_P | PTE_PS);
+    return map_leaf(s, va, pa, flags, 2);
 }
 
 /* Find the mapping that covers @va: a present 4 KiB leaf or a huge page. */
@@ -175,7 +177,12 @@ enum vmm_status vmm_protect(struct vmm_space *s, uintptr_t va, uint64_t flags)
     uint64_t old = *w.entry;
     uint64_t keep = old & (PTE_ADDR_MASK | PTE_PS | PTE_A | PTE_D);
     uint64_t nflags = flags | PTE_P;
-    if (w.level == 1 && (flags & PTE_W) && write_needs_cow(old & PTE_ADDR_MASK))
+    uint64_t size = level_page_size(w.level);
+    paddr_t frame = old & PTE_ADDR_MASK & ~(size - 1);
+    if ((flags & PTE_W) && w.level > 1 && vmm_zero_frame && frame <= vmm_zero_frame &&
+        vmm_zero_frame < frame + size)
+        return VMM_ERR_ZERO_FRAME; /* a huge page cannot defer its write to a CoW fault */
+    if (w.level == 1 && (flags & PTE_W) && write_needs_cow(frame))
         nflags = (nflags & ~PTE_W) | PTE_COW; /* writable once the fault gives it a frame */
     *w.entry = keep | nflags;
     mmu_invalidate(s->pml4, va);

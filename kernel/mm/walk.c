@@ -14,9 +14,9 @@ uint64_t walk_table_flags(uintptr_t va)
     return va < KERNEL_HALF_START ? (PTE_P | PTE_W | PTE_U) : (PTE_P | PTE_W);
 }
 
-/* A fresh, zeroed page table.  Zeroed through a temporary mapping *before*
- * it is linked, so the CPU can never walk through stale contents. */
-enum vmm_status walk_table_alloc(paddr_t *out)
+/* A fresh frame, zeroed through a temporary mapping.  For page tables this
+ * happens *before* they are linked, so the CPU never walks stale contents. */
+enum vmm_status frame_alloc_zeroed(paddr_t *out)
 {
     paddr_t pa;
     if (pmm_alloc(&pa) != PMM_OK)

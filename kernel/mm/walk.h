@@ -8,7 +8,8 @@
 #define KERNEL_HALF_START 0xffff800000000000ull
 
 uint64_t walk_table_flags(uintptr_t va);
-enum vmm_status walk_table_alloc(paddr_t *out);
+/* A frame from the allocator, zeroed through a temporary mapping. */
+enum vmm_status frame_alloc_zeroed(paddr_t *out);
 void walk_undo_created(const struct vmm_space *s, struct vmm_walk *w);
 
 /* The walker: the only code that descends the four levels.  One
@@ -47,7 +48,7 @@ walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create
                 break;
             }
             paddr_t fresh;
-            if (walk_table_alloc(&fresh) != VMM_OK) {
+            if (frame_alloc_zeroed(&fresh) != VMM_OK) {
                 walk_undo_created(s, w);
                 return VMM_ERR_NOMEM;
             }

@@ -5,6 +5,7 @@
 #include "kmap.h"
 #include "mmu_hooks.h"
 #include "vmm.h"
+#include "walk.h"
 
 paddr_t vmm_zero_frame;
 
@@ -13,17 +14,10 @@ enum vmm_status vmm_zero_frame_init(void)
     paddr_t pa;
     if (vmm_zero_frame)
         return VMM_OK;
-    if (pmm_alloc(&pa) != PMM_OK)
-        return VMM_ERR_NOMEM;
-    void *p = kmap_push(pa, true, NULL);
-    if (!p) {
-        pmm_free(pa);
-        return VMM_ERR_NOMEM;
-    }
-    mm_zero_page(p);
-    kmap_pop(p);
-    vmm_zero_frame = pa;
-    return VMM_OK;
+    enum vmm_status st = frame_alloc_zeroed(&pa);
+    if (st == VMM_OK)
+        vmm_zero_frame = pa;
+    return st;
 }
 
 bool vmm_zero_frame_intact(void)

@@ -183,6 +183,19 @@ static void test_huge_pages(void **state)
     assert_int_equal(vmm_map_2m(&space, USER_VA, big, 0), VMM_ERR_EXISTS);
 }
 
+static void test_zero_frame_never_writable_through_a_huge_page(void **state)
+{
+    (void)state;
+    const paddr_t big = vmm_zero_frame & ~(PAGE_2M - 1); /* covers the zero frame */
+    assert_int_equal(vmm_map_2m(&space, USER_VA, big, PTE_W), VMM_ERR_ZERO_FRAME);
+    assert_int_equal(vmm_map_2m(&space, USER_VA, big, 0), VMM_OK); /* read-only is fine */
+    assert_int_equal(vmm_protect(&space, USER_VA, PTE_W), VMM_ERR_ZERO_FRAME);
+    assert_false(leaf(&space, USER_VA) & PTE_W);
+    /* A huge page elsewhere may be made writable. */
+    assert_int_equal(vmm_map_2m(&space, USER_VA + PAGE_2M, big + PAGE_2M, 0), VMM_OK);
+    assert_int_equal(vmm_protect(&space, USER_VA + PAGE_2M, PTE_W), VMM_OK);
+}
+
 static void test_protect(void **state)
 {
     (void)state;
@@ -447,6 +460,7 @@ int main(void)
         T(test_unmap_returns_frame_and_frees_empty_tables),
         T(test_huge_pages),
         T(test_protect),
+        T(test_zero_frame_never_writable_through_a_huge_page),
         T(test_lazy_read_allocates_nothing_write_allocates_one),
         T(test_share_cow_copy_then_reuse),
         T(test_share_cow_is_all_or_nothing),

@@ -416,6 +416,15 @@ TEST_FINAL(vmm, zero_frame_still_zero_and_never_writable)
     EXPECT_EQ((uintptr_t)kmap_push(vmm_zero_frame, true, &st), 0);
     EXPECT_EQ(st, KMAP_ERR_ZERO_FRAME);
     EXPECT_EQ(kmap_depth(), 0);
+    /* Its alias in the boot window is read-only too, and stays so. */
+    uintptr_t alias = boot_phys_to_virt(vmm_zero_frame);
+    struct probe_fault pf;
+    EXPECT_FALSE(probe_write64(alias, 1, &pf));
+    EXPECT_EQ(pf.vector, 14);
+    EXPECT_STREQ(vmm_fault_reason_str(vmm_fault_last_unresolved()->reason),
+                 "write to the reserved zero frame without CoW");
+    EXPECT_FALSE(flags_of(alias) & PTE_W);
+    EXPECT_TRUE(vmm_zero_frame_intact());
 }
 
 /* Expected-panic boots (tests/run-all.sh): an unresolved fault must end in
