@@ -13,7 +13,6 @@ needs=(
     "mformat                             mtools"
     "gdb                                 gdb"
     "clang                               clang"
-    "ld.lld                              lld"
     "/usr/include/cmocka.h               libcmocka-dev"
     "timeout                             coreutils"
 )
@@ -28,10 +27,14 @@ for entry in "${needs[@]}"; do
     fi
     missing+=("$pkg")
 done
-# clang's sanitizer/fuzzer runtimes ship separately on Debian 12.
+# clang's sanitizer/fuzzer runtimes (libFuzzer, ASan, UBSan) ship separately
+# on Debian 12: the versioned package for an installed clang, or the
+# default-version one alongside a clang we are about to install.
 if command -v clang >/dev/null 2>&1; then
     rt=$(clang --print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null || true)
     [[ -n $rt && -e $rt ]] || missing+=("libclang-rt-$(clang --version | sed -n 's/.*version \([0-9]*\).*/\1/p' | head -1)-dev")
+else
+    missing+=(libclang-rt-dev)
 fi
 
 (( ${#missing[@]} == 0 )) && exit 0
