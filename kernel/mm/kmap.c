@@ -7,10 +7,8 @@
 #include "mmu_hooks.h"
 #include "vmm.h"
 
-static struct {
-    void *va;
-    paddr_t pa;
-} kmap_stack[KMAP_SLOTS];
+/* The address each held slot was given: pops must name the top one. */
+static void *kmap_stack[KMAP_SLOTS];
 static unsigned kmap_top;
 
 void *kmap_push(paddr_t pa, bool writable, enum kmap_status *st)
@@ -27,8 +25,7 @@ void *kmap_push(paddr_t pa, bool writable, enum kmap_status *st)
     if (why != KMAP_OK)
         return NULL;
     void *va = kmap_arch_set(kmap_top, pa, writable);
-    kmap_stack[kmap_top].va = va;
-    kmap_stack[kmap_top].pa = pa;
+    kmap_stack[kmap_top] = va;
     kmap_top++;
     return va;
 }
@@ -37,11 +34,11 @@ enum kmap_status kmap_pop(void *va)
 {
     if (kmap_top == 0)
         return KMAP_ERR_EMPTY;
-    if (kmap_stack[kmap_top - 1].va != va)
+    if (kmap_stack[kmap_top - 1] != va)
         return KMAP_ERR_ORDER;
     kmap_top--;
     kmap_arch_clear(kmap_top);
-    kmap_stack[kmap_top].va = NULL;
+    kmap_stack[kmap_top] = NULL;
     return KMAP_OK;
 }
 
