@@ -143,17 +143,24 @@ bench: $(ELF)
 # ---- host tests of the VMM (cmocka, ASan + UBSan, simulated memory) ----
 VMM_HOST_CFLAGS := $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
     -fno-sanitize-recover=all -DZF_HOST -Itests/host -Iinclude -Ikernel/mm
-VMM_HOST_SRC := $(filter-out kernel/mm/pmm% kernel/mm/vmm_init.c,$(wildcard kernel/mm/*.c)) kernel/lib/kprintf.c \
-    tests/host/sim.c tests/host/test_vmm.c
-$(BUILD)/host/test_vmm: $(VMM_HOST_SRC) $(wildcard include/*.h kernel/mm/*.h tests/host/*.h) Makefile
+VMM_HOST_LIB := $(filter-out kernel/mm/pmm% kernel/mm/vmm_init.c,$(wildcard kernel/mm/*.c)) \
+    kernel/lib/kprintf.c kernel/lib/avl.c tests/host/sim.c
+VMM_HOST_DEPS := $(VMM_HOST_LIB) $(wildcard include/*.h kernel/mm/*.h tests/host/*.h) Makefile
+$(BUILD)/host/test_vmm: tests/host/test_vmm.c $(VMM_HOST_DEPS)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
-	@$(HOST_CC) $(VMM_HOST_CFLAGS) $(VMM_HOST_SRC) -lcmocka -o $@
+	@$(HOST_CC) $(VMM_HOST_CFLAGS) $(VMM_HOST_LIB) $< -lcmocka -o $@
+$(BUILD)/host/test_region: tests/host/test_region.c $(VMM_HOST_DEPS)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	@$(HOST_CC) $(VMM_HOST_CFLAGS) $(VMM_HOST_LIB) $< -lcmocka -o $@
 
-# `make host-test` runs both host suites (pmm + multiboot2 above, VMM here).
+# `make host-test` runs every host suite (pmm + multiboot2 above, VMM and
+# regions here).
 .PHONY: host-test-vmm
-host-test-vmm: $(BUILD)/host/test_vmm
+host-test-vmm: $(BUILD)/host/test_vmm $(BUILD)/host/test_region
 	@$(BUILD)/host/test_vmm
+	@$(BUILD)/host/test_region
 host-test: host-test-vmm
 
 -include $(KOBJ:.o=.d)

@@ -70,6 +70,12 @@ static inline int va_is_canonical(uintptr_t va)
 
 #define KERNEL_ARENA_BASE VA_SLOT_BASE(PML4_SLOT_KERNEL_ARENA)
 #define KERNEL_ARENA_SIZE (1ull << 39)
+/* The kmem window: while frame pa is a slab of the kernel object allocator
+ * (kmem.h) it appears at KMEM_BASE + pa; 32 slots cover 16 TiB (PMM_MAX_PHYS).
+ * Only the slots that cover RAM get their PDPT, at vmm_init. */
+#define PML4_SLOT_KMEM 288
+#define KMEM_BASE VA_SLOT_BASE(PML4_SLOT_KMEM)
+#define KMEM_SIZE (1ull << 44)
 /* The temporary-mapping window: the top 2 MiB of the address space. */
 #define KMAP_BASE 0xffffffffffe00000ull
 

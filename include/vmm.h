@@ -11,8 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "avl.h"
 #include "paging.h"
 #include "pmm.h"
+#include "spinlock.h"
 
 enum vmm_status {
     VMM_OK = 0,
@@ -27,13 +29,30 @@ enum vmm_status {
     VMM_ERR_ZERO_FRAME,    /* refused: the reserved zero frame may never be writable */
     VMM_ERR_RANGE,         /* zero pages, or a range that wraps or leaves mappable space */
     VMM_ERR_REFCOUNT,      /* a frame's reference count would overflow */
+    VMM_ERR_OVERLAP,       /* a fixed region request overlaps an existing region */
+    VMM_ERR_NO_REGION,     /* part of the range is covered by no region */
+    VMM_ERR_GUARD,         /* the range holds a guard region, which has no rights to change */
+    VMM_ERR_NO_SPACE,      /* no gap large enough for the region */
+    VMM_ERR_NOT_LIVE,      /* neither space is the live one */
 };
 
 const char *vmm_status_str(enum vmm_status st);
 
+struct region;
+
+/* An address space: its page tables and the regions that say what they
+ * should hold (region.h).  Lock point: @lock covers both. */
 struct vmm_space {
     paddr_t pml4; /* physical address of the top-level table */
+    struct avl_tree regions;
+    struct region *hint;   /* the region of the last lookup */
+    uint64_t nregions;
+    struct spinlock lock;
+    struct vmm_space *next_space, *prev_space; /* every live space */
 };
+
+/* Every space between create and destroy (the consistency checker). */
+struct vmm_space *vmm_space_first(void);
 
 /* The kernel's address space (the boot PML4, refined by vmm_init). */
 extern struct vmm_space vmm_kernel_space;
@@ -81,7 +100,8 @@ enum vmm_status vmm_space_create(struct vmm_space *s);
 /* A space with an empty kernel half (host tests build their "kernel space"
  * with it; the real kernel space is the boot PML4, adopted by vmm_init). */
 enum vmm_status vmm_space_create_root(struct vmm_space *s);
-/* Unmap the user half (dropping frame references) and free every table. */
+/* Unmap every region and the rest of the user half (dropping frame
+ * references) and free every table. */
 void vmm_space_destroy(struct vmm_space *s);
 
 /* ---- mapping ------------------------------------------------------------ */
@@ -107,28 +127,13 @@ enum vmm_status vmm_zero_frame_init(void);
 /* True while every byte of the zero frame is still zero. */
 bool vmm_zero_frame_intact(void);
 
-/* Map @npages pages at @va read-only onto the zero frame with PTE_COW.
- * Reads see zeros and allocate nothing; the first write to a page gives it
- * its own zeroed frame.  @flags: the rights the pages get once written
- * (PTE_W is implied). */
-enum vmm_status vmm_map_zeroed(struct vmm_space *s, uintptr_t va, size_t npages,
-                               uint64_t flags);
-
-/* Share @npages pages copy-on-write: @src pages become read-only + CoW, and
- * @dst pages (which must be unmapped) map the same frames read-only + CoW;
- * frame reference counts rise by one.  All-or-nothing. */
-enum vmm_status vmm_share_cow(struct vmm_space *src, uintptr_t src_va, struct vmm_space *dst,
-                              uintptr_t dst_va, size_t npages);
-
-/* Unmap @npages pages and drop their frames' references (frees frames whose
- * count reaches zero; the zero frame is never freed). */
-enum vmm_status vmm_release(struct vmm_space *s, uintptr_t va, size_t npages);
-
 /* ---- page faults ------------------------------------------------------- */
 enum vmm_fault_result {
     VMM_FAULT_RESOLVED, /* retry the instruction */
     VMM_FAULT_FATAL,    /* an illegal access: see reason */
     VMM_FAULT_OOM,      /* legal, but no frame to resolve it; nothing changed */
+    VMM_FAULT_WAIT,     /* legal; the pager will provide the page later: block the
+                         * faulting thread on (wait_obj, wait_index), then retry */
 };
 
 enum vmm_fault_reason {
@@ -148,7 +153,23 @@ enum vmm_fault_reason {
     FAULT_ZERO_FRAME_WRITE,
     FAULT_OOM,
     FAULT_KMAP_MISUSE,    /* internal error: temporary mappings exhausted */
+    FAULT_MAP_ZERO,       /* resolved: read of untouched anonymous memory: zero frame mapped */
+    FAULT_MAP_PAGE,       /* resolved: an object's page mapped */
+    FAULT_PAGE_IN,        /* resolved: the pager provided the page, then mapped */
+    FAULT_PRIVATE_COPY,   /* resolved: write to a private region: own copy of the object's page */
+    FAULT_NO_REGION,
+    FAULT_GUARD_REGION,
+    FAULT_REGION_NO_READ,
+    FAULT_REGION_NO_WRITE,
+    FAULT_REGION_NO_EXEC,
+    FAULT_REGION_NO_USER,
+    FAULT_PAGER_FAILED,
+    FAULT_PAGER_WAIT,     /* the pager answered "later" */
+    FAULT_ENTRY_MISMATCH, /* a present entry disagrees with its region: a VMM bug */
+    FAULT_REFCOUNT,       /* a frame's reference count would overflow */
 };
+
+struct vmobj;
 
 struct vmm_fault {
     uintptr_t va;
@@ -156,12 +177,28 @@ struct vmm_fault {
     enum vmm_fault_result result;
     enum vmm_fault_reason reason;
     struct vmm_walk walk;      /* the walk the decision was made on */
+    /* The region the decision was made on (a copy: the region may change
+     * after the fault), when one holds the address. */
+    bool has_region;
+    uintptr_t region_start, region_end;
+    unsigned region_prot, region_flags;
+    uint32_t object_id;        /* 0: none */
+    int object_kind;           /* enum vmobj_kind */
+    const char *region_name;
+    uint64_t page_index;       /* page of the object at va */
+    const char *pager_why;     /* FAULT_PAGER_FAILED: the pager's reason */
+    struct vmobj *wait_obj;    /* VMM_FAULT_WAIT: what to wait for */
+    uint64_t wait_index;
 };
 
 /* Decide and, where legal, resolve a page fault at @va with #PF @error in
- * @s.  Fills *@f (always). */
+ * @s (the live space when the CPU faulted).  Fills *@f (always) and counts
+ * the fault. */
 enum vmm_fault_result vmm_fault_handle(struct vmm_space *s, uintptr_t va, uint64_t error,
                                        struct vmm_fault *f);
+/* The same decision without counting a fault (region_populate). */
+enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint64_t error,
+                                        struct vmm_fault *f);
 
 const char *vmm_fault_reason_str(enum vmm_fault_reason r);
 
@@ -178,6 +215,10 @@ struct vmm_space *vmm_space_active(void);
 
 struct vmm_fault_counters {
     uint64_t faults, zero_fills, copies, reuses, spurious, fatal, oom;
+    uint64_t zero_maps;   /* reads of untouched anonymous memory (zero frame mapped) */
+    uint64_t page_maps;   /* an object's page mapped (shared, or read of a private region) */
+    uint64_t page_ins;    /* pages the pager provided */
+    uint64_t waits;       /* faults that must wait for a pager */
 };
 extern struct vmm_fault_counters vmm_counters;
 /* A copy of the counters.  Use this after an access that may fault: the

@@ -77,17 +77,18 @@ boot pmm-panic-refcount-underflow --cmdline 'test=pmm_panic.refcount_underflow' 
     --match 'pmm: pmm_ref_dec\(0x[0-9a-f]+\) called from .*frame is free'
 
 # --- virtual memory (issue #5): unresolved faults end in the precise report
-boot vmm-panic-write-read-only --cmdline 'test=vmm_panic.write_to_read_only_page' --expect panic \
+boot vmm-panic-write-read-only --cmdline 'test=vmm_panic.write_to_read_only_region' --expect panic \
     --match '^PANIC: #PF page fault \(vector 14\) in kernel mode' \
-    --match '^Page fault: kernel write at 0xffff800001600040 \(protection violation on a present page\)' \
-    --match '^  reason: write to read-only page$' \
+    --match '^Page fault: kernel write at 0xffff8[0-9a-f]{8}040 \(protection violation on a present page\)' \
+    --match '^  reason: write to a region without write permission$' \
+    --match '^  region: \[0xffff8[0-9a-f]{11}, 0xffff8[0-9a-f]{11}\) r--- private, anonymous object #[0-9]+, page 0 of it .read-only.$' \
     --match '^    PML4\[256\] = [0-9a-f]{16}  P W' \
-    --match '^    PT  \[  0\] = 80000000[0-9a-f]{8}  P NX   <- walk ended here' \
-    --match 'effective rights: read-only kernel no-exec' \
-    --match '#0 +0x[0-9a-f]+ ktest_fn_vmm_panic_write_to_read_only_page\+0x'
+    --match '^    PT  \[ *[0-9]+\] = 80000000[0-9a-f]{8}  P A NX   <- walk ended here' \
+    --match '\(the zero frame\), effective rights: read-only kernel no-exec' \
+    --match '#0 +0x[0-9a-f]+ ktest_fn_vmm_panic_write_to_read_only_region\+0x'
 boot vmm-panic-oom-in-cow --cmdline 'test=vmm_panic.out_of_memory_in_cow_fault' --expect panic \
-    --match '^  reason: out of memory while resolving copy-on-write$' \
-    --match 'P COW NX   <- walk ended here' \
+    --match '^  reason: out of memory while resolving the fault$' \
+    --match 'P A COW NX   <- walk ended here' \
     --match '\(the zero frame\), effective rights: read-only'
 
 # --- the tooling's own tests

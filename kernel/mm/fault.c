@@ -1,13 +1,21 @@
-/* The page-fault decision: one walk, then exactly one of
- *   cow_zero_fill  write to a CoW page on the zero frame: fresh zeroed frame
- *   cow_copy       write to a CoW page whose frame is shared: copy it
- *   cow_reuse      write to a CoW page whose frame is ours alone: make it RW
- *   fault_spurious the entry already allows the access (stale TLB entry)
- * or a fatal reason.  Nothing here panics: the caller decides. */
+/* The page-fault dispatcher (RefOS's VM fault dispatcher, in a monolithic
+ * kernel): one walk, then
+ *   1. region lookup         no region: fatal (null page, stack guard, gap)
+ *   2. permission check      the access against the region's rights
+ *   3. dispatch              present entry: fault_present (CoW decisions,
+ *                            spurious); missing: fault_shared / fault_private
+ *                            by the region's kind and object
+ * Outside region-managed ranges (the kernel image and windows) the page
+ * tables alone decide (fault_unmanaged).  Nothing here panics or blocks: the
+ * result says resolved, fatal (with a reason), out of memory, or wait for a
+ * pager, and the caller decides. */
 #include "boot.h"
 #include "kmap.h"
+#include "kstring.h"
 #include "mmu_hooks.h"
+#include "region.h"
 #include "vmm.h"
+#include "vmobj.h"
 #include "walk.h"
 
 struct vmm_fault_counters vmm_counters;
@@ -37,19 +45,27 @@ static enum vmm_fault_result fault_resolved(struct vmm_fault *f, enum vmm_fault_
     return f->result;
 }
 
-/* Why nothing is mapped at @va. */
-static enum vmm_fault_reason fault_not_present_reason(uintptr_t va)
+/* Why nothing is mapped at @va, when no region holds it either. */
+static enum vmm_fault_reason fault_unmapped_reason(uintptr_t va, enum vmm_fault_reason otherwise)
 {
     if (va < PAGE_SIZE)
         return FAULT_NULL_DEREF;
     if (boot_is_guard_page(va))
         return FAULT_STACK_GUARD;
-    return FAULT_NOT_PRESENT;
+    return otherwise;
 }
 
-static bool fault_is_cow(const struct vmm_walk *w)
+/* Whether the present entry the walk found already allows the access. */
+static bool entry_allows(const struct vmm_fault *f)
 {
-    return w->level == 1 && (*w->entry & PTE_COW);
+    uint64_t eff = f->walk.eff;
+    if ((f->error & PF_ERR_U) && !(eff & PTE_U))
+        return false;
+    if ((f->error & PF_ERR_W) && !(eff & PTE_W))
+        return false;
+    if ((f->error & PF_ERR_I) && (eff & PTE_NX))
+        return false;
+    return true;
 }
 
 /* The entry after a CoW write is resolved: same rights, writable, no CoW;
@@ -59,18 +75,44 @@ static uint64_t cow_resolved_entry(uint64_t old, paddr_t frame)
     return frame | (old & ~(PTE_ADDR_MASK | PTE_COW)) | PTE_W | PTE_A | PTE_D;
 }
 
+/* A fresh frame holding a copy of @src (zeros when @src is the zero frame:
+ * no copy needed).  False when out of memory (FAULT_OOM) or out of
+ * temporary mappings (FAULT_KMAP_MISUSE, in *why). */
+static bool frame_fill(paddr_t src, paddr_t *out, enum vmm_fault_reason *why)
+{
+    paddr_t fresh;
+    if (pmm_alloc(&fresh) != PMM_OK) {
+        *why = FAULT_OOM;
+        return false;
+    }
+    void *dst = kmap_push(fresh, true, NULL);
+    const void *from = dst && src != vmm_zero_frame ? kmap_push(src, false, NULL) : NULL;
+    if (!dst || (src != vmm_zero_frame && !from)) {
+        if (dst)
+            kmap_pop(dst);
+        pmm_free(fresh);
+        *why = FAULT_KMAP_MISUSE;
+        return false;
+    }
+    if (from) {
+        mm_copy_page(dst, from);
+        kmap_pop((void *)from);
+    } else {
+        mm_zero_page(dst);
+    }
+    kmap_pop(dst);
+    *out = fresh;
+    return true;
+}
+
+/* ---- present entries: copy-on-write and spurious faults ------------------- */
+
 static enum vmm_fault_result cow_zero_fill(struct vmm_space *s, struct vmm_fault *f)
 {
     paddr_t fresh;
-    if (pmm_alloc(&fresh) != PMM_OK)
-        return fault_fatal(f, FAULT_OOM);
-    void *p = kmap_push(fresh, true, NULL);
-    if (!p) {
-        pmm_free(fresh);
-        return fault_fatal(f, FAULT_KMAP_MISUSE);
-    }
-    mm_zero_page(p); /* no copy from the zero frame: it is all zeros */
-    kmap_pop(p);
+    enum vmm_fault_reason why;
+    if (!frame_fill(vmm_zero_frame, &fresh, &why))
+        return fault_fatal(f, why);
     *f->walk.entry = cow_resolved_entry(*f->walk.entry, fresh);
     mmu_invalidate(s->pml4, f->va);
     vmm_counters.zero_fills++;
@@ -80,24 +122,15 @@ static enum vmm_fault_result cow_zero_fill(struct vmm_space *s, struct vmm_fault
 static enum vmm_fault_result cow_copy(struct vmm_space *s, struct vmm_fault *f, paddr_t shared)
 {
     paddr_t fresh;
-    if (pmm_alloc(&fresh) != PMM_OK)
-        return fault_fatal(f, FAULT_OOM);
-    void *dst = kmap_push(fresh, true, NULL);
-    const void *src = dst ? kmap_push(shared, false, NULL) : NULL;
-    if (!src) {
-        if (dst)
-            kmap_pop(dst);
-        pmm_free(fresh);
-        return fault_fatal(f, FAULT_KMAP_MISUSE);
-    }
-    mm_copy_page(dst, src);
-    kmap_pop((void *)src);
-    kmap_pop(dst);
+    enum vmm_fault_reason why;
+    if (!frame_fill(shared, &fresh, &why))
+        return fault_fatal(f, why);
     *f->walk.entry = cow_resolved_entry(*f->walk.entry, fresh);
     mmu_invalidate(s->pml4, f->va);
-    /* Our reference to the shared frame goes; it was > 1, so it stays alive
-     * for the other sharers. */
-    pmm_ref_dec(shared, NULL);
+    /* Our reference to the shared frame goes; others still hold it (an
+     * object's page or a physical frame holds no reference of ours). */
+    if (pmm_refcount(shared) > 0)
+        pmm_ref_dec(shared, NULL);
     vmm_counters.copies++;
     return fault_resolved(f, FAULT_COW_COPY);
 }
@@ -117,30 +150,232 @@ static enum vmm_fault_result fault_spurious(struct vmm_space *s, struct vmm_faul
     return fault_resolved(f, FAULT_SPURIOUS);
 }
 
-static enum vmm_fault_result fault_write(struct vmm_space *s, struct vmm_fault *f)
+/* A write to a CoW entry: the zero frame gets a fresh zeroed frame; a frame
+ * we alone hold (count 1) is reused; anything else (shared after fork, an
+ * object's page, a physical frame) is copied. */
+static enum vmm_fault_result fault_cow_write(struct vmm_space *s, struct vmm_fault *f)
 {
-    const struct vmm_walk *w = &f->walk;
-    if (w->eff & PTE_W)
-        return fault_spurious(s, f);
-    paddr_t frame = *w->entry & PTE_ADDR_MASK;
-    if (fault_is_cow(w)) {
-        if (frame == vmm_zero_frame)
-            return cow_zero_fill(s, f);
-        if (pmm_refcount(frame) > 1)
-            return cow_copy(s, f, frame);
+    paddr_t frame = *f->walk.entry & PTE_ADDR_MASK;
+    if (frame == vmm_zero_frame)
+        return cow_zero_fill(s, f);
+    if (pmm_refcount(frame) == 1)
         return cow_reuse(s, f, frame);
-    }
-    if (w->level == 1 && frame == vmm_zero_frame)
-        return fault_fatal(f, FAULT_ZERO_FRAME_WRITE);
-    return fault_fatal(f, FAULT_WRITE_READONLY);
+    return cow_copy(s, f, frame);
 }
 
-enum vmm_fault_result vmm_fault_handle(struct vmm_space *s, uintptr_t va, uint64_t error,
-                                       struct vmm_fault *f)
+static enum vmm_fault_result fault_present(struct vmm_space *s, struct vmm_fault *f)
 {
-    vmm_counters.faults++;
+    if (entry_allows(f))
+        return fault_spurious(s, f);
+    if (f->walk.level == 1 && (f->error & PF_ERR_W) && (*f->walk.entry & PTE_COW) &&
+        (!(f->error & PF_ERR_U) || (f->walk.eff & PTE_U)))
+        return fault_cow_write(s, f);
+    /* The region allows the access but the entry does not: the tables and
+     * the region disagree. */
+    return fault_fatal(f, FAULT_ENTRY_MISMATCH);
+}
+
+/* ---- missing entries: fill from the region's object ---------------------- */
+
+static uint64_t region_rights(const struct region *r)
+{
+    uint64_t f = PTE_P;
+    if (r->prot & REGION_U)
+        f |= PTE_U;
+    if (!(r->prot & REGION_X))
+        f |= PTE_NX;
+    return f;
+}
+
+/* Install @entry at the faulting page, taking a reference to its frame when
+ * the allocator manages it (not the zero frame, not a physical object's). */
+static enum vmm_fault_result install(struct vmm_space *s, struct vmm_fault *f, uint64_t entry,
+                                     bool take_ref, enum vmm_fault_reason how)
+{
+    paddr_t pa = entry & PTE_ADDR_MASK;
+    bool ref = take_ref && pa != vmm_zero_frame && pmm_refcount(pa) > 0;
+    if (ref && pmm_ref_inc(pa) != PMM_OK)
+        return fault_fatal(f, FAULT_REFCOUNT);
+    enum vmm_status st = vmm_install(s, f->va & ~(uintptr_t)(PAGE_SIZE - 1), 1, entry);
+    if (st != VMM_OK) {
+        if (ref)
+            pmm_ref_dec(pa, NULL);
+        return fault_fatal(f, st == VMM_ERR_NOMEM ? FAULT_OOM : FAULT_ENTRY_MISMATCH);
+    }
+    return fault_resolved(f, how);
+}
+
+/* The object's page for the fault, asking the pager if needed.  On a
+ * result other than VMOBJ_GOT / VMOBJ_HOLE, *res is the fault's result. */
+static enum vmobj_get object_page(struct vmobj *o, struct vmm_fault *f, bool fill_holes,
+                                  paddr_t *pa, enum vmm_fault_result *res, bool *new_page)
+{
+    uint64_t before = o->cached;
+    enum vmobj_get g = vmobj_page_get(o, f->page_index, fill_holes, pa, &f->pager_why);
+    *new_page = o->cached != before;
+    switch (g) {
+    case VMOBJ_GOT:
+        if (*new_page && o->kind == VMOBJ_PAGED)
+            vmm_counters.page_ins++;
+        break;
+    case VMOBJ_HOLE:
+        break;
+    case VMOBJ_NOMEM:
+        *res = fault_fatal(f, FAULT_OOM);
+        break;
+    case VMOBJ_FAILED:
+        *res = fault_fatal(f, FAULT_PAGER_FAILED);
+        break;
+    case VMOBJ_LATER:
+        f->wait_obj = o;
+        f->wait_index = f->page_index;
+        f->reason = FAULT_PAGER_WAIT;
+        f->result = VMM_FAULT_WAIT;
+        vmm_counters.waits++;
+        *res = VMM_FAULT_WAIT;
+        break;
+    }
+    return g;
+}
+
+/* Shared: the object's own page, with the region's rights; anonymous holes
+ * get a zeroed page in the object first. */
+static enum vmm_fault_result fault_shared(struct vmm_space *s, const struct region *r,
+                                          struct vmm_fault *f)
+{
+    paddr_t pa;
+    enum vmm_fault_result res;
+    bool fresh;
+    if (object_page(r->obj, f, true, &pa, &res, &fresh) != VMOBJ_GOT)
+        return res;
+    bool filled = fresh && r->obj->kind == VMOBJ_ANON;
+    uint64_t e = pa | region_rights(r) | (r->prot & REGION_W ? PTE_W : 0);
+    res = install(s, f, e, true,
+                  filled ? FAULT_ZERO_FILL : fresh ? FAULT_PAGE_IN : FAULT_MAP_PAGE);
+    if (res == VMM_FAULT_RESOLVED) {
+        if (filled)
+            vmm_counters.zero_fills++;
+        else
+            vmm_counters.page_maps++;
+    }
+    return res;
+}
+
+/* Private: reads map the object's page (or the zero frame) read-only, CoW
+ * when the region is writable; a write gets this region's own copy at
+ * once, zeroed for an anonymous hole: one fault, not a read then a CoW. */
+static enum vmm_fault_result fault_private(struct vmm_space *s, const struct region *r,
+                                           struct vmm_fault *f)
+{
+    paddr_t src;
+    enum vmm_fault_result res;
+    bool paged_in;
+    enum vmobj_get g = object_page(r->obj, f, false, &src, &res, &paged_in);
+    if (g != VMOBJ_GOT && g != VMOBJ_HOLE)
+        return res;
+    if (g == VMOBJ_HOLE)
+        src = vmm_zero_frame;
+    if (f->error & PF_ERR_W) {
+        paddr_t fresh;
+        enum vmm_fault_reason why;
+        if (!frame_fill(src, &fresh, &why))
+            return fault_fatal(f, why);
+        uint64_t e = fresh | region_rights(r) | PTE_W | PTE_A | PTE_D;
+        res = install(s, f, e, false, g == VMOBJ_HOLE ? FAULT_ZERO_FILL : FAULT_PRIVATE_COPY);
+        if (res != VMM_FAULT_RESOLVED) {
+            pmm_free(fresh);
+            return res;
+        }
+        if (g == VMOBJ_HOLE)
+            vmm_counters.zero_fills++;
+        else
+            vmm_counters.copies++;
+        return res;
+    }
+    uint64_t e = src | region_rights(r) | (r->prot & REGION_W ? PTE_COW : 0);
+    res = install(s, f, e, true,
+                  g == VMOBJ_HOLE ? FAULT_MAP_ZERO : paged_in ? FAULT_PAGE_IN : FAULT_MAP_PAGE);
+    if (res == VMM_FAULT_RESOLVED) {
+        if (g == VMOBJ_HOLE)
+            vmm_counters.zero_maps++;
+        else
+            vmm_counters.page_maps++;
+    }
+    return res;
+}
+
+/* ---- the decision --------------------------------------------------------- */
+
+static void note_region(struct vmm_fault *f, const struct region *r)
+{
+    f->has_region = true;
+    f->region_start = r->start;
+    f->region_end = r->end;
+    f->region_prot = r->prot;
+    f->region_flags = r->flags;
+    f->region_name = r->name;
+    f->object_id = r->obj ? r->obj->id : 0;
+    f->object_kind = r->obj ? (int)r->obj->kind : -1;
+    f->page_index = r->offset + (f->va - r->start) / PAGE_SIZE;
+}
+
+/* The access against the region's permissions. */
+static enum vmm_fault_reason region_refuses(const struct region *r, uint64_t error)
+{
+    if (r->flags & REGION_GUARD)
+        return FAULT_GUARD_REGION;
+    if ((error & PF_ERR_U) && !(r->prot & REGION_U))
+        return FAULT_REGION_NO_USER;
+    if (error & PF_ERR_I)
+        return r->prot & REGION_X ? FAULT_NONE : FAULT_REGION_NO_EXEC;
+    if (error & PF_ERR_W)
+        return r->prot & REGION_W ? FAULT_NONE : FAULT_REGION_NO_WRITE;
+    return r->prot & REGION_R ? FAULT_NONE : FAULT_REGION_NO_READ;
+}
+
+static enum vmm_fault_result fault_in_region(struct vmm_space *s, const struct region *r,
+                                             struct vmm_fault *f)
+{
+    if (!r)
+        return fault_fatal(f, fault_unmapped_reason(f->va, FAULT_NO_REGION));
+    note_region(f, r);
+    enum vmm_fault_reason no = region_refuses(r, f->error);
+    if (no != FAULT_NONE)
+        return fault_fatal(f, no);
+    if (f->walk.end == WALK_HUGE)
+        return fault_fatal(f, FAULT_ENTRY_MISMATCH); /* regions map 4 KiB pages only */
+    if (f->walk.end == WALK_LEAF && (*f->walk.entry & PTE_P))
+        return fault_present(s, f);
+    if (r->flags & REGION_SHARED)
+        return fault_shared(s, r, f);
+    return fault_private(s, r, f);
+}
+
+/* The kernel image and windows: no regions, the tables decide. */
+static enum vmm_fault_result fault_unmanaged(struct vmm_space *s, struct vmm_fault *f)
+{
+    if (f->walk.end != WALK_HUGE && !(*f->walk.entry & PTE_P))
+        return fault_fatal(f, fault_unmapped_reason(f->va, FAULT_NOT_PRESENT));
+    if (entry_allows(f))
+        return fault_spurious(s, f);
+    if ((f->error & PF_ERR_U) && !(f->walk.eff & PTE_U))
+        return fault_fatal(f, FAULT_USER_SUPERVISOR);
+    if (f->error & PF_ERR_W) {
+        paddr_t frame = *f->walk.entry & PTE_ADDR_MASK;
+        return fault_fatal(f, f->walk.level == 1 && frame == vmm_zero_frame
+                                  ? FAULT_ZERO_FRAME_WRITE
+                                  : FAULT_WRITE_READONLY);
+    }
+    return fault_fatal(f, FAULT_EXEC_NX);
+}
+
+enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint64_t error,
+                                        struct vmm_fault *f)
+{
+    memset(f, 0, sizeof(*f));
     f->va = va;
     f->error = error;
+    f->object_kind = -1;
     if (!va_is_canonical(va)) {
         f->walk.level = 5; /* no walk */
         return fault_fatal(f, FAULT_NONCANONICAL);
@@ -148,16 +383,21 @@ enum vmm_fault_result vmm_fault_handle(struct vmm_space *s, uintptr_t va, uint64
     walk_core(s, va, 1, false, &f->walk); /* the one walk of this fault */
     if (error & PF_ERR_RSVD)
         return fault_fatal(f, FAULT_RESERVED_BIT);
-    if (!(*f->walk.entry & PTE_P))
-        return fault_fatal(f, fault_not_present_reason(va));
-    if ((error & PF_ERR_U) && !(f->walk.eff & PTE_U))
-        return fault_fatal(f, FAULT_USER_SUPERVISOR);
-    if (error & PF_ERR_W)
-        return fault_write(s, f);
-    if ((error & PF_ERR_I) && (f->walk.eff & PTE_NX))
-        return fault_fatal(f, FAULT_EXEC_NX);
-    /* A read or fetch the entry allows: it was stale in the TLB. */
-    return fault_spurious(s, f);
+    /* The kernel half's regions belong to the kernel space, shared by all. */
+    struct vmm_space *owner = va >= KERNEL_HALF_START ? &vmm_kernel_space : s;
+    if (!region_managed(owner, va))
+        return fault_unmanaged(s, f);
+    spin_lock(&owner->lock);
+    enum vmm_fault_result res = fault_in_region(s, region_find_locked(owner, va), f);
+    spin_unlock(&owner->lock);
+    return res;
+}
+
+enum vmm_fault_result vmm_fault_handle(struct vmm_space *s, uintptr_t va, uint64_t error,
+                                       struct vmm_fault *f)
+{
+    vmm_counters.faults++;
+    return vmm_fault_resolve(s, va, error, f);
 }
 
 const char *vmm_fault_reason_str(enum vmm_fault_reason r)
@@ -177,8 +417,22 @@ const char *vmm_fault_reason_str(enum vmm_fault_reason r)
     case FAULT_USER_SUPERVISOR: return "user-mode access to a supervisor page";
     case FAULT_STACK_GUARD: return "kernel stack guard page hit (stack overflow)";
     case FAULT_ZERO_FRAME_WRITE: return "write to the reserved zero frame without CoW";
-    case FAULT_OOM: return "out of memory while resolving copy-on-write";
+    case FAULT_OOM: return "out of memory while resolving the fault";
     case FAULT_KMAP_MISUSE: return "no temporary mapping slot while resolving a fault";
+    case FAULT_MAP_ZERO: return "read of untouched anonymous memory (zero frame mapped)";
+    case FAULT_MAP_PAGE: return "first access to an object's page (mapped)";
+    case FAULT_PAGE_IN: return "page provided by the pager (mapped)";
+    case FAULT_PRIVATE_COPY: return "write to a private region (own copy of the object's page)";
+    case FAULT_NO_REGION: return "no region holds this address";
+    case FAULT_GUARD_REGION: return "access to a guard region";
+    case FAULT_REGION_NO_READ: return "read of a region without read permission";
+    case FAULT_REGION_NO_WRITE: return "write to a region without write permission";
+    case FAULT_REGION_NO_EXEC: return "execute in a region without execute permission";
+    case FAULT_REGION_NO_USER: return "user-mode access to a region without user permission";
+    case FAULT_PAGER_FAILED: return "pager failed to provide the page";
+    case FAULT_PAGER_WAIT: return "waiting for the pager to provide the page";
+    case FAULT_ENTRY_MISMATCH: return "page-table entry disagrees with its region (VMM bug)";
+    case FAULT_REFCOUNT: return "frame reference count would overflow";
     }
     return "unknown fault reason";
 }

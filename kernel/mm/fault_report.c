@@ -1,7 +1,9 @@
 /* Human-readable account of a page fault the VMM did not resolve: what was
  * accessed and how, why it is illegal, and the page-table walk. */
 #include "kprintf.h"
+#include "region.h"
 #include "vmm.h"
+#include "vmobj.h"
 
 static const char *const level_name[5] = { "", "PT  ", "PD  ", "PDPT", "PML4" };
 
@@ -45,6 +47,23 @@ void vmm_fault_report(const struct vmm_fault *f)
             access_str(f->error), (unsigned long)f->va,
             f->error & PF_ERR_P ? "protection violation on a present page" : "page not present");
     kprintf("  reason: %s\n", vmm_fault_reason_str(f->reason));
+    if (f->reason == FAULT_PAGER_FAILED || f->reason == FAULT_PAGER_WAIT)
+        kprintf("  pager: page %llu of object #%u%s%s\n", (unsigned long long)f->page_index,
+                f->object_id, f->pager_why ? ": " : "", f->pager_why ? f->pager_why : "");
+    if (f->has_region) {
+        char p[24];
+        region_prot_str(f->region_prot, f->region_flags, p, sizeof(p));
+        kprintf("  region: [%#lx, %#lx) %s", (unsigned long)f->region_start,
+                (unsigned long)f->region_end, p);
+        if (f->object_id)
+            kprintf(", %s object #%u, page %llu of it",
+                    vmobj_kind_str((enum vmobj_kind)f->object_kind), f->object_id,
+                    (unsigned long long)f->page_index);
+        kprintf("%s%s%s\n", f->region_name ? " '" : "", f->region_name ? f->region_name : "",
+                f->region_name ? "'" : "");
+    } else if (f->reason == FAULT_NO_REGION || f->reason == FAULT_NULL_DEREF) {
+        kprintf("  region: none holds this address\n");
+    }
     if (f->walk.level > 4) {
         kprintf("  walk: none (the address cannot be translated)\n");
         return;

@@ -1,10 +1,48 @@
-/* Address spaces: creation (sharing the kernel half) and teardown. */
+/* Address spaces: creation (sharing the kernel half), the list of live
+ * spaces, and teardown. */
 #include "kmap.h"
 #include "mmu_hooks.h"
 #include "vmm.h"
 #include "walk.h"
 
 struct vmm_space vmm_kernel_space;
+
+/* Every created space; lock point for the list. */
+static struct vmm_space *spaces;
+static struct spinlock spaces_lock = SPINLOCK_INIT("space list");
+
+struct vmm_space *vmm_space_first(void)
+{
+    return spaces;
+}
+
+static void space_list_add(struct vmm_space *s)
+{
+    s->regions.root = NULL;
+    s->hint = NULL;
+    s->nregions = 0;
+    s->lock = (struct spinlock)SPINLOCK_INIT("space");
+    spin_lock(&spaces_lock);
+    s->prev_space = NULL;
+    s->next_space = spaces;
+    if (spaces)
+        spaces->prev_space = s;
+    spaces = s;
+    spin_unlock(&spaces_lock);
+}
+
+static void space_list_remove(struct vmm_space *s)
+{
+    spin_lock(&spaces_lock);
+    if (s->prev_space)
+        s->prev_space->next_space = s->next_space;
+    else if (spaces == s)
+        spaces = s->next_space;
+    if (s->next_space)
+        s->next_space->prev_space = s->prev_space;
+    s->next_space = s->prev_space = NULL;
+    spin_unlock(&spaces_lock);
+}
 
 /* A zeroed PML4 that maps itself in the self slot, with the kernel half
  * copied from @kernel (NULL: left empty). */
@@ -25,6 +63,7 @@ static enum vmm_status pml4_create(struct vmm_space *s, const uint64_t *kernel)
     t[PML4_SLOT_FOREIGN] = 0; /* per space, never inherited */
     kmap_pop(t);
     s->pml4 = pa;
+    space_list_add(s);
     return VMM_OK;
 }
 
@@ -59,6 +98,8 @@ static void free_table(void *ctx, uintptr_t va, uint64_t *entry, int level)
 
 void vmm_space_destroy(struct vmm_space *s)
 {
+    region_unmap_all(s);
+    space_list_remove(s);
     struct vmm_visitor v = { .leaf = drop_leaf, .table_done = free_table, .ctx = s };
     vmm_visit(s, 0, KERNEL_HALF_START - 1, &v);
     mmu_space_gone(s->pml4);

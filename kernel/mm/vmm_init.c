@@ -89,6 +89,15 @@ void vmm_init(void)
     st = walk_tables(&vmm_kernel_space, KERNEL_ARENA_BASE, 3, true, &w);
     if (st != VMM_OK)
         panic("vmm: no frame for the kernel arena's PDPT: %s", vmm_status_str(st));
+    /* Likewise the kmem window's PDPTs, one per 512 GiB of physical
+     * address space that holds RAM. */
+    const struct range_set *ram = pmm_boot_usable();
+    uint64_t top = ram->n ? ram->r[ram->n - 1].end : 0;
+    for (uint64_t off = 0; off < top && off < KMEM_SIZE; off += 1ull << 39) {
+        st = walk_tables(&vmm_kernel_space, KMEM_BASE + off, 3, true, &w);
+        if (st != VMM_OK)
+            panic("vmm: no frame for a kmem window PDPT: %s", vmm_status_str(st));
+    }
 
 #if defined(ZF_DEBUG) && ZF_DEBUG
     pmm_set_poison_writer(poison_frame);

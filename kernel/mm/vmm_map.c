@@ -18,6 +18,11 @@ const char *vmm_status_str(enum vmm_status st)
     case VMM_ERR_ZERO_FRAME: return "the zero frame may never be mapped writable";
     case VMM_ERR_RANGE: return "empty or wrapping range";
     case VMM_ERR_REFCOUNT: return "frame reference count would overflow";
+    case VMM_ERR_OVERLAP: return "overlaps an existing region";
+    case VMM_ERR_NO_REGION: return "part of the range is covered by no region";
+    case VMM_ERR_GUARD: return "the range holds a guard region";
+    case VMM_ERR_NO_SPACE: return "no free range large enough";
+    case VMM_ERR_NOT_LIVE: return "neither address space is the live one";
     }
     return "unknown vmm status";
 }

@@ -60,7 +60,7 @@ void walk_undo_created(const struct vmm_space *s, struct vmm_walk *w)
     w->created = 0;
 }
 
-static bool table_is_empty(const struct vmm_space *s, int level, uintptr_t va, paddr_t pa)
+bool walk_table_empty(const struct vmm_space *s, int level, uintptr_t va, paddr_t pa)
 {
     const uint64_t *t = mmu_table(s->pml4, level, va, pa);
     for (int i = 0; i < 512; i++) {
@@ -80,7 +80,7 @@ void walk_prune_empty(const struct vmm_space *s, struct vmm_walk *w)
     for (int level = w->level + 1; level <= top; level++) {
         uint64_t *e = w->slot[level];
         paddr_t pa = *e & PTE_ADDR_MASK;
-        if (pmm_refcount(pa) == 0 || !table_is_empty(s, level - 1, w->va, pa))
+        if (pmm_refcount(pa) == 0 || !walk_table_empty(s, level - 1, w->va, pa))
             return;
         *e = 0;
         mmu_table_unlinked(s->pml4, level - 1, w->va);

@@ -80,6 +80,10 @@ walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create
 enum vmm_status walk_tables(const struct vmm_space *s, uintptr_t va, int target_level,
                             bool create, struct vmm_walk *w);
 void walk_prune_empty(const struct vmm_space *s, struct vmm_walk *w);
+/* Whether the level-@level table at @pa (covering @va) has no entry. */
+bool walk_table_empty(const struct vmm_space *s, int level, uintptr_t va, paddr_t pa);
+/* Remove every region of @s (region.c; space teardown). */
+void region_unmap_all(struct vmm_space *s);
 
 /* Shared by the mapping operations (vmm_map.c). */
 enum vmm_status vmm_check_va(uintptr_t va, uint64_t size);

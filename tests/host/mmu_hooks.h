@@ -56,6 +56,21 @@ static inline void mmu_table_unlinked(paddr_t space_pml4, int level, uintptr_t v
 
 static inline void mmu_space_gone(paddr_t space_pml4) { (void)space_pml4; }
 
+/* Simulated tables are reached by physical address: any space will do. */
+static inline bool mmu_space_is_live(paddr_t space_pml4)
+{
+    (void)space_pml4;
+    return true;
+}
+
+/* Slabs live in simulated RAM itself. */
+static inline void *mmu_kmem_map(paddr_t pa) { return sim_phys(pa); }
+static inline paddr_t mmu_kmem_unmap(void *va) { return (paddr_t)((uint8_t *)va - sim_ram); }
+static inline bool mmu_kmem_contains(const void *p)
+{
+    return (const uint8_t *)p >= sim_ram && (const uint8_t *)p < sim_ram + sim_ram_size;
+}
+
 static inline void mm_zero_page(void *dst) { memset(dst, 0, PAGE_SIZE); }
 static inline void mm_copy_page(void *dst, const void *src) { memcpy(dst, src, PAGE_SIZE); }
 

@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include "kmap.h"
+#include "kmem.h"
+#include "region.h"
 #include "sim.h"
 #include "vmm.h"
 
@@ -35,6 +37,11 @@ static int teardown(void **state)
 {
     (void)state;
     assert_int_equal(kmap_depth(), 0);
+    /* Spaces, objects and slabs all go: the next test starts afresh. */
+    vmm_space_destroy(&space);
+    vmm_space_destroy(&vmm_kernel_space);
+    assert_int_equal(vmobj_live_count(), 0);
+    assert_int_equal(kmem_objects_in_use(), 0);
     sim_fini();
     return 0;
 }
@@ -209,62 +216,79 @@ static void test_protect(void **state)
     assert_int_equal(e & PTE_ADDR_MASK, pa);
     assert_int_equal(vmm_protect(&space, USER_VA, PTE_COW), VMM_ERR_BAD_FLAGS);
     /* Writable on the zero frame is never granted: it becomes CoW. */
-    assert_int_equal(vmm_map_zeroed(&space, USER_VA + PAGE_SIZE, 1, 0), VMM_OK);
+    assert_int_equal(vmm_map(&space, USER_VA + PAGE_SIZE, vmm_zero_frame, 0), VMM_OK);
     assert_int_equal(vmm_protect(&space, USER_VA + PAGE_SIZE, PTE_W), VMM_OK);
     e = leaf(&space, USER_VA + PAGE_SIZE);
     assert_false(e & PTE_W);
     assert_true(e & PTE_COW);
 }
 
-static void test_lazy_read_allocates_nothing_write_allocates_one(void **state)
+/* An anonymous region of @npages at @va in @s (private unless @flags). */
+static void map_anon(struct vmm_space *s, uintptr_t va, size_t npages, unsigned prot, unsigned flags)
+{
+    struct vmobj *o = vmobj_create_anon(npages, "test");
+    assert_non_null(o);
+    struct region_req req = { .addr = va, .len = npages * PAGE_SIZE, .prot = prot,
+                              .flags = flags | REGION_FIXED, .obj = o };
+    assert_int_equal(region_map(s, &req, NULL), VMM_OK);
+    vmobj_put(o);
+}
+
+static const unsigned RWU = REGION_R | REGION_W | REGION_U;
+
+static void test_lazy_read_maps_zero_frame_write_allocates_one(void **state)
 {
     (void)state;
-    assert_int_equal(vmm_map_zeroed(&space, USER_VA, 3, PTE_U | PTE_NX), VMM_OK);
-    uint64_t before = sim_free_frames();
-    for (int i = 0; i < 3; i++) {
+    map_anon(&space, USER_VA, 3, RWU, 0);
+    struct vmm_fault f;
+    /* Reads: the zero frame, read-only with the CoW bit. */
+    for (int i = 0; i < 3; i += 2) {
+        assert_int_equal(vmm_fault_handle(&space, USER_VA + i * PAGE_SIZE, PF_ERR_U, &f),
+                         VMM_FAULT_RESOLVED);
+        assert_int_equal(f.reason, FAULT_MAP_ZERO);
         uint64_t e = leaf(&space, USER_VA + i * PAGE_SIZE);
         assert_int_equal(e & PTE_ADDR_MASK, vmm_zero_frame);
-        assert_true(e & PTE_COW);
-        assert_false(e & PTE_W);
+        assert_true((e & PTE_COW) && !(e & PTE_W) && (e & PTE_U) && (e & PTE_NX));
     }
-    struct vmm_fault f;
-    /* A write to the middle page: exactly one frame, zeroed, writable. */
-    assert_int_equal(vmm_fault_handle(&space, USER_VA + PAGE_SIZE + 8, PF_ERR_P | PF_ERR_W | PF_ERR_U, &f),
+    uint64_t before = sim_free_frames();
+    /* A write to the untouched middle page: one fault, one zeroed frame. */
+    assert_int_equal(vmm_fault_handle(&space, USER_VA + PAGE_SIZE + 8, PF_ERR_W | PF_ERR_U, &f),
                      VMM_FAULT_RESOLVED);
     assert_int_equal(f.reason, FAULT_ZERO_FILL);
     assert_int_equal(before - sim_free_frames(), 1);
     uint64_t e = leaf(&space, USER_VA + PAGE_SIZE);
     assert_int_not_equal(e & PTE_ADDR_MASK, vmm_zero_frame);
-    assert_true(e & PTE_W);
-    assert_false(e & PTE_COW);
-    assert_true(e & PTE_U);
-    assert_true(e & PTE_NX);
+    assert_true((e & PTE_W) && !(e & PTE_COW) && (e & PTE_U) && (e & PTE_NX));
     const uint8_t *page = sim_phys(e & PTE_ADDR_MASK);
     for (int i = 0; i < (int)PAGE_SIZE; i++)
         assert_int_equal(page[i], 0); /* sim_alloc filled it with 0x5a */
-    assert_int_equal(sim_last_invlpg, USER_VA + PAGE_SIZE + 8);
-    /* The neighbours stay on the zero frame. */
-    assert_int_equal(leaf(&space, USER_VA) & PTE_ADDR_MASK, vmm_zero_frame);
+    /* A write after a read: the CoW fault on the zero frame. */
+    assert_int_equal(vmm_fault_handle(&space, USER_VA, PF_ERR_P | PF_ERR_W | PF_ERR_U, &f),
+                     VMM_FAULT_RESOLVED);
+    assert_int_equal(f.reason, FAULT_ZERO_FILL);
     assert_int_equal(leaf(&space, USER_VA + 2 * PAGE_SIZE) & PTE_ADDR_MASK, vmm_zero_frame);
-    assert_int_equal(vmm_counters.zero_fills, 1);
+    assert_int_equal(vmm_counters.zero_fills, 2);
+    assert_int_equal(vmm_counters.zero_maps, 2);
     assert_true(vmm_zero_frame_intact());
 }
 
-static void test_share_cow_copy_then_reuse(void **state)
+static void test_clone_copy_then_reuse(void **state)
 {
     (void)state;
     struct vmm_space other;
     assert_int_equal(vmm_space_create(&other), VMM_OK);
-    paddr_t pa = alloc_frame_with(0x42);
-    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_W | PTE_U), VMM_OK);
-    assert_int_equal(vmm_share_cow(&space, USER_VA, &other, USER_VA, 1), VMM_OK);
+    map_anon(&space, USER_VA, 1, RWU, 0);
+    struct vmm_fault f;
+    assert_int_equal(vmm_fault_handle(&space, USER_VA, PF_ERR_W, &f), VMM_FAULT_RESOLVED);
+    paddr_t pa = leaf(&space, USER_VA) & PTE_ADDR_MASK;
+    memset(sim_phys(pa), 0x42, PAGE_SIZE);
+    assert_int_equal(vmm_space_clone(&other, &space), VMM_OK);
     assert_int_equal(pmm_refcount(pa), 2);
     uint64_t a = leaf(&space, USER_VA), b = leaf(&other, USER_VA);
     assert_true((a & PTE_COW) && !(a & PTE_W));
     assert_true((b & PTE_COW) && !(b & PTE_W));
     assert_int_equal(b & PTE_ADDR_MASK, pa);
 
-    struct vmm_fault f;
     uint64_t before = sim_free_frames();
     assert_int_equal(vmm_fault_handle(&other, USER_VA, PF_ERR_P | PF_ERR_W, &f), VMM_FAULT_RESOLVED);
     assert_int_equal(f.reason, FAULT_COW_COPY);
@@ -285,63 +309,80 @@ static void test_share_cow_copy_then_reuse(void **state)
     vmm_space_destroy(&other);
 }
 
-static void test_share_cow_is_all_or_nothing(void **state)
+static void test_clone_out_of_memory_leaves_destination_empty(void **state)
 {
     (void)state;
     struct vmm_space other;
     assert_int_equal(vmm_space_create(&other), VMM_OK);
-    paddr_t p0 = alloc_frame_with(1), p1 = alloc_frame_with(2);
-    assert_int_equal(vmm_map(&space, USER_VA, p0, PTE_W), VMM_OK);
-    assert_int_equal(vmm_map(&space, USER_VA + PAGE_SIZE, p1, PTE_W), VMM_OK);
-    /* Destination page 1 is taken: refused before anything changes. */
-    assert_int_equal(vmm_map(&other, USER_VA + PAGE_SIZE, alloc_frame_with(3), 0), VMM_OK);
-    assert_int_equal(vmm_share_cow(&space, USER_VA, &other, USER_VA, 2), VMM_ERR_EXISTS);
-    assert_true(leaf(&space, USER_VA) & PTE_W);
-    assert_int_equal(leaf(&other, USER_VA), 0);
-    assert_int_equal(pmm_refcount(p0), 1);
-    /* Source page missing. */
-    assert_int_equal(vmm_share_cow(&space, USER_VA, &other, 0x40000000, 3), VMM_ERR_NOT_MAPPED);
-    /* Out of memory for the destination's tables, midway. */
+    map_anon(&space, USER_VA, 2, RWU, 0);
+    map_anon(&space, 0x40000000, 1, RWU, REGION_SHARED);
+    struct vmm_fault f;
+    vmm_fault_handle(&space, USER_VA, PF_ERR_W, &f);
+    vmm_fault_handle(&space, 0x40000000, PF_ERR_W, &f);
+    paddr_t p0 = leaf(&space, USER_VA) & PTE_ADDR_MASK;
     uint64_t before = sim_free_frames();
-    sim_fail_allocations_after(0);
-    assert_int_equal(vmm_share_cow(&space, USER_VA, &other, 0x40000000, 2), VMM_ERR_NOMEM);
-    sim_fail_allocations_after(-1);
-    assert_int_equal(sim_free_frames(), before);
-    assert_int_equal(pmm_refcount(p0), 1);
-    assert_int_equal(pmm_refcount(p1), 1);
-    assert_true(leaf(&space, USER_VA) & PTE_W);
-    /* Overlapping ranges in one space are refused. */
-    assert_int_equal(vmm_share_cow(&space, USER_VA, &space, USER_VA + PAGE_SIZE, 2), VMM_ERR_RANGE);
+    for (long n = 0; n < 16; n++) {
+        sim_fail_allocations_after(n);
+        enum vmm_status st = vmm_space_clone(&other, &space);
+        sim_fail_allocations_after(-1);
+        if (st == VMM_OK)
+            break;
+        assert_int_equal(st, VMM_ERR_NOMEM);
+        assert_int_equal(region_count(&other), 0);
+        assert_int_equal(leaf(&other, USER_VA), 0);
+        assert_int_equal(pmm_refcount(p0), 1);
+        assert_int_equal(sim_free_frames(), before);
+    }
+    assert_int_equal(region_count(&other), 2);
+    assert_int_equal(vmm_space_clone(&other, &space), VMM_ERR_EXISTS); /* not empty */
     vmm_space_destroy(&other);
+    assert_int_equal(pmm_refcount(p0), 1);
+}
+
+static void expect_fatal_in(struct vmm_space *s, uintptr_t va, uint64_t err,
+                            enum vmm_fault_reason why)
+{
+    struct vmm_fault f;
+    assert_int_equal(vmm_fault_handle(s, va, err, &f), VMM_FAULT_FATAL);
+    assert_int_equal(f.reason, why);
 }
 
 static void expect_fatal(uintptr_t va, uint64_t err, enum vmm_fault_reason why)
 {
-    struct vmm_fault f;
-    assert_int_equal(vmm_fault_handle(&space, va, err, &f), VMM_FAULT_FATAL);
-    assert_int_equal(f.reason, why);
+    expect_fatal_in(&space, va, err, why);
 }
 
-static void test_fault_classifier_fatal_reasons(void **state)
+static void test_fault_fatal_reasons(void **state)
 {
     (void)state;
-    paddr_t pa = alloc_frame_with(0);
-    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_NX), VMM_OK);      /* read-only, NX */
-    assert_int_equal(vmm_map(&space, USER_VA + PAGE_SIZE, vmm_zero_frame, 0), VMM_OK); /* no CoW */
-    assert_int_equal(vmm_map(&space, USER_VA + 2 * PAGE_SIZE, alloc_frame_with(0), PTE_W), VMM_OK);
+    map_anon(&space, USER_VA, 1, REGION_R | REGION_U, 0);
+    map_anon(&space, USER_VA + PAGE_SIZE, 1, REGION_R | REGION_W, 0); /* no user permission */
+    map_anon(&space, USER_VA + 2 * PAGE_SIZE, 1, 0, 0);
+    struct region_req g = { .addr = USER_VA + 3 * PAGE_SIZE, .len = PAGE_SIZE,
+                            .flags = REGION_GUARD | REGION_FIXED };
+    assert_int_equal(region_map(&space, &g, NULL), VMM_OK);
     expect_fatal(8, 0, FAULT_NULL_DEREF);
     expect_fatal(0x0000800000000000ull, 0, FAULT_NONCANONICAL);
-    expect_fatal(USER_VA + 64 * PAGE_SIZE, PF_ERR_W, FAULT_NOT_PRESENT);
+    expect_fatal(USER_VA + 64 * PAGE_SIZE, PF_ERR_W, FAULT_NO_REGION);
     expect_fatal(SIM_GUARD_PAGE + 0xff8, PF_ERR_W, FAULT_STACK_GUARD);
-    expect_fatal(USER_VA, PF_ERR_P | PF_ERR_W, FAULT_WRITE_READONLY);
-    expect_fatal(USER_VA, PF_ERR_P | PF_ERR_I, FAULT_EXEC_NX);
+    expect_fatal(USER_VA, PF_ERR_W | PF_ERR_U, FAULT_REGION_NO_WRITE);
+    expect_fatal(USER_VA, PF_ERR_I | PF_ERR_U, FAULT_REGION_NO_EXEC);
     expect_fatal(USER_VA, PF_ERR_P | PF_ERR_RSVD, FAULT_RESERVED_BIT);
-    expect_fatal(USER_VA, PF_ERR_P | PF_ERR_U, FAULT_USER_SUPERVISOR);
-    expect_fatal(USER_VA + PAGE_SIZE, PF_ERR_P | PF_ERR_W, FAULT_ZERO_FRAME_WRITE);
-    assert_int_equal(vmm_counters.fatal, 9);
+    expect_fatal(USER_VA + PAGE_SIZE, PF_ERR_U, FAULT_REGION_NO_USER);
+    expect_fatal(USER_VA + 2 * PAGE_SIZE, 0, FAULT_REGION_NO_READ);
+    expect_fatal(USER_VA + 3 * PAGE_SIZE, 0, FAULT_GUARD_REGION);
+    assert_int_equal(vmm_counters.fatal, 10);
+    /* Unmanaged kernel memory: the tables decide. */
+    assert_int_equal(vmm_map(&vmm_kernel_space, KMEM_BASE, alloc_frame_with(0), PTE_NX), VMM_OK);
+    struct vmm_space *k = &vmm_kernel_space;
+    expect_fatal_in(k, KMEM_BASE, PF_ERR_P | PF_ERR_W, FAULT_WRITE_READONLY);
+    expect_fatal_in(k, KMEM_BASE, PF_ERR_P | PF_ERR_I, FAULT_EXEC_NX);
+    expect_fatal_in(k, KMEM_BASE, PF_ERR_P | PF_ERR_U, FAULT_USER_SUPERVISOR);
+    expect_fatal_in(k, KMEM_BASE + PAGE_SIZE, 0, FAULT_NOT_PRESENT);
     /* Spurious: the entry already allows the write. */
     struct vmm_fault f;
-    assert_int_equal(vmm_fault_handle(&space, USER_VA + 2 * PAGE_SIZE, PF_ERR_P | PF_ERR_W, &f),
+    assert_int_equal(vmm_fault_handle(&space, USER_VA + PAGE_SIZE, PF_ERR_W, &f), VMM_FAULT_RESOLVED);
+    assert_int_equal(vmm_fault_handle(&space, USER_VA + PAGE_SIZE, PF_ERR_P | PF_ERR_W, &f),
                      VMM_FAULT_RESOLVED);
     assert_int_equal(f.reason, FAULT_SPURIOUS);
     assert_int_equal(vmm_counters.spurious, 1);
@@ -350,23 +391,25 @@ static void test_fault_classifier_fatal_reasons(void **state)
 static void test_fault_oom_changes_nothing(void **state)
 {
     (void)state;
-    assert_int_equal(vmm_map_zeroed(&space, USER_VA, 1, 0), VMM_OK);
+    map_anon(&space, USER_VA, 2, RWU, 0);
+    struct vmm_fault f;
+    assert_int_equal(vmm_fault_handle(&space, USER_VA, 0, &f), VMM_FAULT_RESOLVED); /* zero frame */
+    assert_int_equal(vmm_fault_handle(&space, USER_VA + PAGE_SIZE, PF_ERR_W, &f), VMM_FAULT_RESOLVED);
     struct vmm_space other;
     assert_int_equal(vmm_space_create(&other), VMM_OK);
-    paddr_t pa = alloc_frame_with(9);
-    assert_int_equal(vmm_map(&space, USER_VA + PAGE_SIZE, pa, PTE_W), VMM_OK);
-    assert_int_equal(vmm_share_cow(&space, USER_VA + PAGE_SIZE, &other, USER_VA, 1), VMM_OK);
-    uint64_t lazy = leaf(&space, USER_VA), shared = leaf(&other, USER_VA);
+    assert_int_equal(vmm_space_clone(&other, &space), VMM_OK);
+    paddr_t pa = leaf(&space, USER_VA + PAGE_SIZE) & PTE_ADDR_MASK;
+    uint64_t lazy = leaf(&space, USER_VA), shared = leaf(&other, USER_VA + PAGE_SIZE);
     uint64_t before = sim_free_frames();
 
     sim_fail_allocations_after(0);
-    struct vmm_fault f;
     assert_int_equal(vmm_fault_handle(&space, USER_VA, PF_ERR_P | PF_ERR_W, &f), VMM_FAULT_OOM);
     assert_int_equal(f.reason, FAULT_OOM);
-    assert_int_equal(vmm_fault_handle(&other, USER_VA, PF_ERR_P | PF_ERR_W, &f), VMM_FAULT_OOM);
+    assert_int_equal(vmm_fault_handle(&other, USER_VA + PAGE_SIZE, PF_ERR_P | PF_ERR_W, &f),
+                     VMM_FAULT_OOM);
     sim_fail_allocations_after(-1);
     assert_int_equal(leaf(&space, USER_VA), lazy);
-    assert_int_equal(leaf(&other, USER_VA), shared);
+    assert_int_equal(leaf(&other, USER_VA + PAGE_SIZE), shared);
     assert_int_equal(sim_free_frames(), before);
     assert_int_equal(pmm_refcount(pa), 2);
     assert_int_equal(vmm_counters.oom, 2);
@@ -376,17 +419,19 @@ static void test_fault_oom_changes_nothing(void **state)
 static void test_fault_report_text(void **state)
 {
     (void)state;
-    assert_int_equal(vmm_map(&space, USER_VA, alloc_frame_with(0), PTE_NX), VMM_OK);
+    map_anon(&space, USER_VA, 1, REGION_R | REGION_U, 0);
     struct vmm_fault f;
-    vmm_fault_handle(&space, USER_VA + 0x10, PF_ERR_P | PF_ERR_W, &f);
+    vmm_fault_handle(&space, USER_VA + 0x10, PF_ERR_U, &f);
+    vmm_fault_handle(&space, USER_VA + 0x10, PF_ERR_P | PF_ERR_W | PF_ERR_U, &f);
     sim_console_len = 0;
     vmm_fault_report(&f);
-    assert_non_null(strstr(sim_console, "kernel write at 0x400010"));
-    assert_non_null(strstr(sim_console, "reason: write to read-only page"));
+    assert_non_null(strstr(sim_console, "user write at 0x400010"));
+    assert_non_null(strstr(sim_console, "reason: write to a region without write permission"));
+    assert_non_null(strstr(sim_console, "region: [0x400000, 0x401000) r--u private, anonymous object #"));
     assert_non_null(strstr(sim_console, "PML4[  0]"));
     assert_non_null(strstr(sim_console, "PT  [  0] = "));
-    assert_non_null(strstr(sim_console, "P NX   <- walk ended here"));
-    assert_non_null(strstr(sim_console, "(refcount 1), effective rights: read-only kernel no-exec"));
+    assert_non_null(strstr(sim_console, "P U NX   <- walk ended here"));
+    assert_non_null(strstr(sim_console, "(the zero frame), effective rights: read-only user no-exec"));
 }
 
 static void test_kmap_nesting_and_misuse(void **state)
@@ -414,39 +459,28 @@ static void test_kmap_nesting_and_misuse(void **state)
     assert_int_equal(kmap_pop(z), KMAP_OK);
 }
 
-static void test_space_destroy_and_release_free_everything(void **state)
+static void test_space_destroy_frees_everything(void **state)
 {
     (void)state;
     uint64_t before = sim_free_frames();
     struct vmm_space other;
     assert_int_equal(vmm_space_create(&other), VMM_OK);
-    assert_int_equal(vmm_map_zeroed(&other, USER_VA, 16, 0), VMM_OK);
+    map_anon(&other, USER_VA, 16, RWU, 0);
+    map_anon(&other, 0x7f0000000000ull, 2, RWU, REGION_SHARED);
     struct vmm_fault f;
     for (int i = 0; i < 16; i += 3)
-        vmm_fault_handle(&other, USER_VA + i * PAGE_SIZE, PF_ERR_P | PF_ERR_W, &f);
-    paddr_t pa = alloc_frame_with(5);
-    assert_int_equal(vmm_map(&other, 0x7f0000000000ull, pa, PTE_W), VMM_OK);
-    assert_int_equal(vmm_share_cow(&other, 0x7f0000000000ull, &space, USER_VA, 1), VMM_OK);
+        vmm_fault_handle(&other, USER_VA + i * PAGE_SIZE, i % 2 ? 0 : PF_ERR_W, &f);
+    vmm_fault_handle(&other, 0x7f0000000000ull, PF_ERR_W, &f);
+    assert_int_equal(vmm_space_clone(&space, &other), VMM_OK);
     vmm_space_destroy(&other);
+    paddr_t pa = leaf(&space, USER_VA) & PTE_ADDR_MASK;
     assert_int_equal(pmm_refcount(pa), 1); /* still mapped in space */
-    assert_int_equal(vmm_release(&space, USER_VA, 1), VMM_OK);
+    assert_int_equal(region_unmap(&space, USER_VA, 16 * PAGE_SIZE), VMM_OK);
+    assert_int_equal(region_unmap(&space, 0x7f0000000000ull, 2 * PAGE_SIZE), VMM_OK);
     assert_int_equal(pmm_refcount(pa), 0);
     assert_int_equal(sim_free_frames(), before);
-    assert_int_equal(vmm_release(&space, USER_VA, 1), VMM_ERR_NOT_MAPPED);
-}
-
-static void test_ranges_validated(void **state)
-{
-    (void)state;
-    assert_int_equal(vmm_map_zeroed(&space, USER_VA, 0, 0), VMM_ERR_RANGE);
-    assert_int_equal(vmm_map_zeroed(&space, 0x00007ffffffff000ull, 2, 0), VMM_ERR_RANGE);
-    assert_int_equal(vmm_map_zeroed(&space, 0xfffffffffffff000ull, 1, 0), VMM_ERR_RESERVED_VA);
-    assert_int_equal(vmm_map_zeroed(&space, USER_VA, 1, PTE_COW), VMM_ERR_BAD_FLAGS);
-    /* A range that runs into a mapped page is undone entirely. */
-    assert_int_equal(vmm_map(&space, USER_VA + 2 * PAGE_SIZE, alloc_frame_with(0), 0), VMM_OK);
-    assert_int_equal(vmm_map_zeroed(&space, USER_VA, 4, 0), VMM_ERR_EXISTS);
-    assert_int_equal(leaf(&space, USER_VA), 0);
-    assert_int_equal(leaf(&space, USER_VA + PAGE_SIZE), 0);
+    assert_int_equal(vmobj_live_count(), 0);
+    assert_int_equal(kmem_objects_in_use(), 0);
 }
 
 int main(void)
@@ -461,15 +495,14 @@ int main(void)
         T(test_huge_pages),
         T(test_protect),
         T(test_zero_frame_never_writable_through_a_huge_page),
-        T(test_lazy_read_allocates_nothing_write_allocates_one),
-        T(test_share_cow_copy_then_reuse),
-        T(test_share_cow_is_all_or_nothing),
-        T(test_fault_classifier_fatal_reasons),
+        T(test_lazy_read_maps_zero_frame_write_allocates_one),
+        T(test_clone_copy_then_reuse),
+        T(test_clone_out_of_memory_leaves_destination_empty),
+        T(test_fault_fatal_reasons),
         T(test_fault_oom_changes_nothing),
         T(test_fault_report_text),
         T(test_kmap_nesting_and_misuse),
-        T(test_space_destroy_and_release_free_everything),
-        T(test_ranges_validated),
+        T(test_space_destroy_frees_everything),
     };
     return cmocka_run_group_tests_name("vmm", tests, NULL, NULL);
 }

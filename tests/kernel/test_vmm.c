@@ -7,6 +7,7 @@
 #include "kstring.h"
 #include "pmm.h"
 #include "probe.h"
+#include "region.h"
 #include "vmm.h"
 
 /* Each test works in its own 2 MiB of the kernel arena. */
@@ -41,123 +42,12 @@ static volatile uint64_t *q(uintptr_t va)
     return (volatile uint64_t *)va;
 }
 
-TEST(vmm, lazy_read_gives_zeros_and_allocates_nothing)
-{
-    uintptr_t va = ARENA(1);
-    ASSERT_EQ(vmm_map_zeroed(kspace, va, 8, PTE_NX), VMM_OK);
-    uint64_t mapped = free_frames();
-    uint64_t faults = vmm_counters_get().faults;
-    uint64_t acc = 0;
-    for (uintptr_t p = va; p < va + 8 * PAGE_SIZE; p += 8)
-        acc |= *q(p);
-    EXPECT_EQ(acc, 0);
-    EXPECT_EQ(free_frames(), mapped);
-    EXPECT_EQ(vmm_counters_get().faults, faults); /* reads of a present page never fault */
-    for (int i = 0; i < 8; i++)
-        EXPECT_EQ(frame_of(kspace, va + i * PAGE_SIZE), vmm_zero_frame);
-    EXPECT_EQ(vmm_release(kspace, va, 8), VMM_OK);
-}
-
-TEST(vmm, first_write_allocates_one_frame_for_that_page_only)
-{
-    uintptr_t va = ARENA(2);
-    ASSERT_EQ(vmm_map_zeroed(kspace, va, 3, PTE_NX), VMM_OK);
-    uint64_t before = free_frames(), fills = vmm_counters_get().zero_fills;
-    *q(va + PAGE_SIZE + 16) = 0x1234;
-    EXPECT_EQ(before - free_frames(), 1);
-    EXPECT_EQ(vmm_counters_get().zero_fills - fills, 1);
-    paddr_t pa = frame_of(kspace, va + PAGE_SIZE);
-    EXPECT_NE(pa, vmm_zero_frame);
-    EXPECT_NE(pa, 0);
-    EXPECT_TRUE(flags_of(va + PAGE_SIZE) & PTE_W);
-    EXPECT_FALSE(flags_of(va + PAGE_SIZE) & PTE_COW);
-    uint64_t acc = 0;
-    for (uintptr_t p = va + PAGE_SIZE; p < va + 2 * PAGE_SIZE; p += 8)
-        acc |= p == va + PAGE_SIZE + 16 ? 0 : *q(p);
-    EXPECT_EQ(acc, 0);
-    EXPECT_EQ(*q(va + PAGE_SIZE + 16), 0x1234);
-    /* A second write to the same page does not fault again. */
-    uint64_t faults = vmm_counters_get().faults;
-    *q(va + PAGE_SIZE + 24) = 1;
-    EXPECT_EQ(vmm_counters_get().faults, faults);
-    EXPECT_EQ(frame_of(kspace, va), vmm_zero_frame);
-    EXPECT_EQ(frame_of(kspace, va + 2 * PAGE_SIZE), vmm_zero_frame);
-    EXPECT_TRUE(vmm_zero_frame_intact());
-    EXPECT_EQ(vmm_release(kspace, va, 3), VMM_OK);
-}
-
-TEST(vmm, cow_share_isolates_then_last_sharer_reuses)
-{
-    uintptr_t a = ARENA(3), b = ARENA(3) + 16 * PAGE_SIZE;
-    paddr_t pa;
-    ASSERT_EQ(pmm_alloc(&pa), PMM_OK);
-    ASSERT_EQ(vmm_map(kspace, a, pa, PTE_W | PTE_NX), VMM_OK);
-    for (int i = 0; i < 4; i++)
-        q(a)[i] = 0xa0 + i;
-    ASSERT_EQ(vmm_share_cow(kspace, a, kspace, b, 1), VMM_OK);
-    EXPECT_EQ(pmm_refcount(pa), 2);
-    EXPECT_EQ(frame_of(kspace, b), pa);
-    EXPECT_TRUE(flags_of(a) & PTE_COW);
-    EXPECT_FALSE(flags_of(a) & PTE_W);
-
-    uint64_t copies = vmm_counters_get().copies, reuses = vmm_counters_get().reuses;
-    q(b)[0] = 0xbb;
-    EXPECT_EQ(vmm_counters_get().copies - copies, 1);
-    EXPECT_EQ(q(a)[0], 0xa0); /* invisible to the other side */
-    EXPECT_EQ(q(b)[1], 0xa1); /* the rest was copied */
-    EXPECT_NE(frame_of(kspace, b), pa);
-    EXPECT_EQ(pmm_refcount(pa), 1);
-
-    uint64_t before = free_frames();
-    q(a)[0] = 0xaa;
-    EXPECT_EQ(vmm_counters_get().reuses - reuses, 1);
-    EXPECT_EQ(vmm_counters_get().copies - copies, 1);
-    EXPECT_EQ(free_frames(), before); /* reuse allocates nothing */
-    EXPECT_EQ(frame_of(kspace, a), pa);
-    EXPECT_EQ(q(b)[0], 0xbb);
-    EXPECT_EQ(vmm_release(kspace, a, 1), VMM_OK);
-    EXPECT_EQ(vmm_release(kspace, b, 1), VMM_OK);
-}
-
-TEST(vmm, cow_share_across_address_spaces)
-{
-    struct vmm_space other;
-    uintptr_t a = ARENA(4);
-    paddr_t pa;
-    ASSERT_EQ(vmm_space_create(&other), VMM_OK);
-    ASSERT_EQ(pmm_alloc(&pa), PMM_OK);
-    ASSERT_EQ(vmm_map(kspace, a, pa, PTE_W | PTE_NX), VMM_OK);
-    q(a)[0] = 0x5151;
-    ASSERT_EQ(vmm_share_cow(kspace, a, &other, USER_VA, 1), VMM_OK);
-    EXPECT_EQ(frame_of(&other, USER_VA), pa);
-    EXPECT_EQ(vmm_space_active(), kspace);
-
-    /* Write through the other space while it is live (the kernel half,
-     * where this code and its stack live, is shared). */
-    vmm_space_activate(&other);
-    uint64_t seen = *q(USER_VA);
-    *q(USER_VA) = 0x7777;
-    vmm_space_activate(kspace);
-
-    EXPECT_EQ(seen, 0x5151);
-    EXPECT_EQ(q(a)[0], 0x5151);
-    paddr_t copy = frame_of(&other, USER_VA);
-    EXPECT_NE(copy, pa);
-    const uint64_t *p = kmap_push(copy, false, NULL);
-    ASSERT_NE((uintptr_t)p, 0);
-    EXPECT_EQ(p[0], 0x7777);
-    kmap_pop((void *)p);
-    vmm_space_destroy(&other);
-    EXPECT_EQ(pmm_refcount(pa), 1);
-    EXPECT_EQ(vmm_release(kspace, a, 1), VMM_OK);
-}
-
 TEST(vmm, spurious_fault_is_invalidated_and_retried)
 {
-    uintptr_t va = ARENA(5);
-    paddr_t pa;
-    ASSERT_EQ(pmm_alloc(&pa), PMM_OK);
-    ASSERT_EQ(vmm_map(kspace, va, pa, PTE_W | PTE_NX), VMM_OK);
+    uintptr_t va = (uintptr_t)vmm_arena_alloc(1, "spurious");
+    ASSERT_NE(va, 0);
+    *q(va) = 0; /* mapped writable now */
+    paddr_t pa = frame_of(kspace, va);
     /* A write fault on an entry that already allows writing, as a CPU with
      * a stale read-only TLB entry would raise it. */
     struct vmm_fault f;
@@ -168,7 +58,7 @@ TEST(vmm, spurious_fault_is_invalidated_and_retried)
     EXPECT_EQ(free_frames(), before);
     EXPECT_EQ(frame_of(kspace, va), pa);
     *q(va) = 1; /* and the access goes through */
-    EXPECT_EQ(vmm_release(kspace, va, 1), VMM_OK);
+    EXPECT_EQ(vmm_arena_free((void *)va), VMM_OK);
 }
 
 TEST(vmm, unmap_returns_frames_and_frees_empty_tables)
@@ -227,101 +117,6 @@ TEST(kmap, nested_mappings_in_stack_order)
     EXPECT_EQ(kmap_depth(), depth);
     for (int i = 0; i < N; i++)
         pmm_free(f[i]);
-}
-
-/* Probe @va with @how ('r', 'w', 'x'); expect a #PF whose unresolved
- * reason reads @reason. */
-static void expect_fault(uintptr_t va, char how, const char *reason, uint64_t err_bits)
-{
-    struct probe_fault pf = { 0 };
-    bool ok = how == 'r' ? probe_read64(va, NULL, &pf)
-            : how == 'w' ? probe_write64(va, 0x99, &pf)
-                         : probe_exec(va, &pf);
-    EXPECT_FALSE(ok);
-    EXPECT_EQ(pf.vector, 14);
-    EXPECT_EQ(pf.cr2, va);
-    EXPECT_EQ(pf.error_code & err_bits, err_bits);
-    EXPECT_STREQ(vmm_fault_reason_str(vmm_fault_last_unresolved()->reason), reason);
-    EXPECT_EQ(vmm_fault_last_unresolved()->va, va);
-}
-
-TEST(vmm, fatal_reasons_through_probes)
-{
-    uintptr_t ro = ARENA(7), zero_ro = ARENA(7) + PAGE_SIZE, rsvd = ARENA(7) + 2 * PAGE_SIZE;
-    paddr_t pa, pb;
-    ASSERT_EQ(pmm_alloc(&pa), PMM_OK);
-    ASSERT_EQ(pmm_alloc(&pb), PMM_OK);
-    ASSERT_EQ(vmm_map(kspace, ro, pa, PTE_NX), VMM_OK);
-    ASSERT_EQ(vmm_map(kspace, zero_ro, vmm_zero_frame, 0), VMM_OK); /* no CoW bit */
-    ASSERT_EQ(vmm_map(kspace, rsvd, pb, PTE_W | PTE_NX), VMM_OK);
-    uint64_t fatal = vmm_counters_get().fatal;
-
-    expect_fault(0x18, 'r', "null pointer dereference", 0);
-    expect_fault(ARENA(7) + 64 * PAGE_SIZE, 'r', "page not present", 0);
-    expect_fault(ro + 8, 'w', "write to read-only page", PF_ERR_P | PF_ERR_W);
-    expect_fault((uintptr_t)kernel_text_start, 'w', "write to read-only page", PF_ERR_P | PF_ERR_W);
-    expect_fault(ro, 'x', "execute of NX page", PF_ERR_P | PF_ERR_I);
-    expect_fault((uintptr_t)kernel_rodata_start, 'x', "execute of NX page", PF_ERR_P | PF_ERR_I);
-    expect_fault((uintptr_t)boot_stack_guard + 0xff8, 'w',
-                 "kernel stack guard page hit (stack overflow)", PF_ERR_W);
-    expect_fault(zero_ro, 'w', "write to the reserved zero frame without CoW", PF_ERR_P | PF_ERR_W);
-
-    /* A reserved physical-address bit (bit 51 is above any MAXPHYADDR QEMU
-     * gives us) in a present entry.  The SDM sets P with RSVD; QEMU's TCG
-     * reports 0x8 alone, so only RSVD, which the decision rests on, is
-     * required. */
-    struct vmm_walk w;
-    vmm_walk(kspace, rsvd, 1, &w);
-    uint64_t saved = *w.entry;
-    *w.entry = saved | (1ull << 51);
-    invlpg(rsvd);
-    expect_fault(rsvd, 'r', "reserved bit set in a page-table entry", PF_ERR_RSVD);
-    *w.entry = saved;
-    invlpg(rsvd);
-    EXPECT_TRUE(probe_read64(rsvd, NULL, NULL));
-
-    /* A non-canonical address is a #GP, not a #PF; the classifier names it. */
-    struct probe_fault pf;
-    EXPECT_FALSE(probe_read64(0x0000800000000000ull, NULL, &pf));
-    EXPECT_EQ(pf.vector, 13);
-    struct vmm_fault f;
-    EXPECT_EQ(vmm_fault_handle(kspace, 0x0000800000000000ull, 0, &f), VMM_FAULT_FATAL);
-    EXPECT_STREQ(vmm_fault_reason_str(f.reason), "non-canonical address");
-    EXPECT_EQ(vmm_counters_get().fatal - fatal, 10);
-
-    EXPECT_EQ(vmm_release(kspace, ro, 1), VMM_OK);
-    EXPECT_EQ(vmm_release(kspace, rsvd, 1), VMM_OK);
-    paddr_t z;
-    EXPECT_EQ(vmm_unmap(kspace, zero_ro, &z), VMM_OK);
-    EXPECT_EQ(z, vmm_zero_frame);
-}
-
-TEST(vmm, out_of_memory_in_cow_fault_changes_nothing)
-{
-    uintptr_t va = ARENA(8);
-    ASSERT_EQ(vmm_map_zeroed(kspace, va, 1, PTE_NX), VMM_OK);
-    struct vmm_walk w;
-    vmm_walk(kspace, va, 1, &w);
-    uint64_t before_pte = *w.entry, before_free = free_frames(), oom = vmm_counters_get().oom;
-
-    pmm_fail_all(true);
-    struct probe_fault pf;
-    bool ok = probe_write64(va, 1, &pf);
-    pmm_fail_all(false);
-
-    EXPECT_FALSE(ok);
-    EXPECT_EQ(pf.vector, 14);
-    EXPECT_EQ(vmm_fault_last_unresolved()->result, VMM_FAULT_OOM);
-    EXPECT_STREQ(vmm_fault_reason_str(vmm_fault_last_unresolved()->reason),
-                 "out of memory while resolving copy-on-write");
-    EXPECT_EQ(vmm_counters_get().oom - oom, 1);
-    vmm_walk(kspace, va, 1, &w);
-    EXPECT_EQ(*w.entry, before_pte);
-    EXPECT_EQ(free_frames(), before_free);
-    /* With memory back, the same write succeeds. */
-    EXPECT_TRUE(probe_write64(va, 2, NULL));
-    EXPECT_EQ(*q(va), 2);
-    EXPECT_EQ(vmm_release(kspace, va, 1), VMM_OK);
 }
 
 struct wx_audit {
@@ -429,17 +224,31 @@ TEST_FINAL(vmm, zero_frame_still_zero_and_never_writable)
 
 /* Expected-panic boots (tests/run-all.sh): an unresolved fault must end in
  * the precise report, never a hang or a triple fault. */
-TEST_MANUAL(vmm_panic, write_to_read_only_page)
+static uintptr_t read_only_region(void)
 {
-    paddr_t pa;
-    ASSERT_EQ(pmm_alloc(&pa), PMM_OK);
-    ASSERT_EQ(vmm_map(kspace, ARENA(11), pa, PTE_NX), VMM_OK);
-    *q(ARENA(11) + 0x40) = 1;
+    struct vmobj *o = vmobj_create_anon(1, "read-only");
+    struct region_req req = { .addr = KERNEL_ARENA_BASE, .len = PAGE_SIZE, .prot = REGION_R,
+                              .obj = o, .name = "read-only" };
+    uintptr_t va = 0;
+    if (!o || region_map(kspace, &req, &va) != VMM_OK)
+        return 0;
+    vmobj_put(o);
+    return va;
+}
+
+TEST_MANUAL(vmm_panic, write_to_read_only_region)
+{
+    uintptr_t va = read_only_region();
+    ASSERT_NE(va, 0);
+    (void)*q(va); /* mapped: the zero frame, read-only */
+    *q(va + 0x40) = 1;
 }
 
 TEST_MANUAL(vmm_panic, out_of_memory_in_cow_fault)
 {
-    ASSERT_EQ(vmm_map_zeroed(kspace, ARENA(12), 1, PTE_NX), VMM_OK);
+    uintptr_t va = (uintptr_t)vmm_arena_alloc(1, "oom");
+    ASSERT_NE(va, 0);
+    (void)*q(va); /* the zero frame, CoW */
     pmm_fail_all(true);
-    *q(ARENA(12)) = 1;
+    *q(va) = 1;
 }

@@ -84,3 +84,18 @@ struct vmm_space *vmm_space_active(void)
 {
     return active_space;
 }
+
+void *mmu_kmem_map(paddr_t pa)
+{
+    uintptr_t va = KMEM_BASE + pa;
+    if (pa >= KMEM_SIZE || vmm_map(&vmm_kernel_space, va, pa, PTE_W | PTE_NX) != VMM_OK)
+        return NULL;
+    return (void *)va;
+}
+
+paddr_t mmu_kmem_unmap(void *va)
+{
+    paddr_t pa = 0;
+    vmm_unmap(&vmm_kernel_space, (uintptr_t)va, &pa);
+    return pa;
+}

@@ -105,6 +105,22 @@ static inline void mmu_table_unlinked(paddr_t space_pml4, int level, uintptr_t v
 /* A space's PML4 is about to be freed: forget it as the foreign window. */
 void mmu_space_gone(paddr_t space_pml4);
 
+/* Whether @space_pml4 is the live space (in CR3). */
+static inline bool mmu_space_is_live(paddr_t space_pml4)
+{
+    return space_pml4 == mmu_active_pml4;
+}
+
+/* The kmem window (kmem.c's slabs): map frame @pa at KMEM_BASE + pa and
+ * return that address (NULL: no page table), and unmap it again, returning
+ * the frame. */
+void *mmu_kmem_map(paddr_t pa);
+paddr_t mmu_kmem_unmap(void *va);
+static inline bool mmu_kmem_contains(const void *p)
+{
+    return (uintptr_t)p - KMEM_BASE < KMEM_SIZE;
+}
+
 /* Whole-quadword string instructions: 512 iterations per page. */
 static inline void mm_zero_page(void *dst)
 {

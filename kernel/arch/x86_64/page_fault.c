@@ -1,6 +1,8 @@
 /* #PF entry: read CR2, let the VMM decide, and report what it could not
  * resolve.  Policy stays here: resolved faults retry; everything else goes
- * back to the dispatcher (a probe's fixup, or the fatal report and panic). */
+ * back to the dispatcher (a probe's fixup, or the fatal report and panic).
+ * A kernel fault cannot wait for a pager (there is nothing to switch to),
+ * so "wait" is unresolved here too. */
 #include "arch/x86_64/cpu.h"
 #include "irq.h"
 #include "vmm.h"

@@ -1,0 +1,135 @@
+/* Regions (RefOS: windows): what memory is *supposed* to be at each address
+ * of a space.  A region is [start, end) in one space, page aligned, with
+ * permissions, and either a range of a memory object (shared: writes go to
+ * the object's pages, seen by every mapping; private: the first write gives
+ * this region its own copy) or no object at all: a guard region, where every
+ * access is fatal.  The page tables are only a cache of the regions: the
+ * fault handler (fault.c) fills them from here.
+ *
+ * A space's regions are kept in an AVL tree ordered by address (avl.h):
+ * lookup is O(log n) whatever the number of regions, insertion and removal
+ * allocate nothing beyond the region itself, and in-order traversal gives
+ * neighbours for splitting and merging.  A sorted array would search as fast
+ * but needs one contiguous, growable block, which the kernel cannot promise.
+ * The last region found is remembered, so repeated faults in one region skip
+ * the descent.
+ *
+ * Region-managed ranges: the user half of every space, and the kernel arena
+ * (PML4 slot 256) of the kernel space, shared by all spaces.  Elsewhere in
+ * the kernel half (image, windows) the page tables alone decide.
+ *
+ * Lock point: the space's lock covers its region tree and its page tables
+ * (the kernel space's lock: the arena's tables, shared by every space). */
+#ifndef ZF_REGION_H
+#define ZF_REGION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "avl.h"
+#include "vmm.h"
+#include "vmobj.h"
+
+/* Permissions.  x86 cannot map a page writable or executable but not
+ * readable, so W and X imply R. */
+#define REGION_R 0x1u
+#define REGION_W 0x2u
+#define REGION_X 0x4u
+#define REGION_U 0x8u /* user-mode access allowed */
+#define REGION_PROT_MASK 0xfu
+
+/* Kinds and requests. */
+#define REGION_SHARED 0x100u /* writes go to the object (else private, CoW) */
+#define REGION_GUARD 0x200u  /* no object: every access is fatal */
+#define REGION_FIXED 0x400u  /* map at exactly this address (else a hint) */
+#define REGION_FLAG_MASK 0x700u
+
+/* The lowest user address a region may cover: the null page never maps. */
+#define REGION_USER_MIN PAGE_SIZE
+#define REGION_USER_END 0x0000800000000000ull
+
+struct region {
+    struct avl_node node;
+    uintptr_t start, end;
+    unsigned prot;     /* REGION_R/W/X/U */
+    unsigned flags;    /* REGION_SHARED / REGION_GUARD */
+    struct vmobj *obj; /* NULL for guard regions */
+    uint64_t offset;   /* first page of the object this region maps */
+    const char *name;  /* for reports ("kernel stack", a module path); may be NULL */
+};
+
+struct region_req {
+    uintptr_t addr;    /* REGION_FIXED: exactly here; else a hint (0: anywhere) */
+    size_t len;        /* bytes, page aligned, > 0 */
+    unsigned prot;
+    unsigned flags;
+    struct vmobj *obj; /* the region takes its own reference */
+    uint64_t offset;   /* in pages */
+    const char *name;
+};
+
+/* Map a range of an object (or a guard range).  Costs O(log n) in the
+ * number of regions and nothing per page: no frame, no page table.  Errors:
+ * VMM_ERR_UNALIGNED, VMM_ERR_RANGE (empty, outside the space's managed
+ * ranges, or past the object's end), VMM_ERR_BAD_FLAGS, VMM_ERR_OVERLAP
+ * (REGION_FIXED over an existing region), VMM_ERR_NO_SPACE (no gap large
+ * enough), VMM_ERR_NOMEM.  *@out gets the start. */
+enum vmm_status region_map(struct vmm_space *s, const struct region_req *req, uintptr_t *out);
+/* Remove every region part inside [start, start + len), splitting regions
+ * that extend past it, and drop their pages.  Holes are fine.  All or
+ * nothing (VMM_ERR_NOMEM before anything changed). */
+enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len);
+/* Change the permissions of [start, start + len), which regions must cover
+ * without holes (VMM_ERR_NO_REGION) and without guard regions
+ * (VMM_ERR_GUARD).  Splits at the ends, merges with compatible neighbours,
+ * and updates present page-table entries.  All or nothing. */
+enum vmm_status region_protect(struct vmm_space *s, uintptr_t start, size_t len, unsigned prot);
+/* Map every page of [start, start + len) now, as a first access would
+ * (writes for writable regions): for memory that must never fault, such as
+ * kernel stacks.  VMM_ERR_NOMEM leaves what was mapped so far mapped. */
+enum vmm_status region_populate(struct vmm_space *s, uintptr_t start, size_t len);
+
+/* A copy of the region holding @va (true), for tests and reports. */
+bool region_lookup(struct vmm_space *s, uintptr_t va, struct region *out);
+uint64_t region_count(const struct vmm_space *s);
+/* Calls @fn with each region in address order (under the space's lock). */
+void region_for_each(struct vmm_space *s, void (*fn)(void *ctx, const struct region *r),
+                     void *ctx);
+
+/* fork: give the fresh, empty space @dst the regions of @src (user half);
+ * private pages become copy-on-write in both, shared pages stay shared.
+ * One of the two must be the live space (tables are reached through the
+ * recursive and foreign windows).  On failure @dst is left empty. */
+enum vmm_status vmm_space_clone(struct vmm_space *dst, struct vmm_space *src);
+
+/* Whether faults at @va in @s are decided by regions. */
+bool region_managed(const struct vmm_space *s, uintptr_t va);
+/* The region holding @va, with the owner's lock held (fault.c). */
+struct region *region_find_locked(struct vmm_space *s, uintptr_t va);
+const char *region_prot_str(unsigned prot, unsigned flags, char *buf, size_t n);
+/* One line: "[start, end) rw-u private anonymous object #3 'name' +offset". */
+void region_describe(const struct region *r, char *buf, size_t n);
+
+/* ---- kernel memory in regions (arena.c) ---------------------------------
+ * Lazily backed kernel memory: an anonymous private read-write region in the
+ * arena at an address the VMM picks.  NULL when out of memory. */
+void *vmm_arena_alloc(size_t npages, const char *name);
+/* Unmap the region that starts at @p. */
+enum vmm_status vmm_arena_free(void *p);
+/* A kernel stack of @npages populated pages with a guard region of one page
+ * below it; *@top is its initial stack pointer.  NULL when out of memory. */
+void *kstack_alloc(size_t npages, uintptr_t *top);
+enum vmm_status kstack_free(void *bottom);
+
+/* ---- the consistency checker (vmm_check.c) --------------------------------
+ * Walks every live space and object: frame reference counts recounted from
+ * page-table mappings and page caches must equal the allocator's; no
+ * writable entry maps the zero frame; no writable entry of a private region
+ * maps a frame another mapping shares; every present entry in a
+ * region-managed range lies in a region that allows it; region trees are
+ * ordered, balanced and disjoint.  True when all hold; else false with the
+ * first mismatch described in @why. */
+bool vmm_check_consistency(char *why, size_t n);
+
+#endif

@@ -1,0 +1,596 @@
+/* Regions: map, unmap, protect, lookup and fork-style cloning of a space's
+ * region set (include/region.h), and the page-table work each implies.
+ * Every operation checks everything and allocates what it needs before it
+ * changes anything, so a failure leaves the space as it was. */
+#include "kmem.h"
+#include "kprintf.h"
+#include "mmu_hooks.h"
+#include "region.h"
+#include "walk.h"
+
+static struct kmem_cache region_cache;
+
+static struct region *region_of(struct avl_node *n)
+{
+    return n ? avl_entry(n, struct region, node) : NULL;
+}
+
+static struct region *region_next(struct region *r)
+{
+    return region_of(avl_next(&r->node));
+}
+
+static struct region *region_alloc(void)
+{
+    kmem_cache_init(&region_cache, "region", sizeof(struct region));
+    return kmem_alloc(&region_cache);
+}
+
+static void region_release(struct vmm_space *s, struct region *r)
+{
+    if (s->hint == r)
+        s->hint = NULL;
+    if (r->obj)
+        vmobj_put(r->obj);
+    kmem_free(&region_cache, r);
+}
+
+bool region_managed(const struct vmm_space *s, uintptr_t va)
+{
+    if (va < KERNEL_HALF_START)
+        return true;
+    return s == &vmm_kernel_space && va >= KERNEL_ARENA_BASE &&
+           va - KERNEL_ARENA_BASE < KERNEL_ARENA_SIZE;
+}
+
+/* The range a region of @s may occupy around @va: [lo, hi). */
+static bool managed_window(const struct vmm_space *s, uintptr_t va, uintptr_t *lo, uintptr_t *hi)
+{
+    if (va < KERNEL_HALF_START) {
+        *lo = REGION_USER_MIN;
+        *hi = REGION_USER_END;
+    } else {
+        *lo = KERNEL_ARENA_BASE;
+        *hi = KERNEL_ARENA_BASE + KERNEL_ARENA_SIZE;
+    }
+    return region_managed(s, va);
+}
+
+struct region *region_find_locked(struct vmm_space *s, uintptr_t va)
+{
+    struct region *h = s->hint;
+    if (h && va >= h->start && va < h->end)
+        return h;
+    struct avl_node *n = s->regions.root;
+    while (n) {
+        struct region *r = region_of(n);
+        if (va < r->start) {
+            n = n->left;
+        } else if (va >= r->end) {
+            n = n->right;
+        } else {
+            s->hint = r;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+/* The first region that ends above @va (it may start above it too). */
+static struct region *first_ending_after(struct vmm_space *s, uintptr_t va)
+{
+    struct avl_node *n = s->regions.root;
+    struct region *best = NULL;
+    while (n) {
+        struct region *r = region_of(n);
+        if (r->end > va) {
+            best = r;
+            n = n->left;
+        } else {
+            n = n->right;
+        }
+    }
+    return best;
+}
+
+static void tree_insert(struct vmm_space *s, struct region *r)
+{
+    struct avl_node **link = &s->regions.root, *parent = NULL;
+    while (*link) {
+        parent = *link;
+        link = r->start < region_of(parent)->start ? &parent->left : &parent->right;
+    }
+    avl_link(&s->regions, &r->node, parent, link);
+    s->nregions++;
+}
+
+static void tree_remove(struct vmm_space *s, struct region *r)
+{
+    avl_erase(&s->regions, &r->node);
+    s->nregions--;
+    if (s->hint == r)
+        s->hint = NULL;
+}
+
+/* ---- page-table work for a range of one region ---------------------------- */
+
+/* The leaf rights a region grants a page: U and NX from the region; W only
+ * where @writable (shared regions, pages a private region owns alone). */
+static uint64_t region_pte_rights(const struct region *r)
+{
+    uint64_t f = PTE_P;
+    if (r->prot & REGION_U)
+        f |= PTE_U;
+    if (!(r->prot & REGION_X))
+        f |= PTE_NX;
+    return f;
+}
+
+/* Whether a leaf owns a reference to its frame: every frame the allocator
+ * manages except the zero frame (physical objects' frames are not
+ * allocator-managed). */
+static bool frame_is_owned(paddr_t pa)
+{
+    return pa != vmm_zero_frame && pmm_refcount(pa) > 0;
+}
+
+struct range_ctx {
+    struct vmm_space *s;
+    const struct region *r; /* protect: the region with its new rights */
+    unsigned flushed;
+};
+
+static void drop_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
+{
+    struct range_ctx *c = ctx;
+    uint64_t e = *entry;
+    *entry = 0;
+    mmu_invalidate(c->s->pml4, va);
+    if (level == 1 && frame_is_owned(e & PTE_ADDR_MASK))
+        pmm_ref_dec(e & PTE_ADDR_MASK, NULL);
+    c->flushed++;
+}
+
+/* After a range's leaves: free each lower table that became empty (kernel
+ * half: never the PDPTs, whose PML4 entries every space shares). */
+static void prune_table(void *ctx, uintptr_t va, uint64_t *entry, int level)
+{
+    struct range_ctx *c = ctx;
+    if (level == 4 && va >= KERNEL_HALF_START)
+        return;
+    paddr_t pa = *entry & PTE_ADDR_MASK;
+    if (!walk_table_empty(c->s, level - 1, va, pa))
+        return;
+    *entry = 0;
+    mmu_table_unlinked(c->s->pml4, level - 1, va);
+    pmm_free(pa);
+}
+
+/* Drop every mapping in [start, end) and the tables left empty. */
+static void pages_drop(struct vmm_space *s, uintptr_t start, uintptr_t end)
+{
+    struct range_ctx c = { .s = s };
+    struct vmm_visitor v = { .leaf = drop_leaf, .table_done = prune_table, .ctx = &c };
+    vmm_visit(s, start, end - 1, &v);
+}
+
+/* A present leaf after its region's rights changed to c->r's. */
+static void reprotect_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
+{
+    struct range_ctx *c = ctx;
+    const struct region *r = c->r;
+    uint64_t e = *entry;
+    if (level != 1)
+        return;
+    uint64_t n = (e & (PTE_ADDR_MASK | PTE_A | PTE_D)) | region_pte_rights(r);
+    if (r->prot & REGION_W) {
+        if (r->flags & REGION_SHARED || (e & PTE_W))
+            n |= PTE_W;
+        else
+            n |= PTE_COW; /* writable after the fault decides copy or reuse */
+    }
+    if (n != e) {
+        *entry = n;
+        mmu_invalidate(c->s->pml4, va);
+    }
+}
+
+static void pages_reprotect(struct vmm_space *s, const struct region *r, uintptr_t start,
+                            uintptr_t end)
+{
+    struct range_ctx c = { .s = s, .r = r };
+    struct vmm_visitor v = { .leaf = reprotect_leaf, .ctx = &c };
+    vmm_visit(s, start, end - 1, &v);
+}
+
+/* ---- map ---------------------------------------------------------------- */
+
+static unsigned normalize_prot(unsigned prot)
+{
+    return prot & (REGION_W | REGION_X) ? prot | REGION_R : prot;
+}
+
+static enum vmm_status check_prot(const struct vmm_space *s, uintptr_t va, unsigned prot)
+{
+    if (prot & ~REGION_PROT_MASK)
+        return VMM_ERR_BAD_FLAGS;
+    if (va >= KERNEL_HALF_START && (prot & REGION_U))
+        return VMM_ERR_BAD_FLAGS; /* kernel memory is never user-accessible */
+    (void)s;
+    return VMM_OK;
+}
+
+/* A gap of @len in [lo, hi), at or above @from; 0 if none. */
+static uintptr_t find_gap(struct vmm_space *s, uintptr_t lo, uintptr_t hi, uintptr_t from,
+                          size_t len)
+{
+    uintptr_t at = from > lo ? from : lo;
+    for (struct region *r = first_ending_after(s, at); r && r->start < hi; r = region_next(r)) {
+        if (r->start >= at && r->start - at >= len)
+            return at;
+        if (r->end > at)
+            at = r->end;
+    }
+    return at < hi && hi - at >= len ? at : 0;
+}
+
+static bool range_is_free(struct vmm_space *s, uintptr_t start, uintptr_t end)
+{
+    struct region *r = first_ending_after(s, start);
+    return !r || r->start >= end;
+}
+
+enum vmm_status region_map(struct vmm_space *s, const struct region_req *req, uintptr_t *out)
+{
+    uintptr_t lo, hi, at = req->addr;
+    unsigned prot = normalize_prot(req->prot);
+    bool guard = req->flags & REGION_GUARD;
+    if ((req->addr | req->len) & (PAGE_SIZE - 1))
+        return VMM_ERR_UNALIGNED;
+    if (req->len == 0 || (req->flags & ~REGION_FLAG_MASK) ||
+        (guard && (req->obj || (req->flags & REGION_SHARED))) || (!guard && !req->obj))
+        return req->len ? VMM_ERR_BAD_FLAGS : VMM_ERR_RANGE;
+    if (!va_is_canonical(at))
+        return VMM_ERR_NONCANONICAL;
+    if (!managed_window(s, at ? at : REGION_USER_MIN, &lo, &hi))
+        return VMM_ERR_RANGE;
+    enum vmm_status st = check_prot(s, lo, prot);
+    if (st != VMM_OK)
+        return st;
+    uint64_t npages = req->len / PAGE_SIZE;
+    if (req->obj && (req->offset > req->obj->npages || npages > req->obj->npages - req->offset))
+        return VMM_ERR_RANGE;
+
+    struct region *r = region_alloc();
+    if (!r)
+        return VMM_ERR_NOMEM;
+    spin_lock(&s->lock);
+    if (req->flags & REGION_FIXED) {
+        if (at < lo || at >= hi || req->len > hi - at)
+            st = VMM_ERR_RANGE;
+        else if (!range_is_free(s, at, at + req->len))
+            st = VMM_ERR_OVERLAP;
+    } else {
+        bool hint_ok = at >= lo && at < hi && req->len <= hi - at &&
+                       range_is_free(s, at, at + req->len);
+        if (!hint_ok)
+            at = find_gap(s, lo, hi, at, req->len);
+        if (!hint_ok && !at)
+            at = find_gap(s, lo, hi, lo, req->len);
+        if (!at)
+            st = VMM_ERR_NO_SPACE;
+    }
+    if (st != VMM_OK) {
+        spin_unlock(&s->lock);
+        kmem_free(&region_cache, r);
+        return st;
+    }
+    r->start = at;
+    r->end = at + req->len;
+    r->prot = guard ? 0 : prot;
+    r->flags = req->flags & (REGION_SHARED | REGION_GUARD);
+    r->obj = req->obj;
+    r->offset = req->offset;
+    r->name = req->name;
+    if (r->obj)
+        vmobj_get(r->obj);
+    tree_insert(s, r);
+    spin_unlock(&s->lock);
+    if (out)
+        *out = at;
+    return VMM_OK;
+}
+
+/* ---- unmap and protect ------------------------------------------------------ */
+
+static enum vmm_status check_range(const struct vmm_space *s, uintptr_t start, size_t len)
+{
+    uintptr_t lo, hi;
+    if ((start | len) & (PAGE_SIZE - 1))
+        return VMM_ERR_UNALIGNED;
+    if (len == 0)
+        return VMM_ERR_RANGE;
+    if (!va_is_canonical(start))
+        return VMM_ERR_NONCANONICAL;
+    if (!managed_window(s, start, &lo, &hi) || start < lo || start >= hi || len > hi - start)
+        return VMM_ERR_RANGE;
+    return VMM_OK;
+}
+
+/* Split @r at @at (strictly inside it) using the spare region @tail, which
+ * becomes [at, r->end). */
+static void region_split(struct vmm_space *s, struct region *r, uintptr_t at, struct region *tail)
+{
+    *tail = *r;
+    tail->offset += (at - r->start) / PAGE_SIZE;
+    tail->start = at;
+    r->end = at;
+    if (tail->obj)
+        vmobj_get(tail->obj);
+    tree_insert(s, tail);
+}
+
+enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len)
+{
+    enum vmm_status st = check_range(s, start, len);
+    if (st != VMM_OK)
+        return st;
+    uintptr_t end = start + len;
+    /* Cutting a hole in one region needs one new region: get it first. */
+    struct region *spare = region_alloc();
+    if (!spare)
+        return VMM_ERR_NOMEM;
+    spin_lock(&s->lock);
+    struct region *r = first_ending_after(s, start);
+    while (r && r->start < end) {
+        struct region *next = region_next(r);
+        uintptr_t a = r->start > start ? r->start : start;
+        uintptr_t b = r->end < end ? r->end : end;
+        pages_drop(s, a, b);
+        if (a == r->start && b == r->end) {
+            tree_remove(s, r);
+            region_release(s, r);
+        } else if (a == r->start) {
+            r->offset += (b - r->start) / PAGE_SIZE;
+            r->start = b;
+        } else if (b == r->end) {
+            r->end = a;
+        } else {
+            region_split(s, r, b, spare);
+            spare = NULL;
+            r->end = a;
+        }
+        r = next;
+    }
+    s->hint = NULL;
+    spin_unlock(&s->lock);
+    if (spare)
+        kmem_free(&region_cache, spare);
+    return VMM_OK;
+}
+
+/* Whether @b can be folded into @a, which ends where @b starts. */
+static bool regions_mergeable(const struct region *a, const struct region *b)
+{
+    return a->end == b->start && a->prot == b->prot && a->flags == b->flags && a->obj == b->obj &&
+           a->name == b->name && (!a->obj || a->offset + (a->end - a->start) / PAGE_SIZE == b->offset);
+}
+
+enum vmm_status region_protect(struct vmm_space *s, uintptr_t start, size_t len, unsigned prot)
+{
+    enum vmm_status st = check_range(s, start, len);
+    if (st == VMM_OK)
+        st = check_prot(s, start, prot);
+    if (st != VMM_OK)
+        return st;
+    prot = normalize_prot(prot);
+    uintptr_t end = start + len;
+    struct region *spare[2] = { region_alloc(), region_alloc() };
+    if (!spare[0] || !spare[1]) {
+        for (int i = 0; i < 2; i++)
+            if (spare[i])
+                kmem_free(&region_cache, spare[i]);
+        return VMM_ERR_NOMEM;
+    }
+    spin_lock(&s->lock);
+    /* Check: covered without holes (first), no guard region. */
+    uintptr_t at = start;
+    bool guard = false;
+    struct region *first = first_ending_after(s, start);
+    for (struct region *r = first; at < end; r = region_next(r)) {
+        if (!r || r->start > at) {
+            st = VMM_ERR_NO_REGION;
+            break;
+        }
+        guard |= r->flags & REGION_GUARD;
+        at = r->end;
+    }
+    if (st == VMM_OK && guard)
+        st = VMM_ERR_GUARD;
+    unsigned used = 0;
+    if (st == VMM_OK) {
+        if (first->start < start) {
+            region_split(s, first, start, spare[used++]);
+            first = region_next(first);
+        }
+        for (struct region *r = first; r && r->start < end; r = region_next(r)) {
+            if (r->end > end)
+                region_split(s, r, end, spare[used++]);
+            r->prot = prot;
+            pages_reprotect(s, r, r->start, r->end);
+        }
+        /* Fold the changed run, and its neighbours on both sides, back
+         * together where they now agree. */
+        struct region *m = region_of(avl_prev(&first->node));
+        if (!m)
+            m = first;
+        while (m && m->start < end) {
+            struct region *n = region_next(m);
+            if (n && regions_mergeable(m, n)) {
+                m->end = n->end;
+                tree_remove(s, n);
+                region_release(s, n);
+            } else {
+                m = n;
+            }
+        }
+        s->hint = NULL;
+    }
+    spin_unlock(&s->lock);
+    for (unsigned i = used; i < 2; i++)
+        kmem_free(&region_cache, spare[i]);
+    return st;
+}
+
+enum vmm_status region_populate(struct vmm_space *s, uintptr_t start, size_t len)
+{
+    enum vmm_status st = check_range(s, start, len);
+    if (st != VMM_OK)
+        return st;
+    for (uintptr_t va = start; va < start + len; va += PAGE_SIZE) {
+        struct region r;
+        if (!region_lookup(s, va, &r) || (r.flags & REGION_GUARD))
+            return VMM_ERR_NO_REGION;
+        struct vmm_walk w;
+        vmm_walk(s, va, 1, &w);
+        if (w.end == WALK_LEAF && (*w.entry & PTE_P) && (!(r.prot & REGION_W) || (*w.entry & PTE_W)))
+            continue;
+        struct vmm_fault f;
+        uint64_t err = (r.prot & REGION_W ? PF_ERR_W : 0) | (w.end == WALK_LEAF && (*w.entry & PTE_P) ? PF_ERR_P : 0);
+        enum vmm_fault_result res = vmm_fault_resolve(s, va, err, &f);
+        if (res == VMM_FAULT_OOM)
+            return VMM_ERR_NOMEM;
+        if (res != VMM_FAULT_RESOLVED)
+            return VMM_ERR_NO_REGION;
+    }
+    return VMM_OK;
+}
+
+/* ---- queries ---------------------------------------------------------------- */
+
+bool region_lookup(struct vmm_space *s, uintptr_t va, struct region *out)
+{
+    struct vmm_space *owner = va >= KERNEL_HALF_START ? &vmm_kernel_space : s;
+    spin_lock(&owner->lock);
+    struct region *r = region_find_locked(owner, va);
+    if (r && out)
+        *out = *r;
+    spin_unlock(&owner->lock);
+    return r != NULL;
+}
+
+uint64_t region_count(const struct vmm_space *s)
+{
+    return s->nregions;
+}
+
+void region_for_each(struct vmm_space *s, void (*fn)(void *ctx, const struct region *r), void *ctx)
+{
+    spin_lock(&s->lock);
+    for (struct region *r = region_of(avl_first(&s->regions)); r; r = region_next(r))
+        fn(ctx, r);
+    spin_unlock(&s->lock);
+}
+
+const char *region_prot_str(unsigned prot, unsigned flags, char *buf, size_t n)
+{
+    if (flags & REGION_GUARD) {
+        ksnprintf(buf, n, "guard");
+        return buf;
+    }
+    ksnprintf(buf, n, "%c%c%c%c %s", prot & REGION_R ? 'r' : '-', prot & REGION_W ? 'w' : '-',
+              prot & REGION_X ? 'x' : '-', prot & REGION_U ? 'u' : '-',
+              flags & REGION_SHARED ? "shared" : "private");
+    return buf;
+}
+
+void region_describe(const struct region *r, char *buf, size_t n)
+{
+    char p[24];
+    region_prot_str(r->prot, r->flags, p, sizeof(p));
+    if (!r->obj)
+        ksnprintf(buf, n, "[%#lx, %#lx) %s%s%s%s", (unsigned long)r->start, (unsigned long)r->end, p,
+                  r->name ? " '" : "", r->name ? r->name : "", r->name ? "'" : "");
+    else
+        ksnprintf(buf, n, "[%#lx, %#lx) %s, %s object #%u%s%s%s, offset page %llu",
+                  (unsigned long)r->start, (unsigned long)r->end, p, vmobj_kind_str(r->obj->kind),
+                  r->obj->id, r->name ? " '" : "", r->name ? r->name : "", r->name ? "'" : "",
+                  (unsigned long long)r->offset);
+}
+
+/* ---- teardown and fork ---------------------------------------------------------- */
+
+/* Remove every region of @s (space destroy). */
+void region_unmap_all(struct vmm_space *s)
+{
+    spin_lock(&s->lock);
+    struct region *r;
+    while ((r = region_of(avl_first(&s->regions)))) {
+        pages_drop(s, r->start, r->end);
+        tree_remove(s, r);
+        region_release(s, r);
+    }
+    spin_unlock(&s->lock);
+}
+
+struct clone_ctx {
+    struct vmm_space *dst, *src;
+    const struct region *r;
+    enum vmm_status st;
+};
+
+static void clone_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
+{
+    struct clone_ctx *c = ctx;
+    uint64_t e = *entry;
+    if (c->st != VMM_OK || level != 1)
+        return;
+    paddr_t pa = e & PTE_ADDR_MASK;
+    if (!(c->r->flags & REGION_SHARED) && (e & PTE_W)) {
+        /* Private and writable: both sides now copy (or reuse) on write. */
+        e = (e & ~PTE_W) | PTE_COW;
+        *entry = e;
+        mmu_invalidate(c->src->pml4, va);
+    }
+    if (frame_is_owned(pa) && pmm_ref_inc(pa) != PMM_OK) {
+        c->st = VMM_ERR_REFCOUNT;
+        return;
+    }
+    enum vmm_status st = vmm_install(c->dst, va, 1, e & ~(PTE_A | PTE_D));
+    if (st != VMM_OK) {
+        if (frame_is_owned(pa))
+            pmm_ref_dec(pa, NULL);
+        c->st = st;
+    }
+}
+
+enum vmm_status vmm_space_clone(struct vmm_space *dst, struct vmm_space *src)
+{
+    if (dst->nregions || dst == src)
+        return VMM_ERR_EXISTS;
+    if (!mmu_space_is_live(src->pml4) && !mmu_space_is_live(dst->pml4))
+        return VMM_ERR_NOT_LIVE;
+    struct clone_ctx c = { .dst = dst, .src = src, .st = VMM_OK };
+    spin_lock(&src->lock);
+    for (struct region *r = region_of(avl_first(&src->regions)); r && c.st == VMM_OK;
+         r = region_next(r)) {
+        struct region *copy = region_alloc();
+        if (!copy) {
+            c.st = VMM_ERR_NOMEM;
+            break;
+        }
+        *copy = *r;
+        if (copy->obj)
+            vmobj_get(copy->obj);
+        spin_lock(&dst->lock);
+        tree_insert(dst, copy);
+        spin_unlock(&dst->lock);
+        c.r = r;
+        struct vmm_visitor v = { .leaf = clone_leaf, .ctx = &c };
+        vmm_visit(src, r->start, r->end - 1, &v);
+    }
+    spin_unlock(&src->lock);
+    if (c.st != VMM_OK)
+        region_unmap_all(dst);
+    return c.st;
+}

@@ -1,0 +1,389 @@
+/* Host unit tests for regions (cmocka, the real sources against simulated
+ * memory): the AVL tree, lookup, split, merge, overlap refusal, and a random
+ * sequence of map / unmap / protect / touch checked after every step against
+ * a page-by-page reference model of the region set and against the
+ * consistency checker. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "avl.h"
+#include "kmem.h"
+#include "region.h"
+#include "sim.h"
+#include "vmm.h"
+
+#define SIM_FRAMES 8192
+#define BASE 0x0000000010000000ull
+
+static struct vmm_space space;
+
+static int setup(void **state)
+{
+    (void)state;
+    sim_init(SIM_FRAMES);
+    assert_int_equal(vmm_space_create_root(&vmm_kernel_space), VMM_OK);
+    assert_int_equal(vmm_zero_frame_init(), VMM_OK);
+    assert_int_equal(vmm_space_create(&space), VMM_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    vmm_space_destroy(&space);
+    assert_int_equal(vmobj_live_count(), 0);
+    assert_int_equal(kmem_objects_in_use(), 0);
+    vmm_space_destroy(&vmm_kernel_space);
+    sim_fini();
+    return 0;
+}
+
+/* ---- the AVL tree on its own ---------------------------------------------- */
+
+struct item {
+    struct avl_node node;
+    int key;
+};
+
+static void insert(struct avl_tree *t, struct item *it)
+{
+    struct avl_node **link = &t->root, *parent = NULL;
+    while (*link) {
+        parent = *link;
+        link = it->key < avl_entry(parent, struct item, node)->key ? &parent->left : &parent->right;
+    }
+    avl_link(t, &it->node, parent, link);
+}
+
+static void test_avl_random_inserts_and_erases_stay_balanced(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    static struct item items[N];
+    static bool in[N];
+    struct avl_tree t = { 0 };
+    srand(7);
+    long count = 0;
+    for (int step = 0; step < 20000; step++) {
+        int k = rand() % N;
+        if (in[k]) {
+            avl_erase(&t, &items[k].node);
+            in[k] = false;
+            count--;
+        } else {
+            items[k].key = k;
+            insert(&t, &items[k]);
+            in[k] = true;
+            count++;
+        }
+        if (step % 97 == 0)
+            assert_int_equal(avl_check(&t), count);
+    }
+    assert_int_equal(avl_check(&t), count);
+    /* In-order traversal is sorted both ways. */
+    int prev = -1;
+    long seen = 0;
+    for (struct avl_node *n = avl_first(&t); n; n = avl_next(n), seen++) {
+        int k = avl_entry(n, struct item, node)->key;
+        assert_true(k > prev);
+        prev = k;
+    }
+    assert_int_equal(seen, count);
+    prev = N;
+    for (struct avl_node *n = avl_last(&t); n; n = avl_prev(n)) {
+        int k = avl_entry(n, struct item, node)->key;
+        assert_true(k < prev);
+        prev = k;
+    }
+}
+
+/* ---- kmem ---------------------------------------------------------------- */
+
+static void test_kmem_alloc_free_and_misuse(void **state)
+{
+    (void)state;
+    static struct kmem_cache c;
+    assert_int_equal(kmem_cache_init(&c, "test", 100), KMEM_OK);
+    assert_int_equal(kmem_cache_init(&c, "test", 100), KMEM_OK); /* idempotent */
+    static struct kmem_cache big;
+    assert_int_equal(kmem_cache_init(&big, "big", KMEM_MAX_OBJECT + 1), KMEM_ERR_TOO_LARGE);
+    uint64_t frames = sim_free_frames();
+    void *p[100];
+    for (int i = 0; i < 100; i++) {
+        p[i] = kmem_alloc(&c);
+        assert_non_null(p[i]);
+        for (int j = 0; j < 100; j++)
+            assert_int_equal(((uint8_t *)p[i])[j], 0);
+        memset(p[i], 0x77, 100);
+    }
+    assert_int_equal(c.in_use, 100);
+    assert_true(frames - sim_free_frames() == c.slabs);
+    assert_int_equal(kmem_free(&c, (char *)p[3] + 1), KMEM_ERR_NOT_OBJECT);
+    assert_int_equal(kmem_free(&c, p[3]), KMEM_OK);
+    assert_int_equal(kmem_free(&c, p[3]), KMEM_ERR_DOUBLE_FREE);
+    assert_int_equal(kmem_free(&c, NULL), KMEM_ERR_NOT_OBJECT);
+    for (int i = 0; i < 100; i++)
+        if (i != 3)
+            assert_int_equal(kmem_free(&c, p[i]), KMEM_OK);
+    assert_int_equal(c.in_use, 0);
+    assert_int_equal(c.slabs, 0); /* empty slabs go back at once */
+    assert_int_equal(sim_free_frames(), frames);
+    /* Out of frames: NULL, nothing half-made. */
+    sim_fail_allocations_after(0);
+    assert_null(kmem_alloc(&c));
+    sim_fail_allocations_after(-1);
+    assert_int_equal(c.in_use, 0);
+}
+
+/* ---- regions -------------------------------------------------------------- */
+
+static struct vmobj *anon(size_t n)
+{
+    struct vmobj *o = vmobj_create_anon(n, "t");
+    assert_non_null(o);
+    return o;
+}
+
+static enum vmm_status map_fixed(uintptr_t va, size_t npages, unsigned prot, unsigned flags,
+                                 struct vmobj *o, uint64_t off)
+{
+    struct region_req req = { .addr = va, .len = npages * PAGE_SIZE, .prot = prot,
+                              .flags = flags | REGION_FIXED, .obj = o, .offset = off };
+    return region_map(&space, &req, NULL);
+}
+
+static void test_map_lookup_overlap_and_pick(void **state)
+{
+    (void)state;
+    struct vmobj *o = anon(16);
+    assert_int_equal(map_fixed(BASE, 4, REGION_R, 0, o, 0), VMM_OK);
+    assert_int_equal(map_fixed(BASE + 3 * PAGE_SIZE, 2, REGION_R, 0, o, 4), VMM_ERR_OVERLAP);
+    assert_int_equal(map_fixed(BASE - PAGE_SIZE, 2, REGION_R, 0, o, 4), VMM_ERR_OVERLAP);
+    assert_int_equal(map_fixed(BASE + 4 * PAGE_SIZE, 2, REGION_R, 0, o, 4), VMM_OK);
+    struct region r;
+    assert_true(region_lookup(&space, BASE + 5 * PAGE_SIZE + 7, &r));
+    assert_int_equal(r.start, BASE + 4 * PAGE_SIZE);
+    assert_int_equal(r.offset, 4);
+    assert_false(region_lookup(&space, BASE + 6 * PAGE_SIZE, NULL));
+    /* A hint that is taken: the next free place at or above it. */
+    struct region_req req = { .addr = BASE, .len = 3 * PAGE_SIZE, .prot = REGION_R, .obj = o };
+    uintptr_t got;
+    assert_int_equal(region_map(&space, &req, &got), VMM_OK);
+    assert_int_equal(got, BASE + 6 * PAGE_SIZE);
+    /* No hint: the lowest gap of the space. */
+    req.addr = 0;
+    assert_int_equal(region_map(&space, &req, &got), VMM_OK);
+    assert_int_equal(got, REGION_USER_MIN);
+    assert_int_equal(region_count(&space), 4);
+    vmobj_put(o);
+}
+
+static void test_unmap_middle_splits_protect_splits_and_merges(void **state)
+{
+    (void)state;
+    struct vmobj *o = anon(10);
+    assert_int_equal(map_fixed(BASE, 10, REGION_R | REGION_W, 0, o, 0), VMM_OK);
+    vmobj_put(o);
+    assert_int_equal(region_unmap(&space, BASE + 4 * PAGE_SIZE, 2 * PAGE_SIZE), VMM_OK);
+    struct region r;
+    assert_int_equal(region_count(&space), 2);
+    assert_true(region_lookup(&space, BASE + 7 * PAGE_SIZE, &r));
+    assert_int_equal(r.start, BASE + 6 * PAGE_SIZE);
+    assert_int_equal(r.offset, 6);
+    /* Protect a range spanning the hole: refused, nothing split. */
+    assert_int_equal(region_protect(&space, BASE + 3 * PAGE_SIZE, 4 * PAGE_SIZE, REGION_R),
+                     VMM_ERR_NO_REGION);
+    assert_int_equal(region_count(&space), 2);
+    /* Protect inside, then back: split into three, merged into one. */
+    assert_int_equal(region_protect(&space, BASE + PAGE_SIZE, 2 * PAGE_SIZE, REGION_R), VMM_OK);
+    assert_int_equal(region_count(&space), 4);
+    assert_true(region_lookup(&space, BASE + 2 * PAGE_SIZE, &r));
+    assert_int_equal(r.prot, REGION_R);
+    assert_int_equal(r.offset, 1);
+    assert_int_equal(region_protect(&space, BASE, 4 * PAGE_SIZE, REGION_R | REGION_W), VMM_OK);
+    assert_int_equal(region_count(&space), 2);
+    assert_true(region_lookup(&space, BASE, &r));
+    assert_int_equal(r.end, BASE + 4 * PAGE_SIZE);
+    /* W and X imply R (x86 cannot do without). */
+    assert_int_equal(region_protect(&space, BASE, PAGE_SIZE, REGION_W), VMM_OK);
+    assert_true(region_lookup(&space, BASE, &r));
+    assert_int_equal(r.prot, REGION_R | REGION_W);
+    /* Out of memory for the split regions: nothing changes. */
+    sim_fail_allocations_after(0);
+    enum vmm_status st = region_protect(&space, BASE + 7 * PAGE_SIZE, PAGE_SIZE, REGION_R);
+    sim_fail_allocations_after(-1);
+    if (st != VMM_OK) { /* a slab page had room: the split needed no frame */
+        assert_int_equal(st, VMM_ERR_NOMEM);
+        assert_int_equal(region_count(&space), 2);
+    }
+}
+
+/* ---- the random model --------------------------------------------------------- */
+
+#define MODEL_PAGES 96
+
+struct model_page {
+    bool mapped, guard, shared;
+    unsigned prot;
+    struct vmobj *obj;
+    uint64_t off;  /* page of that object */
+};
+
+static struct model_page model[MODEL_PAGES];
+static struct vmobj *objs[4096];
+static int nobjs;
+
+struct cmp_ctx {
+    int regions;
+};
+
+static void compare_region(void *ctx, const struct region *r)
+{
+    struct cmp_ctx *c = ctx;
+    c->regions++;
+    assert_true(r->start >= BASE && r->end <= BASE + MODEL_PAGES * PAGE_SIZE);
+    for (uintptr_t va = r->start; va < r->end; va += PAGE_SIZE) {
+        const struct model_page *m = &model[(va - BASE) / PAGE_SIZE];
+        assert_true(m->mapped);
+        assert_int_equal(m->guard, !!(r->flags & REGION_GUARD));
+        if (m->guard)
+            continue;
+        assert_int_equal(m->prot, r->prot);
+        assert_int_equal(m->shared, !!(r->flags & REGION_SHARED));
+        assert_ptr_equal(m->obj, r->obj);
+        assert_int_equal(m->off, r->offset + (va - r->start) / PAGE_SIZE);
+    }
+}
+
+static void compare_with_model(void)
+{
+    struct cmp_ctx c = { 0 };
+    region_for_each(&space, compare_region, &c);
+    int mapped = 0;
+    for (int i = 0; i < MODEL_PAGES; i++) {
+        mapped += model[i].mapped;
+        if (!model[i].mapped) {
+            assert_false(region_lookup(&space, BASE + (uintptr_t)i * PAGE_SIZE, NULL));
+            struct vmm_walk w;
+            vmm_walk(&space, BASE + (uintptr_t)i * PAGE_SIZE, 1, &w);
+            assert_false(w.end == WALK_LEAF && (*w.entry & PTE_P)); /* pages dropped too */
+        }
+    }
+    assert_true(c.regions <= mapped);
+    char why[200];
+    bool ok = vmm_check_consistency(why, sizeof(why));
+    if (!ok)
+        fail_msg("consistency: %s", why);
+}
+
+static unsigned random_prot(void)
+{
+    static const unsigned p[] = { REGION_R, REGION_R | REGION_W, REGION_R | REGION_X,
+                                  REGION_R | REGION_W | REGION_U, 0 };
+    return p[rand() % 5];
+}
+
+static void model_step(void)
+{
+    int a = rand() % MODEL_PAGES, n = 1 + rand() % 12;
+    if (a + n > MODEL_PAGES)
+        n = MODEL_PAGES - a;
+    uintptr_t va = BASE + (uintptr_t)a * PAGE_SIZE;
+    int op = rand() % 10;
+    if (op < 3) { /* map */
+        bool guard = rand() % 6 == 0, shared = !guard && rand() % 3 == 0;
+        unsigned prot = guard ? 0 : random_prot();
+        bool free = true;
+        for (int i = a; i < a + n; i++)
+            free &= !model[i].mapped;
+        struct vmobj *o = NULL;
+        uint64_t off = 0;
+        if (!guard) {
+            /* Sometimes a new object, sometimes a range of an older one. */
+            if (nobjs && rand() % 2 && objs[nobjs - 1]->npages >= (uint64_t)n) {
+                o = objs[nobjs - 1];
+                off = (uint64_t)(rand() % (int)(o->npages - (uint64_t)n + 1));
+            } else {
+                o = objs[nobjs++] = vmobj_create_anon(16, "model");
+                assert_non_null(o);
+                off = (uint64_t)(rand() % (16 - n + 1));
+            }
+        }
+        enum vmm_status st = map_fixed(va, (size_t)n, prot, (guard ? REGION_GUARD : 0) |
+                                       (shared ? REGION_SHARED : 0), o, off);
+        assert_int_equal(st, free ? VMM_OK : VMM_ERR_OVERLAP);
+        if (st == VMM_OK)
+            for (int i = a; i < a + n; i++)
+                model[i] = (struct model_page){ true, guard, shared,
+                                                prot & (REGION_W | REGION_X) ? prot | REGION_R : prot,
+                                                o, off + (uint64_t)(i - a) };
+    } else if (op < 5) { /* unmap */
+        assert_int_equal(region_unmap(&space, va, (size_t)n * PAGE_SIZE), VMM_OK);
+        for (int i = a; i < a + n; i++)
+            model[i].mapped = false;
+    } else if (op < 7) { /* protect */
+        unsigned prot = random_prot();
+        enum vmm_status want = VMM_OK;
+        for (int i = a; i < a + n; i++) {
+            if (!model[i].mapped) {
+                want = VMM_ERR_NO_REGION;
+                break;
+            }
+            if (model[i].guard)
+                want = VMM_ERR_GUARD;
+        }
+        assert_int_equal(region_protect(&space, va, (size_t)n * PAGE_SIZE, prot), want);
+        if (want == VMM_OK)
+            for (int i = a; i < a + n; i++)
+                model[i].prot = prot & (REGION_W | REGION_X) ? prot | REGION_R : prot;
+    } else { /* touch: the fault must agree with the model's rights */
+        int i = a;
+        bool write = rand() % 2;
+        struct vmm_fault f;
+        enum vmm_fault_result res = vmm_fault_handle(&space, va, write ? PF_ERR_W : 0, &f);
+        const struct model_page *m = &model[i];
+        bool legal = m->mapped && !m->guard && (write ? (m->prot & REGION_W) : (m->prot & REGION_R));
+        assert_int_equal(res, legal ? VMM_FAULT_RESOLVED : VMM_FAULT_FATAL);
+        if (!m->mapped)
+            assert_int_equal(f.reason, FAULT_NO_REGION);
+        else if (m->guard)
+            assert_int_equal(f.reason, FAULT_GUARD_REGION);
+    }
+}
+
+static void test_random_operations_match_the_model(void **state)
+{
+    (void)state;
+    memset(model, 0, sizeof(model));
+    nobjs = 0;
+    srand(12345);
+    for (int step = 0; step < 3000; step++) {
+        model_step();
+        compare_with_model();
+    }
+    /* The objects were the test's until now; the regions hold their own. */
+    for (int i = 0; i < nobjs; i++)
+        vmobj_put(objs[i]);
+    assert_int_equal(region_unmap(&space, BASE, MODEL_PAGES * PAGE_SIZE), VMM_OK);
+    assert_int_equal(region_count(&space), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+        T(test_avl_random_inserts_and_erases_stay_balanced),
+        T(test_kmem_alloc_free_and_misuse),
+        T(test_map_lookup_overlap_and_pick),
+        T(test_unmap_middle_splits_protect_splits_and_merges),
+        T(test_random_operations_match_the_model),
+    };
+    return cmocka_run_group_tests_name("regions", tests, NULL, NULL);
+}
