@@ -196,6 +196,13 @@ static enum vmm_fault_result install(struct vmm_space *s, struct vmm_fault *f, u
     bool ref = take_ref && pa != vmm_zero_frame && pmm_refcount(pa) > 0;
     if (ref && pmm_ref_inc(pa) != PMM_OK)
         return fault_fatal(f, FAULT_REFCOUNT);
+    /* The fault's walk reached the page table: the entry is right there
+     * (not present, so no translation of it can be cached).  Otherwise
+     * the tables on the way are made first. */
+    if (f->walk.end == WALK_LEAF) {
+        *f->walk.entry = entry;
+        return fault_resolved(f, how);
+    }
     enum vmm_status st = vmm_install(s, f->va & ~(uintptr_t)(PAGE_SIZE - 1), 1, entry);
     if (st != VMM_OK) {
         if (ref)
@@ -372,10 +379,15 @@ static enum vmm_fault_result fault_unmanaged(struct vmm_space *s, struct vmm_fau
 enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint64_t error,
                                         struct vmm_fault *f)
 {
-    memset(f, 0, sizeof(*f));
+    /* Only the fields every path reads; the rest are set where they are
+     * known (clearing the whole record would cost more than the decision). */
     f->va = va;
     f->error = error;
+    f->has_region = false;
+    f->object_id = 0;
     f->object_kind = -1;
+    f->pager_why = NULL;
+    f->wait_obj = NULL;
     if (!va_is_canonical(va)) {
         f->walk.level = 5; /* no walk */
         return fault_fatal(f, FAULT_NONCANONICAL);
