@@ -163,4 +163,27 @@ host-test-vmm: $(BUILD)/host/test_vmm $(BUILD)/host/test_region
 	@$(BUILD)/host/test_region
 host-test: host-test-vmm
 
+# ---- user programs (static musl executables: the same binary runs on Linux) ----
+MUSL_CC ?= musl-gcc
+USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static
+USER_SRC := $(wildcard user/*.c)
+USER_BIN := $(patsubst user/%.c,$(BUILD)/user/%,$(USER_SRC))
+.PHONY: user
+user: $(USER_BIN)
+$(BUILD)/user/%: user/%.c Makefile
+	@mkdir -p $(dir $@)
+	@echo "  MUSLCC  $@"
+	@$(MUSL_CC) $(USER_CFLAGS) -o $@ $<
+
+# The ELF loader against real musl executables, on simulated memory.
+$(BUILD)/host/test_elf: tests/host/test_elf.c kernel/proc/elf_load.c $(VMM_HOST_DEPS) $(BUILD)/user/hello
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	@$(HOST_CC) $(VMM_HOST_CFLAGS) -DTEST_ELF_PROGRAM='"$(BUILD)/user/hello"' $(VMM_HOST_LIB) \
+	    kernel/proc/elf_load.c $< -lcmocka -o $@
+.PHONY: host-test-elf
+host-test-elf: $(BUILD)/host/test_elf
+	@$(BUILD)/host/test_elf
+host-test: host-test-elf
+
 -include $(KOBJ:.o=.d)

@@ -107,6 +107,12 @@ enum vmobj_get vmobj_page_get(struct vmobj *o, uint64_t index, bool fill_holes, 
  * caller's), VMM_ERR_NOMEM, VMM_ERR_RANGE when @index is past the end. */
 enum vmm_status vmobj_page_provide(struct vmobj *o, uint64_t index, paddr_t frame);
 
+/* Copy @len bytes at byte @offset of the object into @buf, paging in what
+ * is missing (anonymous holes read as zeros).  VMOBJ_GOT when all were
+ * copied; otherwise what stopped it (past the end: VMOBJ_FAILED with *why). */
+enum vmobj_get vmobj_read(struct vmobj *o, uint64_t offset, void *buf, uint64_t len,
+                          const char **why);
+
 const char *vmobj_kind_str(enum vmobj_kind k);
 /* Every live object, for the consistency checker and reports. */
 struct vmobj *vmobj_first(void);

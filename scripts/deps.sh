@@ -15,6 +15,7 @@ needs=(
     "clang                               clang"
     "/usr/include/cmocka.h               libcmocka-dev"
     "timeout                             coreutils"
+    "musl-gcc                            musl-tools"
 )
 
 missing=()

@@ -244,6 +244,39 @@ enum vmobj_get vmobj_page_get(struct vmobj *o, uint64_t index, bool fill_holes, 
     return VMOBJ_GOT;
 }
 
+enum vmobj_get vmobj_read(struct vmobj *o, uint64_t offset, void *buf, uint64_t len,
+                          const char **why)
+{
+    uint8_t *out = buf;
+    if (offset > o->npages * PAGE_SIZE || len > o->npages * PAGE_SIZE - offset) {
+        *why = "read past the end of the object";
+        return VMOBJ_FAILED;
+    }
+    while (len) {
+        uint64_t in = offset & (PAGE_SIZE - 1);
+        uint64_t chunk = PAGE_SIZE - in < len ? PAGE_SIZE - in : len;
+        paddr_t pa;
+        enum vmobj_get g = vmobj_page_get(o, offset / PAGE_SIZE, false, &pa, why);
+        if (g == VMOBJ_HOLE) {
+            memset(out, 0, chunk);
+        } else if (g != VMOBJ_GOT) {
+            return g;
+        } else {
+            const uint8_t *p = kmap_push(pa, false, NULL);
+            if (!p) {
+                *why = "no temporary mapping slot";
+                return VMOBJ_FAILED;
+            }
+            memcpy(out, p + in, chunk);
+            kmap_pop((void *)p);
+        }
+        out += chunk;
+        offset += chunk;
+        len -= chunk;
+    }
+    return VMOBJ_GOT;
+}
+
 const char *vmobj_kind_str(enum vmobj_kind k)
 {
     switch (k) {
