@@ -11,7 +11,8 @@ struct probe_fixup_entry {
     uintptr_t fixup;
 };
 
-extern const struct probe_fixup_entry probe_fixup_table[], probe_fixup_table_end[];
+/* Every .fixup section (probe.asm, uaccess.asm, ...), gathered by linker.ld. */
+extern const struct probe_fixup_entry fixup_table_start[], fixup_table_end[];
 extern uintptr_t probe_exec_entry_rsp;
 extern char probe_exec_fault[];
 
@@ -30,8 +31,7 @@ static void hand_over(struct irq_frame *frame, uintptr_t resume, uint64_t cr2)
 
 bool probe_fixup(struct irq_frame *frame, uint64_t cr2)
 {
-    for (const struct probe_fixup_entry *e = probe_fixup_table; e < probe_fixup_table_end;
-         e++) {
+    for (const struct probe_fixup_entry *e = fixup_table_start; e < fixup_table_end; e++) {
         if (e->insn == frame->rip) {
             hand_over(frame, e->fixup, cr2);
             return true;

@@ -1,6 +1,6 @@
 ; Probe accessors and their exception-fixup table.
 ;
-; Each entry of probe_fixup_table is {faulting instruction, fixup}.  When an
+; Each entry of the fixup table is {faulting instruction, fixup}.  When an
 ; exception hits a listed instruction, probe_fixup() (fixup.c) sets the
 ; frame's RIP to the fixup and hands it the fault in scratch registers:
 ;   rax = vector, rdi = error code, rsi = CR2
@@ -99,13 +99,12 @@ probe_snippet_div0:
     div rcx
     ret
 
-section .rodata
-global probe_fixup_table, probe_fixup_table_end
+; Exception-fixup entries: {faulting instruction, fixup}, gathered from every
+; file's .fixup section by the linker script (fixup_table_start/end).
+section .fixup
 align 8
-probe_fixup_table:
     dq probe_read64.access, probe_read64.fixup
     dq probe_write64.access, probe_write64.fixup
-probe_fixup_table_end:
 
 section .bss
 align 8
