@@ -68,6 +68,9 @@ static inline int va_is_canonical(uintptr_t va)
 #define PML4_SLOT_SELF 510         /* 0xffff ff00 0000 0000: this space's tables */
 #define PML4_SLOT_KERNEL 511       /* kernel image, boot window, kmap window */
 
+/* The kernel half: PML4 slots 256..511, shared by every space. */
+#define KERNEL_HALF_START 0xffff800000000000ull
+
 #define KERNEL_ARENA_BASE VA_SLOT_BASE(PML4_SLOT_KERNEL_ARENA)
 #define KERNEL_ARENA_SIZE (1ull << 39)
 /* The temporary-mapping window: the top 2 MiB of the address space. */

@@ -5,8 +5,6 @@
 #include "mmu_hooks.h"
 #include "vmm.h"
 
-#define KERNEL_HALF_START 0xffff800000000000ull
-
 uint64_t walk_table_flags(uintptr_t va);
 /* A frame from the allocator, zeroed through a temporary mapping. */
 enum vmm_status frame_alloc_zeroed(paddr_t *out);

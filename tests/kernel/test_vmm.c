@@ -403,6 +403,44 @@ TEST(vmm, huge_page_translate_and_map)
         pmm_free(big + (paddr_t)i * PAGE_SIZE);
 }
 
+/* Kernel-half entries are shared by every space, so a change made through
+ * a space that is not the live one must still leave no stale translation
+ * on this CPU: here, while a user space is live, an arena page is written,
+ * then made read-only, shared copy-on-write and released, each through
+ * vmm_kernel_space. */
+TEST(vmm, kernel_half_changes_through_another_space_are_invalidated)
+{
+    struct vmm_space user;
+    uintptr_t va = ARENA(13), copy = ARENA(13) + 16 * PAGE_SIZE;
+    paddr_t pa;
+    struct probe_fault pf;
+    ASSERT_EQ(vmm_space_create(&user), VMM_OK);
+    ASSERT_EQ(pmm_alloc(&pa), PMM_OK);
+    vmm_space_activate(&user);
+
+    ASSERT_EQ(vmm_map(kspace, va, pa, PTE_W | PTE_NX), VMM_OK);
+    *q(va) = 0x1111; /* the translation is now cached, writable */
+    EXPECT_EQ(vmm_protect(kspace, va, PTE_NX), VMM_OK);
+    EXPECT_FALSE(probe_write64(va, 0x2222, &pf)); /* rights reduced: refused */
+    EXPECT_EQ(pf.vector, 14);
+    EXPECT_EQ(vmm_protect(kspace, va, PTE_W | PTE_NX), VMM_OK);
+    *q(va) = 0x3333;
+
+    EXPECT_EQ(vmm_share_cow(kspace, va, kspace, copy, 1), VMM_OK);
+    *q(va) = 0x4444; /* must fault and copy, not write the shared frame */
+    EXPECT_EQ(*q(copy), 0x3333);
+    EXPECT_EQ(vmm_release(kspace, copy, 1), VMM_OK);
+
+    *q(va) = 0x5555;
+    EXPECT_EQ(vmm_release(kspace, va, 1), VMM_OK);
+    EXPECT_FALSE(probe_read64(va, NULL, &pf)); /* not the freed frame */
+    EXPECT_EQ(pf.vector, 14);
+    EXPECT_FALSE(probe_write64(va, 0x6666, &pf));
+
+    vmm_space_activate(kspace);
+    vmm_space_destroy(&user);
+}
+
 /* End of every run: nobody scribbled on the zero frame, and it still
  * cannot be made writable. */
 TEST_FINAL(vmm, zero_frame_still_zero_and_never_writable)
