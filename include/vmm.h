@@ -86,7 +86,7 @@ void vmm_space_destroy(struct vmm_space *s);
 
 /* ---- mapping ------------------------------------------------------------ */
 /* Map one 4 KiB page (or 2 MiB page) at @va to @pa with @flags (a subset of
- * PTE_LEAF_FLAGS; PTE_P is implied).  Intermediate tables are allocated as
+ * PTE_LEAF_FLAGS; PTE_P is implied; PTE_G only in the kernel half).  Intermediate tables are allocated as
  * needed; on failure none stays behind. */
 enum vmm_status vmm_map(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags);
 enum vmm_status vmm_map_2m(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags);

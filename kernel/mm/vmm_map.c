@@ -65,6 +65,9 @@ enum vmm_status vmm_check_range(uintptr_t va, size_t npages)
 enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf)
 {
     struct vmm_walk w;
+    /* A global translation survives CR3 switches: never in the user half. */
+    if ((leaf & PTE_G) && va < KERNEL_HALF_START)
+        return VMM_ERR_BAD_FLAGS;
     enum vmm_status st = walk_tables(s, va, level, true, &w);
     if (st != VMM_OK)
         return st;
@@ -166,6 +169,8 @@ enum vmm_status vmm_protect(struct vmm_space *s, uintptr_t va, uint64_t flags)
     struct vmm_walk w;
     if (flags & ~PTE_LEAF_FLAGS)
         return VMM_ERR_BAD_FLAGS;
+    if ((flags & PTE_G) && va < KERNEL_HALF_START)
+        return VMM_ERR_BAD_FLAGS; /* global user pages would outlive CR3 switches */
     enum vmm_status st = find_mapping(s, va, &w);
     if (st != VMM_OK)
         return st;

@@ -449,6 +449,23 @@ static void test_ranges_validated(void **state)
     assert_int_equal(leaf(&space, USER_VA + PAGE_SIZE), 0);
 }
 
+/* A global translation survives CR3 switches: never in the user half. */
+static void test_user_global_refused(void **state)
+{
+    (void)state;
+    paddr_t pa = alloc_frame_with(0);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_G | PTE_U), VMM_ERR_BAD_FLAGS);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_G), VMM_ERR_BAD_FLAGS);
+    assert_int_equal(vmm_map_2m(&space, USER_VA, 0x200000, PTE_G), VMM_ERR_BAD_FLAGS);
+    assert_int_equal(vmm_map_zeroed(&space, USER_VA, 1, PTE_G), VMM_ERR_BAD_FLAGS);
+    assert_int_equal(leaf(&space, USER_VA), 0);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_U), VMM_OK);
+    assert_int_equal(vmm_protect(&space, USER_VA, PTE_U | PTE_G), VMM_ERR_BAD_FLAGS);
+    assert_false(leaf(&space, USER_VA) & PTE_G);
+    /* The kernel half may use it. */
+    assert_int_equal(vmm_map(&vmm_kernel_space, ARENA_VA, alloc_frame_with(0), PTE_G), VMM_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +487,7 @@ int main(void)
         T(test_kmap_nesting_and_misuse),
         T(test_space_destroy_and_release_free_everything),
         T(test_ranges_validated),
+        T(test_user_global_refused),
     };
     return cmocka_run_group_tests_name("vmm", tests, NULL, NULL);
 }
