@@ -3,7 +3,12 @@
  * the page-fault decision logic.
  *
  * All functions work on any address space, active or not.  They return
- * small status codes and never panic; the caller decides policy. */
+ * small status codes and never panic; the caller decides policy.
+ *
+ * The kernel half is exactly the PML4 entries the kernel space has (set up
+ * by vmm_init: the arena, slot 511, the windows); every space holds copies
+ * of them, so everything below them is shared.  A mapping that would need
+ * a new kernel-half PML4 entry is refused with VMM_ERR_KERNEL_SLOT. */
 #ifndef ZF_VMM_H
 #define ZF_VMM_H
 
@@ -27,6 +32,7 @@ enum vmm_status {
     VMM_ERR_ZERO_FRAME,    /* refused: the reserved zero frame may never be writable */
     VMM_ERR_RANGE,         /* zero pages, or a range that wraps or leaves mappable space */
     VMM_ERR_REFCOUNT,      /* a frame's reference count would overflow */
+    VMM_ERR_KERNEL_SLOT,   /* kernel half, in a PML4 slot the kernel space does not have */
 };
 
 const char *vmm_status_str(enum vmm_status st);
@@ -81,7 +87,13 @@ enum vmm_status vmm_space_create(struct vmm_space *s);
 /* A space with an empty kernel half (host tests build their "kernel space"
  * with it; the real kernel space is the boot PML4, adopted by vmm_init). */
 enum vmm_status vmm_space_create_root(struct vmm_space *s);
-/* Unmap the user half (dropping frame references) and free every table. */
+/* Give the kernel space PML4 entry @slot (256..511, not a window) its own
+ * PDPT, making the slot part of the shared kernel half.  Only spaces created
+ * afterwards see it, so vmm_init does it before any other space exists.
+ * VMM_OK if the slot is already there. */
+enum vmm_status vmm_kernel_slot_reserve(unsigned slot);
+/* Unmap the user half (dropping frame references) and free every table and
+ * the PML4.  The kernel half is shared and left alone. */
 void vmm_space_destroy(struct vmm_space *s);
 
 /* ---- mapping ------------------------------------------------------------ */

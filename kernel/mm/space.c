@@ -48,6 +48,23 @@ static void drop_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
         pmm_ref_dec(pa, NULL);
 }
 
+enum vmm_status vmm_kernel_slot_reserve(unsigned slot)
+{
+    if (slot < 256 || slot > 511)
+        return VMM_ERR_RANGE;
+    if (slot == PML4_SLOT_FOREIGN || slot == PML4_SLOT_PMM || slot == PML4_SLOT_SELF)
+        return VMM_ERR_RESERVED_VA;
+    const struct vmm_space *k = &vmm_kernel_space;
+    if (mmu_table(k->pml4, 4, 0, k->pml4)[slot] & PTE_P)
+        return VMM_OK; /* the kernel has it already (slot 511 from boot) */
+    paddr_t pa;
+    enum vmm_status st = frame_alloc_zeroed(&pa);
+    if (st != VMM_OK)
+        return st;
+    mmu_table(k->pml4, 4, 0, k->pml4)[slot] = pa | walk_table_flags(VA_SLOT_BASE(slot));
+    return VMM_OK;
+}
+
 static void free_table(void *ctx, uintptr_t va, uint64_t *entry, int level)
 {
     const struct vmm_space *s = ctx;

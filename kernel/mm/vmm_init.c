@@ -85,8 +85,7 @@ void vmm_init(void)
 
     /* The arena's PDPT exists from the start so that spaces created later
      * share it through their copy of the PML4's kernel half. */
-    struct vmm_walk w;
-    st = walk_tables(&vmm_kernel_space, KERNEL_ARENA_BASE, 3, true, &w);
+    st = vmm_kernel_slot_reserve(PML4_SLOT_KERNEL_ARENA);
     if (st != VMM_OK)
         panic("vmm: no frame for the kernel arena's PDPT: %s", vmm_status_str(st));
 

@@ -18,6 +18,8 @@ const char *vmm_status_str(enum vmm_status st)
     case VMM_ERR_ZERO_FRAME: return "the zero frame may never be mapped writable";
     case VMM_ERR_RANGE: return "empty or wrapping range";
     case VMM_ERR_REFCOUNT: return "frame reference count would overflow";
+    case VMM_ERR_KERNEL_SLOT:
+        return "kernel-half PML4 slot the kernel space does not have (the kernel half is fixed)";
     }
     return "unknown vmm status";
 }

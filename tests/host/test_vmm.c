@@ -25,6 +25,7 @@ static int setup(void **state)
     sim_init(SIM_FRAMES);
     assert_int_equal(vmm_space_create_root(&vmm_kernel_space), VMM_OK);
     assert_int_equal(vmm_zero_frame_init(), VMM_OK);
+    assert_int_equal(vmm_kernel_slot_reserve(PML4_SLOT_KERNEL_ARENA), VMM_OK);
     assert_int_equal(vmm_space_create(&space), VMM_OK);
     memset(&vmm_counters, 0, sizeof(vmm_counters));
     sim_console_len = 0;
@@ -466,6 +467,31 @@ static void test_user_global_refused(void **state)
     assert_int_equal(vmm_map(&vmm_kernel_space, ARENA_VA, alloc_frame_with(0), PTE_G), VMM_OK);
 }
 
+/* The kernel half is the PML4 entries of the kernel space: mapping where it
+ * has none is refused from every space, and nothing leaks at destroy. */
+static void test_kernel_half_is_fixed(void **state)
+{
+    (void)state;
+    const uintptr_t slot300 = VA_SLOT_BASE(300);
+    uint64_t before = sim_free_frames();
+    struct vmm_space other;
+    assert_int_equal(vmm_space_create(&other), VMM_OK);
+    paddr_t pa = alloc_frame_with(3);
+    assert_int_equal(vmm_map(&other, slot300, pa, PTE_W), VMM_ERR_KERNEL_SLOT);
+    assert_int_equal(vmm_map(&vmm_kernel_space, slot300, pa, PTE_W), VMM_ERR_KERNEL_SLOT);
+    assert_int_equal(vmm_map_zeroed(&other, slot300, 1, 0), VMM_ERR_KERNEL_SLOT);
+    assert_int_equal(vmm_map(&other, VA_SLOT_BASE(507), pa, PTE_W), VMM_ERR_KERNEL_SLOT);
+    /* The arena is shared: a mapping through one space is seen by all. */
+    assert_int_equal(vmm_map(&other, ARENA_VA, pa, PTE_W), VMM_OK);
+    paddr_t got = 0;
+    assert_int_equal(vmm_translate(&vmm_kernel_space, ARENA_VA, &got, NULL, NULL), VMM_OK);
+    assert_int_equal(got, pa);
+    assert_int_equal(vmm_translate(&space, ARENA_VA, &got, NULL, NULL), VMM_OK);
+    assert_int_equal(vmm_release(&vmm_kernel_space, ARENA_VA, 1), VMM_OK);
+    vmm_space_destroy(&other);
+    assert_int_equal(sim_free_frames(), before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +514,7 @@ int main(void)
         T(test_space_destroy_and_release_free_everything),
         T(test_ranges_validated),
         T(test_user_global_refused),
+        T(test_kernel_half_is_fixed),
     };
     return cmocka_run_group_tests_name("vmm", tests, NULL, NULL);
 }

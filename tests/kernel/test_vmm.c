@@ -441,6 +441,23 @@ TEST(vmm, kernel_half_changes_through_another_space_are_invalidated)
     vmm_space_destroy(&user);
 }
 
+/* The kernel half is fixed at vmm_init: a mapping that would need a PML4
+ * entry of its own there is refused, and spaces leak no table. */
+TEST(vmm, kernel_half_has_no_private_slots)
+{
+    struct vmm_space user;
+    uint64_t before = free_frames();
+    paddr_t pa;
+    ASSERT_EQ(vmm_space_create(&user), VMM_OK);
+    ASSERT_EQ(pmm_alloc(&pa), PMM_OK);
+    EXPECT_EQ(vmm_map(&user, VA_SLOT_BASE(300), pa, PTE_W | PTE_NX), VMM_ERR_KERNEL_SLOT);
+    EXPECT_EQ(vmm_map(kspace, VA_SLOT_BASE(300), pa, PTE_W | PTE_NX), VMM_ERR_KERNEL_SLOT);
+    EXPECT_EQ(vmm_map_zeroed(&user, VA_SLOT_BASE(508) - PAGE_SIZE, 1, PTE_NX), VMM_ERR_KERNEL_SLOT);
+    vmm_space_destroy(&user);
+    EXPECT_EQ(pmm_free(pa), PMM_OK);
+    EXPECT_EQ(free_frames(), before);
+}
+
 /* End of every run: nobody scribbled on the zero frame, and it still
  * cannot be made writable. */
 TEST_FINAL(vmm, zero_frame_still_zero_and_never_writable)
