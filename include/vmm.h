@@ -5,6 +5,14 @@
  * All functions work on any address space, active or not.  They return
  * small status codes and never panic; the caller decides policy.
  *
+ * Order of checks, the same in every operation: the address (canonical,
+ * then outside the reserved windows -- page tables, allocator metadata,
+ * kmap -- then aligned), then the arguments (flags, physical address), then
+ * the tables (not mapped / already mapped / huge page in the way / kernel
+ * slot; for unmap and protect, alignment to a huge page's own size, which
+ * only the tables tell).  vmm_translate takes any byte address but refuses
+ * the reserved windows too.
+ *
  * The kernel half is exactly the PML4 entries the kernel space has (set up
  * by vmm_init: the arena, slot 511, the windows); every space holds copies
  * of them, so everything below them is shared.  A mapping that would need

@@ -24,20 +24,27 @@ const char *vmm_status_str(enum vmm_status st)
     return "unknown vmm status";
 }
 
-/* Addresses a caller may map: canonical, aligned, outside the windows the
- * VMM and allocator manage themselves. */
+/* The windows the VMM and the allocator manage themselves. */
+static bool va_reserved(uintptr_t va)
+{
+    unsigned slot = pt_index(va, 4);
+    if (va < KERNEL_HALF_START)
+        return false;
+    return slot == PML4_SLOT_FOREIGN || slot == PML4_SLOT_PMM || slot == PML4_SLOT_SELF ||
+           va >= KMAP_BASE;
+}
+
+/* The address checks of every operation, in this order: canonical, outside
+ * the reserved windows, aligned to @size (1: any byte).  Table state comes
+ * after them. */
 enum vmm_status vmm_check_va(uintptr_t va, uint64_t size)
 {
     if (!va_is_canonical(va))
         return VMM_ERR_NONCANONICAL;
+    if (va_reserved(va))
+        return VMM_ERR_RESERVED_VA;
     if (va & (size - 1))
         return VMM_ERR_UNALIGNED;
-    unsigned slot = pt_index(va, 4);
-    if (va >= KERNEL_HALF_START &&
-        (slot == PML4_SLOT_FOREIGN || slot == PML4_SLOT_PMM || slot == PML4_SLOT_SELF))
-        return VMM_ERR_RESERVED_VA;
-    if (va >= KMAP_BASE)
-        return VMM_ERR_RESERVED_VA;
     return VMM_OK;
 }
 
@@ -127,28 +134,30 @@ enum vmm_status vmm_map_2m(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64
     return map_leaf(s, va, pa, flags, 2);
 }
 
-/* Find the mapping that covers @va: a present 4 KiB leaf or a huge page. */
-static enum vmm_status find_mapping(const struct vmm_space *s, uintptr_t va, struct vmm_walk *w)
+/* The mapping that covers @va: the address checks (canonical, reserved
+ * window, and with @whole 4 KiB alignment), then the tables (not mapped,
+ * then with @whole aligned to the mapping's own size, known only from
+ * them). */
+static enum vmm_status find_mapping(const struct vmm_space *s, uintptr_t va, bool whole,
+                                    struct vmm_walk *w)
 {
-    if (!va_is_canonical(va))
-        return VMM_ERR_NONCANONICAL;
+    enum vmm_status st = vmm_check_va(va, whole ? PAGE_SIZE : 1);
+    if (st != VMM_OK)
+        return st;
     vmm_walk(s, va, 1, w);
     if (!(*w->entry & PTE_P))
         return VMM_ERR_NOT_MAPPED;
+    if (whole && (va & (level_page_size(w->level) - 1)))
+        return VMM_ERR_UNALIGNED;
     return VMM_OK;
 }
 
 enum vmm_status vmm_unmap(struct vmm_space *s, uintptr_t va, paddr_t *pa_out)
 {
     struct vmm_walk w;
-    enum vmm_status st = find_mapping(s, va, &w);
+    enum vmm_status st = find_mapping(s, va, true, &w);
     if (st != VMM_OK)
         return st;
-    uint64_t size = level_page_size(w.level);
-    if (va & (size - 1))
-        return VMM_ERR_UNALIGNED;
-    if (vmm_check_va(va, size) != VMM_OK)
-        return VMM_ERR_RESERVED_VA;
     uint64_t old = *w.entry;
     *w.entry = 0;
     mmu_invalidate(s->pml4, va);
@@ -169,17 +178,16 @@ static bool write_needs_cow(paddr_t pa)
 enum vmm_status vmm_protect(struct vmm_space *s, uintptr_t va, uint64_t flags)
 {
     struct vmm_walk w;
+    enum vmm_status st = vmm_check_va(va, PAGE_SIZE);
+    if (st != VMM_OK)
+        return st;
     if (flags & ~PTE_LEAF_FLAGS)
         return VMM_ERR_BAD_FLAGS;
     if ((flags & PTE_G) && va < KERNEL_HALF_START)
         return VMM_ERR_BAD_FLAGS; /* global user pages would outlive CR3 switches */
-    enum vmm_status st = find_mapping(s, va, &w);
+    st = find_mapping(s, va, true, &w);
     if (st != VMM_OK)
         return st;
-    if (va & (level_page_size(w.level) - 1))
-        return VMM_ERR_UNALIGNED;
-    if (vmm_check_va(va, level_page_size(w.level)) != VMM_OK)
-        return VMM_ERR_RESERVED_VA;
 
     uint64_t old = *w.entry;
     uint64_t keep = old & (PTE_ADDR_MASK | PTE_PS | PTE_A | PTE_D);
@@ -200,7 +208,7 @@ enum vmm_status vmm_translate(const struct vmm_space *s, uintptr_t va, paddr_t *
                               uint64_t *flags, int *level)
 {
     struct vmm_walk w;
-    enum vmm_status st = find_mapping(s, va, &w);
+    enum vmm_status st = find_mapping(s, va, false, &w);
     if (st != VMM_OK)
         return st;
     uint64_t e = *w.entry;

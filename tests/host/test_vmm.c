@@ -492,6 +492,48 @@ static void test_kernel_half_is_fixed(void **state)
     assert_int_equal(sim_free_frames(), before);
 }
 
+/* Every operation answers VMM_ERR_RESERVED_VA on every reserved window,
+ * whatever the tables hold there (the self slot always holds the PML4). */
+static void test_reserved_windows_refused_by_every_operation(void **state)
+{
+    (void)state;
+    const uintptr_t windows[] = { VA_SLOT_BASE(PML4_SLOT_FOREIGN), VA_SLOT_BASE(PML4_SLOT_PMM),
+                                  VA_SLOT_BASE(PML4_SLOT_SELF), KMAP_BASE };
+    struct vmm_space other;
+    assert_int_equal(vmm_space_create(&other), VMM_OK);
+    paddr_t pa = alloc_frame_with(0);
+    assert_int_equal(vmm_map(&space, 0, pa, 0), VMM_OK); /* PML4[0] present: self window "maps" */
+    for (unsigned i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
+        static const uintptr_t offsets[] = { 0, 0x8000, PAGE_2M - PAGE_SIZE };
+        for (unsigned j = 0; j < 3; j++) {
+            uintptr_t va = windows[i] + offsets[j];
+            paddr_t got;
+            assert_int_equal(vmm_map(&space, va, pa, 0), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_map_2m(&space, va, 0x200000, 0), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_unmap(&space, va, &got), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_protect(&space, va, 0), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_translate(&space, va, &got, NULL, NULL), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_map_zeroed(&space, va, 1, 0), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_release(&space, va, 1), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_share_cow(&space, va, &other, USER_VA, 1), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_share_cow(&space, 0, &other, va, 1), VMM_ERR_RESERVED_VA);
+            /* Precedence: the window before the alignment. */
+            assert_int_equal(vmm_unmap(&space, va + 8, &got), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_protect(&space, va + 8, 0), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_map(&space, va + 8, pa, 0), VMM_ERR_RESERVED_VA);
+        }
+    }
+    /* Canonical first, alignment before table state. */
+    paddr_t got;
+    assert_int_equal(vmm_unmap(&space, 0x0000800000000008ull, &got), VMM_ERR_NONCANONICAL);
+    assert_int_equal(vmm_translate(&space, 0x0000800000000008ull, &got, NULL, NULL),
+                     VMM_ERR_NONCANONICAL);
+    assert_int_equal(vmm_unmap(&space, USER_VA + 8, &got), VMM_ERR_UNALIGNED);
+    assert_int_equal(vmm_protect(&space, USER_VA + 8, 0), VMM_ERR_UNALIGNED);
+    assert_int_equal(vmm_translate(&space, 8, &got, NULL, NULL), VMM_OK); /* byte-exact */
+    vmm_space_destroy(&other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +557,7 @@ int main(void)
         T(test_ranges_validated),
         T(test_user_global_refused),
         T(test_kernel_half_is_fixed),
+        T(test_reserved_windows_refused_by_every_operation),
     };
     return cmocka_run_group_tests_name("vmm", tests, NULL, NULL);
 }
