@@ -114,7 +114,11 @@ enum vmm_status vmm_map_2m(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64
  * its frame in *@pa_out (the caller owns the reference).  Page tables that
  * become empty are freed. */
 enum vmm_status vmm_unmap(struct vmm_space *s, uintptr_t va, paddr_t *pa_out);
-/* Replace the flags of the page at @va, keeping its frame. */
+/* Give the page at @va exactly the rights @flags (PTE_LEAF_FLAGS, PTE_COW),
+ * keeping its frame and A/D bits.  Nothing is inferred: shared frames stay
+ * writable if asked.  Refused: PTE_COW with PTE_W or on a huge page
+ * (BAD_FLAGS), PTE_G in the user half (BAD_FLAGS), PTE_W on (a huge page
+ * covering) the zero frame (ZERO_FRAME). */
 enum vmm_status vmm_protect(struct vmm_space *s, uintptr_t va, uint64_t flags);
 /* VA -> PA (byte-exact, huge pages included), leaf flags and level. */
 enum vmm_status vmm_translate(const struct vmm_space *s, uintptr_t va, paddr_t *pa,

@@ -24,6 +24,8 @@ static bool in(uintptr_t va, const char *start, const char *end)
  * no-execute.  No page is both writable and executable. */
 static uint64_t kernel_page_rights(uintptr_t va)
 {
+    if (vmm_zero_frame < BOOT_WINDOW_SIZE && va == boot_phys_to_virt(vmm_zero_frame))
+        return PTE_NX; /* the zero frame's alias: never writable (vmm_protect refuses) */
     if (in(va, kernel_text_start, kernel_text_end))
         return 0;
     if (in(va, kernel_rodata_start, kernel_rodata_end))

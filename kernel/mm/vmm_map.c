@@ -168,20 +168,15 @@ enum vmm_status vmm_unmap(struct vmm_space *s, uintptr_t va, paddr_t *pa_out)
     return VMM_OK;
 }
 
-/* Whether a write right on this frame must be deferred to a CoW fault: the
- * zero frame, and frames other mappings still share. */
-static bool write_needs_cow(paddr_t pa)
-{
-    return pa == vmm_zero_frame || pmm_refcount(pa) > 1;
-}
-
+/* Exactly the rights asked for: the page level never infers copy-on-write
+ * (shared writable memory is legal; only the caller knows which it is). */
 enum vmm_status vmm_protect(struct vmm_space *s, uintptr_t va, uint64_t flags)
 {
     struct vmm_walk w;
     enum vmm_status st = vmm_check_va(va, PAGE_SIZE);
     if (st != VMM_OK)
         return st;
-    if (flags & ~PTE_LEAF_FLAGS)
+    if (flags & ~(PTE_LEAF_FLAGS | PTE_COW) || ((flags & PTE_COW) && (flags & PTE_W)))
         return VMM_ERR_BAD_FLAGS;
     if ((flags & PTE_G) && va < KERNEL_HALF_START)
         return VMM_ERR_BAD_FLAGS; /* global user pages would outlive CR3 switches */
@@ -190,16 +185,15 @@ enum vmm_status vmm_protect(struct vmm_space *s, uintptr_t va, uint64_t flags)
         return st;
 
     uint64_t old = *w.entry;
-    uint64_t keep = old & (PTE_ADDR_MASK | PTE_PS | PTE_A | PTE_D);
-    uint64_t nflags = flags | PTE_P;
     uint64_t size = level_page_size(w.level);
     paddr_t frame = old & PTE_ADDR_MASK & ~(size - 1);
-    if ((flags & PTE_W) && w.level > 1 && vmm_zero_frame && frame <= vmm_zero_frame &&
+    if ((flags & PTE_COW) && w.level > 1)
+        return VMM_ERR_BAD_FLAGS; /* the fault path resolves CoW on 4 KiB pages only */
+    if ((flags & PTE_W) && vmm_zero_frame && frame <= vmm_zero_frame &&
         vmm_zero_frame < frame + size)
-        return VMM_ERR_ZERO_FRAME; /* a huge page cannot defer its write to a CoW fault */
-    if (w.level == 1 && (flags & PTE_W) && write_needs_cow(frame))
-        nflags = (nflags & ~PTE_W) | PTE_COW; /* writable once the fault gives it a frame */
-    *w.entry = keep | nflags;
+        return VMM_ERR_ZERO_FRAME;
+    uint64_t keep = old & (PTE_ADDR_MASK | PTE_PS | PTE_A | PTE_D);
+    *w.entry = keep | flags | PTE_P;
     mmu_invalidate(s->pml4, va);
     return VMM_OK;
 }

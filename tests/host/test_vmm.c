@@ -208,13 +208,22 @@ static void test_protect(void **state)
     assert_false(e & PTE_W);
     assert_true(e & PTE_NX);
     assert_int_equal(e & PTE_ADDR_MASK, pa);
-    assert_int_equal(vmm_protect(&space, USER_VA, PTE_COW), VMM_ERR_BAD_FLAGS);
-    /* Writable on the zero frame is never granted: it becomes CoW. */
+    /* Exactly the rights asked for: CoW only when asked, never with W. */
+    assert_int_equal(vmm_protect(&space, USER_VA, PTE_COW | PTE_W), VMM_ERR_BAD_FLAGS);
+    assert_int_equal(vmm_protect(&space, USER_VA, PTE_PS), VMM_ERR_BAD_FLAGS);
+    assert_int_equal(vmm_protect(&space, USER_VA, PTE_COW | PTE_NX), VMM_OK);
+    assert_int_equal(leaf(&space, USER_VA) & (PTE_W | PTE_COW | PTE_NX), PTE_COW | PTE_NX);
+    assert_int_equal(vmm_protect(&space, USER_VA, PTE_W), VMM_OK);
+    assert_int_equal(leaf(&space, USER_VA) & (PTE_W | PTE_COW | PTE_NX), PTE_W);
+    /* Writable on the zero frame is never granted. */
     assert_int_equal(vmm_map_zeroed(&space, USER_VA + PAGE_SIZE, 1, 0), VMM_OK);
-    assert_int_equal(vmm_protect(&space, USER_VA + PAGE_SIZE, PTE_W), VMM_OK);
+    assert_int_equal(vmm_protect(&space, USER_VA + PAGE_SIZE, PTE_W), VMM_ERR_ZERO_FRAME);
     e = leaf(&space, USER_VA + PAGE_SIZE);
     assert_false(e & PTE_W);
     assert_true(e & PTE_COW);
+    /* Protect without CoW makes it plain read-only: a write is then fatal. */
+    assert_int_equal(vmm_protect(&space, USER_VA + PAGE_SIZE, 0), VMM_OK);
+    assert_false(leaf(&space, USER_VA + PAGE_SIZE) & PTE_COW);
 }
 
 static void test_lazy_read_allocates_nothing_write_allocates_one(void **state)
@@ -450,6 +459,27 @@ static void test_ranges_validated(void **state)
     assert_int_equal(leaf(&space, USER_VA + PAGE_SIZE), 0);
 }
 
+/* Two mappings of one frame are shared memory, not copy-on-write: protect(W)
+ * gives exactly W and both stay on the frame. */
+static void test_protect_w_keeps_shared_memory_shared(void **state)
+{
+    (void)state;
+    paddr_t pa = alloc_frame_with(0x11);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, 0), VMM_OK);
+    assert_int_equal(pmm_ref_inc(pa), PMM_OK); /* the second mapping's reference */
+    assert_int_equal(vmm_map(&space, USER_VA + PAGE_SIZE, pa, 0), VMM_OK);
+    for (int i = 0; i < 2; i++) {
+        uintptr_t va = USER_VA + i * PAGE_SIZE;
+        assert_int_equal(vmm_protect(&space, va, PTE_W), VMM_OK);
+        assert_int_equal(leaf(&space, va) & (PTE_ADDR_MASK | PTE_W | PTE_COW), pa | PTE_W);
+    }
+    assert_int_equal(pmm_refcount(pa), 2);
+    struct vmm_fault f;
+    assert_int_equal(vmm_fault_handle(&space, USER_VA, PF_ERR_P | PF_ERR_W, &f), VMM_FAULT_RESOLVED);
+    assert_int_equal(f.reason, FAULT_SPURIOUS); /* nothing to copy: the write is allowed */
+    assert_int_equal(leaf(&space, USER_VA) & PTE_ADDR_MASK, pa);
+}
+
 /* A global translation survives CR3 switches: never in the user half. */
 static void test_user_global_refused(void **state)
 {
@@ -555,6 +585,7 @@ int main(void)
         T(test_kmap_nesting_and_misuse),
         T(test_space_destroy_and_release_free_everything),
         T(test_ranges_validated),
+        T(test_protect_w_keeps_shared_memory_shared),
         T(test_user_global_refused),
         T(test_kernel_half_is_fixed),
         T(test_reserved_windows_refused_by_every_operation),
