@@ -18,6 +18,11 @@
  * set together with PTE_W: a CoW page is read-only until its first write
  * fault decides between zero-fill, copy and reuse. */
 #define PTE_COW (1ull << 9)
+/* Software bit 10: this leaf holds no reference to its frame(s) (a physical
+ * mapping: device memory, the kernel image, frames someone else owns).
+ * Every other leaf owns one reference per 4 KiB frame it covers, except
+ * leaves onto the zero frame (see "Ownership" in vmm.h). */
+#define PTE_NOREF (1ull << 10)
 #define PTE_NX (1ull << 63)  /* no-execute (needs EFER.NXE) */
 
 #define PTE_ADDR_MASK 0x000ffffffffff000ull  /* bits 12..51 */

@@ -13,6 +13,14 @@
  * only the tables tell).  vmm_translate takes any byte address but refuses
  * the reserved windows too.
  *
+ * Ownership, for 4 KiB and 2 MiB leaves alike: a leaf owns one reference to
+ * every 4 KiB frame it covers.  vmm_map / vmm_map_2m take over references
+ * the caller holds (pmm_alloc / pmm_alloc_contig give one per frame);
+ * vmm_space_destroy and vmm_release drop them; vmm_unmap hands them back.
+ * Two kinds of leaves own nothing: leaves onto the zero frame (never
+ * counted), and leaves with PTE_NOREF, for frames the VMM must not count
+ * (device memory, the kernel image, frames owned elsewhere).
+ *
  * The kernel half is exactly the PML4 entries the kernel space has (set up
  * by vmm_init: the arena, slot 511, the windows); every space holds copies
  * of them, so everything below them is shared.  A mapping that would need
@@ -100,25 +108,29 @@ enum vmm_status vmm_space_create_root(struct vmm_space *s);
  * afterwards see it, so vmm_init does it before any other space exists.
  * VMM_OK if the slot is already there. */
 enum vmm_status vmm_kernel_slot_reserve(unsigned slot);
-/* Unmap the user half (dropping frame references) and free every table and
- * the PML4.  The kernel half is shared and left alone. */
+/* Unmap the user half (dropping the references its leaves own) and free
+ * every table and the PML4.  The kernel half is shared and left alone. */
 void vmm_space_destroy(struct vmm_space *s);
 
 /* ---- mapping ------------------------------------------------------------ */
 /* Map one 4 KiB page (or 2 MiB page) at @va to @pa with @flags (a subset of
- * PTE_LEAF_FLAGS; PTE_P is implied; PTE_G only in the kernel half).  Intermediate tables are allocated as
- * needed; on failure none stays behind. */
+ * PTE_LEAF_FLAGS, plus PTE_NOREF for a mapping that owns nothing; PTE_P is
+ * implied; PTE_G only in the kernel half).  Without PTE_NOREF the mapping
+ * takes over one reference per frame from the caller (none for the zero
+ * frame).  Intermediate tables are allocated as needed; on failure none
+ * stays behind and the references stay with the caller. */
 enum vmm_status vmm_map(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags);
 enum vmm_status vmm_map_2m(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags);
-/* Unmap the page at @va (4 KiB or huge, @va aligned to its size) and return
- * its frame in *@pa_out (the caller owns the reference).  Page tables that
- * become empty are freed. */
+/* Unmap the page at @va (4 KiB or huge, @va aligned to its size).
+ * *@pa_out gets the first frame of an owning leaf, whose references (one
+ * per frame) now belong to the caller, or 0 for a leaf that owned nothing
+ * (the zero frame, PTE_NOREF).  Page tables that become empty are freed. */
 enum vmm_status vmm_unmap(struct vmm_space *s, uintptr_t va, paddr_t *pa_out);
 /* Give the page at @va exactly the rights @flags (PTE_LEAF_FLAGS, PTE_COW),
- * keeping its frame and A/D bits.  Nothing is inferred: shared frames stay
- * writable if asked.  Refused: PTE_COW with PTE_W or on a huge page
- * (BAD_FLAGS), PTE_G in the user half (BAD_FLAGS), PTE_W on (a huge page
- * covering) the zero frame (ZERO_FRAME). */
+ * keeping its frame, ownership and A/D bits.  Nothing is inferred: shared
+ * frames stay writable if asked.  Refused: PTE_COW with PTE_W, PTE_COW on a
+ * huge or PTE_NOREF page (BAD_FLAGS), PTE_G in the user half (BAD_FLAGS),
+ * PTE_W on (a huge page covering) the zero frame (ZERO_FRAME). */
 enum vmm_status vmm_protect(struct vmm_space *s, uintptr_t va, uint64_t flags);
 /* VA -> PA (byte-exact, huge pages included), leaf flags and level. */
 enum vmm_status vmm_translate(const struct vmm_space *s, uintptr_t va, paddr_t *pa,
@@ -128,7 +140,8 @@ enum vmm_status vmm_translate(const struct vmm_space *s, uintptr_t va, paddr_t *
 /* The reserved all-zero frame (valid after vmm_zero_frame_init). */
 extern paddr_t vmm_zero_frame;
 enum vmm_status vmm_zero_frame_init(void);
-/* True while every byte of the zero frame is still zero. */
+/* True while every byte of the zero frame is still zero (read through its
+ * own window page: no temporary-mapping slot needed, never a false alarm). */
 bool vmm_zero_frame_intact(void);
 
 /* Map @npages pages at @va read-only onto the zero frame with PTE_COW.
@@ -144,8 +157,9 @@ enum vmm_status vmm_map_zeroed(struct vmm_space *s, uintptr_t va, size_t npages,
 enum vmm_status vmm_share_cow(struct vmm_space *src, uintptr_t src_va, struct vmm_space *dst,
                               uintptr_t dst_va, size_t npages);
 
-/* Unmap @npages pages and drop their frames' references (frees frames whose
- * count reaches zero; the zero frame is never freed). */
+/* Unmap @npages 4 KiB pages and drop the references they own (frees frames
+ * whose count reaches zero).  A huge page in the range: VMM_ERR_HUGE,
+ * nothing changed (vmm_unmap it and drop its references). */
 enum vmm_status vmm_release(struct vmm_space *s, uintptr_t va, size_t npages);
 
 /* ---- page faults ------------------------------------------------------- */

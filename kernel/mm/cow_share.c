@@ -11,7 +11,7 @@ static void unmap_pages(struct vmm_space *s, uintptr_t va, size_t n, bool drop_r
 {
     for (size_t i = 0; i < n; i++) {
         paddr_t pa;
-        if (vmm_unmap(s, va + i * PAGE_SIZE, &pa) == VMM_OK && drop_refs && pa != vmm_zero_frame)
+        if (vmm_unmap(s, va + i * PAGE_SIZE, &pa) == VMM_OK && drop_refs && pa != 0)
             pmm_ref_dec(pa, NULL);
     }
 }

@@ -38,14 +38,15 @@ enum vmm_status vmm_space_create(struct vmm_space *s)
     return pml4_create(s, mmu_table(vmm_kernel_space.pml4, 4, 0, vmm_kernel_space.pml4));
 }
 
+/* Teardown follows the ownership rule (vmm.h): owning leaves, 4 KiB or
+ * 2 MiB, give back one reference per frame. */
 static void drop_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
 {
     (void)ctx;
     (void)va;
-    paddr_t pa = *entry & PTE_ADDR_MASK;
+    uint64_t e = *entry;
     *entry = 0;
-    if (level == 1 && pa != vmm_zero_frame)
-        pmm_ref_dec(pa, NULL);
+    vmm_leaf_put(e, level);
 }
 
 enum vmm_status vmm_kernel_slot_reserve(unsigned slot)

@@ -101,7 +101,7 @@ enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64
 
 static enum vmm_status check_leaf_flags(paddr_t pa, uint64_t flags, uint64_t align)
 {
-    if (flags & ~PTE_LEAF_FLAGS)
+    if (flags & ~(PTE_LEAF_FLAGS | PTE_NOREF))
         return VMM_ERR_BAD_FLAGS;
     if (pa & (align - 1) || pa & ~PTE_ADDR_MASK)
         return VMM_ERR_UNALIGNED;
@@ -134,6 +134,32 @@ enum vmm_status vmm_map_2m(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64
     return map_leaf(s, va, pa, flags, 2);
 }
 
+/* Whether the leaf @e (at @level) owns its frames' references: every leaf
+ * does except PTE_NOREF ones and those onto the zero frame.  1 GiB leaves
+ * are never made by the VMM (only boot code could) and are treated as
+ * physical. */
+bool vmm_leaf_owns(uint64_t e, int level)
+{
+    if (e & PTE_NOREF || level > 2)
+        return false;
+    return level == 2 || (e & PTE_ADDR_MASK) != vmm_zero_frame;
+}
+
+paddr_t vmm_leaf_frame(uint64_t e, int level)
+{
+    return e & (level == 1 ? PTE_ADDR_MASK : level == 2 ? PTE_ADDR_2M_MASK : PTE_ADDR_1G_MASK);
+}
+
+/* Drop the references an owning leaf holds: one per 4 KiB frame. */
+void vmm_leaf_put(uint64_t e, int level)
+{
+    if (!vmm_leaf_owns(e, level))
+        return;
+    paddr_t pa = vmm_leaf_frame(e, level);
+    for (uint64_t off = 0; off < level_page_size(level); off += PAGE_SIZE)
+        pmm_ref_dec(pa + off, NULL);
+}
+
 /* The mapping that covers @va: the address checks (canonical, reserved
  * window, and with @whole 4 KiB alignment), then the tables (not mapped,
  * then with @whole aligned to the mapping's own size, known only from
@@ -161,9 +187,8 @@ enum vmm_status vmm_unmap(struct vmm_space *s, uintptr_t va, paddr_t *pa_out)
     uint64_t old = *w.entry;
     *w.entry = 0;
     mmu_invalidate(s->pml4, va);
-    if (pa_out)
-        *pa_out = old & (w.level == 1 ? PTE_ADDR_MASK : w.level == 2 ? PTE_ADDR_2M_MASK
-                                                                      : PTE_ADDR_1G_MASK);
+    if (pa_out) /* the references pass to the caller; none: 0 */
+        *pa_out = vmm_leaf_owns(old, w.level) ? vmm_leaf_frame(old, w.level) : 0;
     walk_prune_empty(s, &w);
     return VMM_OK;
 }
@@ -186,13 +211,16 @@ enum vmm_status vmm_protect(struct vmm_space *s, uintptr_t va, uint64_t flags)
 
     uint64_t old = *w.entry;
     uint64_t size = level_page_size(w.level);
-    paddr_t frame = old & PTE_ADDR_MASK & ~(size - 1);
-    if ((flags & PTE_COW) && w.level > 1)
-        return VMM_ERR_BAD_FLAGS; /* the fault path resolves CoW on 4 KiB pages only */
+    paddr_t frame = vmm_leaf_frame(old, w.level);
+    /* The fault path resolves CoW on 4 KiB pages it may copy or reuse: owned
+     * frames and the zero frame. */
+    bool cow_ok = w.level == 1 && (vmm_leaf_owns(old, 1) || frame == vmm_zero_frame);
+    if ((flags & PTE_COW) && !cow_ok)
+        return VMM_ERR_BAD_FLAGS;
     if ((flags & PTE_W) && vmm_zero_frame && frame <= vmm_zero_frame &&
         vmm_zero_frame < frame + size)
         return VMM_ERR_ZERO_FRAME;
-    uint64_t keep = old & (PTE_ADDR_MASK | PTE_PS | PTE_A | PTE_D);
+    uint64_t keep = old & (PTE_ADDR_MASK | PTE_PS | PTE_A | PTE_D | PTE_NOREF);
     *w.entry = keep | flags | PTE_P;
     mmu_invalidate(s->pml4, va);
     return VMM_OK;

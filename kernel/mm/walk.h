@@ -83,5 +83,10 @@ void walk_prune_empty(const struct vmm_space *s, struct vmm_walk *w);
 enum vmm_status vmm_check_va(uintptr_t va, uint64_t size);
 enum vmm_status vmm_check_range(uintptr_t va, size_t npages);
 enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf);
+/* Ownership (vmm.h): whether a leaf owns its frames, its frame base, and
+ * dropping the references it owns. */
+bool vmm_leaf_owns(uint64_t e, int level);
+paddr_t vmm_leaf_frame(uint64_t e, int level);
+void vmm_leaf_put(uint64_t e, int level);
 
 #endif

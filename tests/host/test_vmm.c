@@ -162,7 +162,8 @@ static void test_unmap_returns_frame_and_frees_empty_tables(void **state)
 static void test_huge_pages(void **state)
 {
     (void)state;
-    const paddr_t big = 0x200000; /* frames there are simulated RAM too */
+    paddr_t big;
+    assert_int_equal(pmm_alloc_contig(512, 512, &big), PMM_OK);
     assert_int_equal(vmm_map_2m(&space, USER_VA, big + PAGE_SIZE, 0), VMM_ERR_UNALIGNED);
     assert_int_equal(vmm_map_2m(&space, USER_VA + PAGE_SIZE, big, 0), VMM_ERR_UNALIGNED);
     assert_int_equal(vmm_map_2m(&space, USER_VA, big, PTE_W), VMM_OK);
@@ -187,13 +188,17 @@ static void test_huge_pages(void **state)
 static void test_zero_frame_never_writable_through_a_huge_page(void **state)
 {
     (void)state;
+    /* Physical mappings (PTE_NOREF): these frames are not ours to count. */
     const paddr_t big = vmm_zero_frame & ~(PAGE_2M - 1); /* covers the zero frame */
-    assert_int_equal(vmm_map_2m(&space, USER_VA, big, PTE_W), VMM_ERR_ZERO_FRAME);
-    assert_int_equal(vmm_map_2m(&space, USER_VA, big, 0), VMM_OK); /* read-only is fine */
+    assert_int_equal(vmm_map_2m(&space, USER_VA, big, PTE_W | PTE_NOREF), VMM_ERR_ZERO_FRAME);
+    assert_int_equal(vmm_map_2m(&space, USER_VA, big, PTE_NOREF), VMM_OK); /* read-only is fine */
     assert_int_equal(vmm_protect(&space, USER_VA, PTE_W), VMM_ERR_ZERO_FRAME);
-    assert_false(leaf(&space, USER_VA) & PTE_W);
+    uint64_t flags = 0;
+    assert_int_equal(vmm_translate(&space, USER_VA, NULL, &flags, NULL), VMM_OK);
+    assert_false(flags & PTE_W);
+    assert_true(flags & PTE_NOREF); /* ownership is not a right: protect keeps it */
     /* A huge page elsewhere may be made writable. */
-    assert_int_equal(vmm_map_2m(&space, USER_VA + PAGE_2M, big + PAGE_2M, 0), VMM_OK);
+    assert_int_equal(vmm_map_2m(&space, USER_VA + PAGE_2M, big + PAGE_2M, PTE_NOREF), VMM_OK);
     assert_int_equal(vmm_protect(&space, USER_VA + PAGE_2M, PTE_W), VMM_OK);
 }
 
@@ -224,6 +229,10 @@ static void test_protect(void **state)
     /* Protect without CoW makes it plain read-only: a write is then fatal. */
     assert_int_equal(vmm_protect(&space, USER_VA + PAGE_SIZE, 0), VMM_OK);
     assert_false(leaf(&space, USER_VA + PAGE_SIZE) & PTE_COW);
+    /* CoW on a page the fault path may not copy or reuse is refused. */
+    assert_int_equal(vmm_map(&space, USER_VA + 2 * PAGE_SIZE, alloc_frame_with(0), PTE_NOREF),
+                     VMM_OK);
+    assert_int_equal(vmm_protect(&space, USER_VA + 2 * PAGE_SIZE, PTE_COW), VMM_ERR_BAD_FLAGS);
 }
 
 static void test_lazy_read_allocates_nothing_write_allocates_one(void **state)
@@ -459,6 +468,8 @@ static void test_ranges_validated(void **state)
     assert_int_equal(leaf(&space, USER_VA + PAGE_SIZE), 0);
 }
 
+/* ---- regressions from the outside check of issue 9 ---------------------- */
+
 /* Two mappings of one frame are shared memory, not copy-on-write: protect(W)
  * gives exactly W and both stay on the frame. */
 static void test_protect_w_keeps_shared_memory_shared(void **state)
@@ -520,6 +531,50 @@ static void test_kernel_half_is_fixed(void **state)
     assert_int_equal(vmm_release(&vmm_kernel_space, ARENA_VA, 1), VMM_OK);
     vmm_space_destroy(&other);
     assert_int_equal(sim_free_frames(), before);
+}
+
+/* Ownership: a mapping owns one reference per frame it covers (4 KiB and
+ * 2 MiB alike), except the zero frame and PTE_NOREF (physical) mappings. */
+static void test_ownership_by_page_size(void **state)
+{
+    (void)state;
+    uint64_t before = sim_free_frames();
+    struct vmm_space other;
+    assert_int_equal(vmm_space_create(&other), VMM_OK);
+    paddr_t big;
+    assert_int_equal(pmm_alloc_contig(512, 512, &big), PMM_OK);
+    assert_int_equal(vmm_map_2m(&other, USER_VA, big, PTE_W), VMM_OK);
+    assert_int_equal(vmm_map(&other, USER_VA + PAGE_2M, alloc_frame_with(1), PTE_W), VMM_OK);
+    vmm_space_destroy(&other);
+    assert_int_equal(pmm_refcount(big), 0);
+    assert_int_equal(pmm_refcount(big + PAGE_2M - PAGE_SIZE), 0);
+    assert_int_equal(sim_free_frames(), before);
+}
+
+static void test_unmap_of_the_zero_frame_hands_back_no_reference(void **state)
+{
+    (void)state;
+    assert_int_equal(vmm_map_zeroed(&space, USER_VA, 1, 0), VMM_OK);
+    paddr_t got = 1;
+    assert_int_equal(vmm_unmap(&space, USER_VA, &got), VMM_OK);
+    assert_int_equal(got, 0);
+    assert_int_equal(vmm_map(&space, USER_VA, vmm_zero_frame, 0), VMM_OK);
+    assert_int_equal(vmm_unmap(&space, USER_VA, &got), VMM_OK);
+    assert_int_equal(got, 0);
+}
+
+static void test_zero_frame_check_with_every_kmap_slot_busy(void **state)
+{
+    (void)state;
+    void *va[KMAP_SLOTS];
+    for (int i = 0; i < KMAP_SLOTS; i++)
+        assert_non_null(va[i] = kmap_push(alloc_frame_with(0), false, NULL));
+    assert_true(vmm_zero_frame_intact());
+    for (int i = KMAP_SLOTS - 1; i >= 0; i--)
+        assert_int_equal(kmap_pop(va[i]), KMAP_OK);
+    ((uint8_t *)sim_phys(vmm_zero_frame))[100] = 1;
+    assert_false(vmm_zero_frame_intact());
+    ((uint8_t *)sim_phys(vmm_zero_frame))[100] = 0;
 }
 
 /* Every operation answers VMM_ERR_RESERVED_VA on every reserved window,
@@ -588,6 +643,9 @@ int main(void)
         T(test_protect_w_keeps_shared_memory_shared),
         T(test_user_global_refused),
         T(test_kernel_half_is_fixed),
+        T(test_ownership_by_page_size),
+        T(test_unmap_of_the_zero_frame_hands_back_no_reference),
+        T(test_zero_frame_check_with_every_kmap_slot_busy),
         T(test_reserved_windows_refused_by_every_operation),
     };
     return cmocka_run_group_tests_name("vmm", tests, NULL, NULL);

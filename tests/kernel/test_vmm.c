@@ -293,7 +293,7 @@ TEST(vmm, fatal_reasons_through_probes)
     EXPECT_EQ(vmm_release(kspace, rsvd, 1), VMM_OK);
     paddr_t z;
     EXPECT_EQ(vmm_unmap(kspace, zero_ro, &z), VMM_OK);
-    EXPECT_EQ(z, vmm_zero_frame);
+    EXPECT_EQ(z, 0); /* the zero frame: no reference to hand back */
 }
 
 TEST(vmm, out_of_memory_in_cow_fault_changes_nothing)
@@ -456,6 +456,37 @@ TEST(vmm, kernel_half_has_no_private_slots)
     vmm_space_destroy(&user);
     EXPECT_EQ(pmm_free(pa), PMM_OK);
     EXPECT_EQ(free_frames(), before);
+}
+
+/* A 2 MiB mapping owns its 512 frame references like a 4 KiB one owns its
+ * one: destroying the space gives them back. */
+TEST(vmm, destroy_drops_the_references_of_huge_pages)
+{
+    struct vmm_space user;
+    uint64_t before = free_frames();
+    paddr_t big;
+    ASSERT_EQ(vmm_space_create(&user), VMM_OK);
+    ASSERT_EQ(pmm_alloc_contig(512, 512, &big), PMM_OK);
+    ASSERT_EQ(vmm_map_2m(&user, USER_VA, big, PTE_W | PTE_NX), VMM_OK);
+    vmm_space_destroy(&user);
+    EXPECT_EQ(pmm_refcount(big), 0);
+    EXPECT_EQ(free_frames(), before);
+}
+
+TEST(vmm, zero_frame_check_needs_no_free_kmap_slot)
+{
+    void *held[KMAP_SLOTS];
+    unsigned n = 0;
+    while (n < KMAP_SLOTS && (held[n] = kmap_push(vmm_zero_frame, false, NULL)) != NULL)
+        n++;
+    EXPECT_EQ(kmap_depth(), KMAP_SLOTS);
+    EXPECT_TRUE(vmm_zero_frame_intact());
+    while (n > 0)
+        EXPECT_EQ(kmap_pop(held[--n]), KMAP_OK);
+    paddr_t z = 1;
+    ASSERT_EQ(vmm_map(kspace, ARENA(14), vmm_zero_frame, PTE_NX), VMM_OK);
+    EXPECT_EQ(vmm_unmap(kspace, ARENA(14), &z), VMM_OK);
+    EXPECT_EQ(z, 0); /* no reference handed back */
 }
 
 /* End of every run: nobody scribbled on the zero frame, and it still
