@@ -117,8 +117,9 @@ void vmm_space_destroy(struct vmm_space *s);
  * PTE_LEAF_FLAGS, plus PTE_NOREF for a mapping that owns nothing; PTE_P is
  * implied; PTE_G only in the kernel half).  Without PTE_NOREF the mapping
  * takes over one reference per frame from the caller (none for the zero
- * frame).  Intermediate tables are allocated as needed; on failure none
- * stays behind and the references stay with the caller. */
+ * frame; a 2 MiB page covering the zero frame must be PTE_NOREF).
+ * Intermediate tables are allocated as needed; on failure none stays behind
+ * and the references stay with the caller. */
 enum vmm_status vmm_map(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags);
 enum vmm_status vmm_map_2m(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags);
 /* Unmap the page at @va (4 KiB or huge, @va aligned to its size).

@@ -118,8 +118,10 @@ static enum vmm_status map_leaf(struct vmm_space *s, uintptr_t va, paddr_t pa, u
         st = check_leaf_flags(pa, flags, size);
     if (st != VMM_OK)
         return st;
-    /* The zero frame may not even be covered by a writable huge page. */
-    if ((flags & PTE_W) && vmm_zero_frame && pa <= vmm_zero_frame && vmm_zero_frame < pa + size)
+    /* The zero frame may not even be covered by a writable huge page, nor by
+     * one that would own (and at teardown drop) its never-counted reference. */
+    bool covers_zero = vmm_zero_frame && pa <= vmm_zero_frame && vmm_zero_frame < pa + size;
+    if (covers_zero && ((flags & PTE_W) || (level > 1 && !(flags & PTE_NOREF))))
         return VMM_ERR_ZERO_FRAME;
     return vmm_install(s, va, level, pa | flags | PTE_P | (level > 1 ? PTE_PS : 0));
 }

@@ -191,6 +191,7 @@ static void test_zero_frame_never_writable_through_a_huge_page(void **state)
     /* Physical mappings (PTE_NOREF): these frames are not ours to count. */
     const paddr_t big = vmm_zero_frame & ~(PAGE_2M - 1); /* covers the zero frame */
     assert_int_equal(vmm_map_2m(&space, USER_VA, big, PTE_W | PTE_NOREF), VMM_ERR_ZERO_FRAME);
+    assert_int_equal(vmm_map_2m(&space, USER_VA, big, 0), VMM_ERR_ZERO_FRAME); /* would own it */
     assert_int_equal(vmm_map_2m(&space, USER_VA, big, PTE_NOREF), VMM_OK); /* read-only is fine */
     assert_int_equal(vmm_protect(&space, USER_VA, PTE_W), VMM_ERR_ZERO_FRAME);
     uint64_t flags = 0;
