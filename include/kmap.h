@@ -10,6 +10,9 @@
 #include "pmm.h"
 
 #define KMAP_SLOTS 8
+/* One more window page, outside the stack: a permanent read-only view of
+ * the zero frame, so checking it never competes for a slot. */
+#define KMAP_ZERO_SLOT KMAP_SLOTS
 
 enum kmap_status {
     KMAP_OK = 0,

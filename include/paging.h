@@ -18,6 +18,11 @@
  * set together with PTE_W: a CoW page is read-only until its first write
  * fault decides between zero-fill, copy and reuse. */
 #define PTE_COW (1ull << 9)
+/* Software bit 10: this leaf holds no reference to its frame(s) (a physical
+ * mapping: device memory, the kernel image, frames someone else owns).
+ * Every other leaf owns one reference per 4 KiB frame it covers, except
+ * leaves onto the zero frame (see "Ownership" in vmm.h). */
+#define PTE_NOREF (1ull << 10)
 #define PTE_NX (1ull << 63)  /* no-execute (needs EFER.NXE) */
 
 #define PTE_ADDR_MASK 0x000ffffffffff000ull  /* bits 12..51 */
@@ -67,6 +72,9 @@ static inline int va_is_canonical(uintptr_t va)
 #define PML4_SLOT_PMM 509          /* 0xfffffe8000000000: frame allocator metadata */
 #define PML4_SLOT_SELF 510         /* 0xffff ff00 0000 0000: this space's tables */
 #define PML4_SLOT_KERNEL 511       /* kernel image, boot window, kmap window */
+
+/* The kernel half: PML4 slots 256..511, shared by every space. */
+#define KERNEL_HALF_START 0xffff800000000000ull
 
 #define KERNEL_ARENA_BASE VA_SLOT_BASE(PML4_SLOT_KERNEL_ARENA)
 #define KERNEL_ARENA_SIZE (1ull << 39)

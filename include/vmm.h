@@ -3,7 +3,28 @@
  * the page-fault decision logic.
  *
  * All functions work on any address space, active or not.  They return
- * small status codes and never panic; the caller decides policy. */
+ * small status codes and never panic; the caller decides policy.
+ *
+ * Order of checks, the same in every operation: the address (canonical,
+ * then outside the reserved windows -- page tables, allocator metadata,
+ * kmap -- then aligned), then the arguments (flags, physical address), then
+ * the tables (not mapped / already mapped / huge page in the way / kernel
+ * slot; for unmap and protect, alignment to a huge page's own size, which
+ * only the tables tell).  vmm_translate takes any byte address but refuses
+ * the reserved windows too.
+ *
+ * Ownership, for 4 KiB and 2 MiB leaves alike: a leaf owns one reference to
+ * every 4 KiB frame it covers.  vmm_map / vmm_map_2m take over references
+ * the caller holds (pmm_alloc / pmm_alloc_contig give one per frame);
+ * vmm_space_destroy and vmm_release drop them; vmm_unmap hands them back.
+ * Two kinds of leaves own nothing: leaves onto the zero frame (never
+ * counted), and leaves with PTE_NOREF, for frames the VMM must not count
+ * (device memory, the kernel image, frames owned elsewhere).
+ *
+ * The kernel half is exactly the PML4 entries the kernel space has (set up
+ * by vmm_init: the arena, slot 511, the windows); every space holds copies
+ * of them, so everything below them is shared.  A mapping that would need
+ * a new kernel-half PML4 entry is refused with VMM_ERR_KERNEL_SLOT. */
 #ifndef ZF_VMM_H
 #define ZF_VMM_H
 
@@ -34,6 +55,7 @@ enum vmm_status {
     VMM_ERR_GUARD,         /* the range holds a guard region, which has no rights to change */
     VMM_ERR_NO_SPACE,      /* no gap large enough for the region */
     VMM_ERR_NOT_LIVE,      /* neither space is the live one */
+    VMM_ERR_KERNEL_SLOT,   /* kernel half, in a PML4 slot the kernel space does not have */
 };
 
 const char *vmm_status_str(enum vmm_status st);
@@ -100,21 +122,36 @@ enum vmm_status vmm_space_create(struct vmm_space *s);
 /* A space with an empty kernel half (host tests build their "kernel space"
  * with it; the real kernel space is the boot PML4, adopted by vmm_init). */
 enum vmm_status vmm_space_create_root(struct vmm_space *s);
-/* Unmap every region and the rest of the user half (dropping frame
- * references) and free every table. */
+/* Give the kernel space PML4 entry @slot (256..511, not a window) its own
+ * PDPT, making the slot part of the shared kernel half.  Only spaces created
+ * afterwards see it, so vmm_init does it before any other space exists.
+ * VMM_OK if the slot is already there. */
+enum vmm_status vmm_kernel_slot_reserve(unsigned slot);
+/* Unmap every region and the rest of the user half (dropping the
+ * references its leaves own) and free every table and the PML4.  The kernel
+ * half is shared and left alone. */
 void vmm_space_destroy(struct vmm_space *s);
 
 /* ---- mapping ------------------------------------------------------------ */
 /* Map one 4 KiB page (or 2 MiB page) at @va to @pa with @flags (a subset of
- * PTE_LEAF_FLAGS; PTE_P is implied).  Intermediate tables are allocated as
- * needed; on failure none stays behind. */
+ * PTE_LEAF_FLAGS, plus PTE_NOREF for a mapping that owns nothing; PTE_P is
+ * implied; PTE_G only in the kernel half).  Without PTE_NOREF the mapping
+ * takes over one reference per frame from the caller (none for the zero
+ * frame; a 2 MiB page covering the zero frame must be PTE_NOREF).
+ * Intermediate tables are allocated as needed; on failure none stays behind
+ * and the references stay with the caller. */
 enum vmm_status vmm_map(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags);
 enum vmm_status vmm_map_2m(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64_t flags);
-/* Unmap the page at @va (4 KiB or huge, @va aligned to its size) and return
- * its frame in *@pa_out (the caller owns the reference).  Page tables that
- * become empty are freed. */
+/* Unmap the page at @va (4 KiB or huge, @va aligned to its size).
+ * *@pa_out gets the first frame of an owning leaf, whose references (one
+ * per frame) now belong to the caller, or 0 for a leaf that owned nothing
+ * (the zero frame, PTE_NOREF).  Page tables that become empty are freed. */
 enum vmm_status vmm_unmap(struct vmm_space *s, uintptr_t va, paddr_t *pa_out);
-/* Replace the flags of the page at @va, keeping its frame. */
+/* Give the page at @va exactly the rights @flags (PTE_LEAF_FLAGS, PTE_COW),
+ * keeping its frame, ownership and A/D bits.  Nothing is inferred: shared
+ * frames stay writable if asked.  Refused: PTE_COW with PTE_W, PTE_COW on a
+ * huge or PTE_NOREF page (BAD_FLAGS), PTE_G in the user half (BAD_FLAGS),
+ * PTE_W on (a huge page covering) the zero frame (ZERO_FRAME). */
 enum vmm_status vmm_protect(struct vmm_space *s, uintptr_t va, uint64_t flags);
 /* VA -> PA (byte-exact, huge pages included), leaf flags and level. */
 enum vmm_status vmm_translate(const struct vmm_space *s, uintptr_t va, paddr_t *pa,
@@ -124,7 +161,8 @@ enum vmm_status vmm_translate(const struct vmm_space *s, uintptr_t va, paddr_t *
 /* The reserved all-zero frame (valid after vmm_zero_frame_init). */
 extern paddr_t vmm_zero_frame;
 enum vmm_status vmm_zero_frame_init(void);
-/* True while every byte of the zero frame is still zero. */
+/* True while every byte of the zero frame is still zero (read through its
+ * own window page: no temporary-mapping slot needed, never a false alarm). */
 bool vmm_zero_frame_intact(void);
 
 /* ---- page faults ------------------------------------------------------- */

@@ -72,7 +72,7 @@ static bool entry_allows(const struct vmm_fault *f)
  * accessed and dirty because the retried write will set them anyway. */
 static uint64_t cow_resolved_entry(uint64_t old, paddr_t frame)
 {
-    return frame | (old & ~(PTE_ADDR_MASK | PTE_COW)) | PTE_W | PTE_A | PTE_D;
+    return frame | (old & ~(PTE_ADDR_MASK | PTE_COW | PTE_NOREF)) | PTE_W | PTE_A | PTE_D;
 }
 
 /* A fresh frame holding a copy of @src (zeros when @src is the zero frame:
@@ -125,12 +125,12 @@ static enum vmm_fault_result cow_copy(struct vmm_space *s, struct vmm_fault *f, 
     enum vmm_fault_reason why;
     if (!frame_fill(shared, &fresh, &why))
         return fault_fatal(f, why);
-    *f->walk.entry = cow_resolved_entry(*f->walk.entry, fresh);
+    uint64_t old = *f->walk.entry;
+    *f->walk.entry = cow_resolved_entry(old, fresh);
     mmu_invalidate(s->pml4, f->va);
-    /* Our reference to the shared frame goes; others still hold it (an
-     * object's page or a physical frame holds no reference of ours). */
-    if (pmm_refcount(shared) > 0)
-        pmm_ref_dec(shared, NULL);
+    /* Our reference to the shared frame goes (if the entry held one: a
+     * physical object's frame is held by nobody); others still hold it. */
+    vmm_leaf_put(old, 1);
     vmm_counters.copies++;
     return fault_resolved(f, FAULT_COW_COPY);
 }
@@ -155,10 +155,11 @@ static enum vmm_fault_result fault_spurious(struct vmm_space *s, struct vmm_faul
  * object's page, a physical frame) is copied. */
 static enum vmm_fault_result fault_cow_write(struct vmm_space *s, struct vmm_fault *f)
 {
-    paddr_t frame = *f->walk.entry & PTE_ADDR_MASK;
+    uint64_t e = *f->walk.entry;
+    paddr_t frame = e & PTE_ADDR_MASK;
     if (frame == vmm_zero_frame)
         return cow_zero_fill(s, f);
-    if (pmm_refcount(frame) == 1)
+    if (vmm_leaf_owns(e, 1) && pmm_refcount(frame) == 1)
         return cow_reuse(s, f, frame);
     return cow_copy(s, f, frame);
 }
@@ -179,7 +180,8 @@ static enum vmm_fault_result fault_present(struct vmm_space *s, struct vmm_fault
 
 static uint64_t region_rights(const struct region *r)
 {
-    uint64_t f = PTE_P;
+    /* A physical object's frames are nobody's to count. */
+    uint64_t f = PTE_P | (r->obj->kind == VMOBJ_PHYS ? PTE_NOREF : 0);
     if (r->prot & REGION_U)
         f |= PTE_U;
     if (!(r->prot & REGION_X))
@@ -187,13 +189,15 @@ static uint64_t region_rights(const struct region *r)
     return f;
 }
 
-/* Install @entry at the faulting page, taking a reference to its frame when
- * the allocator manages it (not the zero frame, not a physical object's). */
+/* Install @entry at the faulting page.  With @take_ref the entry gets its
+ * own reference to a frame others hold too (an object's page), unless it
+ * owns nothing (the zero frame, PTE_NOREF); without, the entry takes over
+ * the caller's (a fresh frame). */
 static enum vmm_fault_result install(struct vmm_space *s, struct vmm_fault *f, uint64_t entry,
                                      bool take_ref, enum vmm_fault_reason how)
 {
     paddr_t pa = entry & PTE_ADDR_MASK;
-    bool ref = take_ref && pa != vmm_zero_frame && pmm_refcount(pa) > 0;
+    bool ref = take_ref && vmm_leaf_owns(entry, 1);
     if (ref && pmm_ref_inc(pa) != PMM_OK)
         return fault_fatal(f, FAULT_REFCOUNT);
     /* The fault's walk reached the page table: the entry is right there
@@ -287,7 +291,7 @@ static enum vmm_fault_result fault_private(struct vmm_space *s, const struct reg
         enum vmm_fault_reason why;
         if (!frame_fill(src, &fresh, &why))
             return fault_fatal(f, why);
-        uint64_t e = fresh | region_rights(r) | PTE_W | PTE_A | PTE_D;
+        uint64_t e = fresh | (region_rights(r) & ~PTE_NOREF) | PTE_W | PTE_A | PTE_D;
         res = install(s, f, e, false, g == VMOBJ_HOLE ? FAULT_ZERO_FILL : FAULT_PRIVATE_COPY);
         if (res != VMM_FAULT_RESOLVED) {
             pmm_free(fresh);

@@ -126,14 +126,6 @@ static uint64_t region_pte_rights(const struct region *r)
     return f;
 }
 
-/* Whether a leaf owns a reference to its frame: every frame the allocator
- * manages except the zero frame (physical objects' frames are not
- * allocator-managed). */
-static bool frame_is_owned(paddr_t pa)
-{
-    return pa != vmm_zero_frame && pmm_refcount(pa) > 0;
-}
-
 struct range_ctx {
     struct vmm_space *s;
     const struct region *r; /* protect: the region with its new rights */
@@ -146,8 +138,7 @@ static void drop_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
     uint64_t e = *entry;
     *entry = 0;
     mmu_invalidate(c->s->pml4, va);
-    if (level == 1 && frame_is_owned(e & PTE_ADDR_MASK))
-        pmm_ref_dec(e & PTE_ADDR_MASK, NULL);
+    vmm_leaf_put(e, level);
     c->flushed++;
 }
 
@@ -182,12 +173,15 @@ static void reprotect_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
     uint64_t e = *entry;
     if (level != 1)
         return;
-    uint64_t n = (e & (PTE_ADDR_MASK | PTE_A | PTE_D)) | region_pte_rights(r);
+    uint64_t n = (e & (PTE_ADDR_MASK | PTE_A | PTE_D | PTE_NOREF)) | region_pte_rights(r);
     if (r->prot & REGION_W) {
         if (r->flags & REGION_SHARED || (e & PTE_W))
             n |= PTE_W;
         else
             n |= PTE_COW; /* writable after the fault decides copy or reuse */
+    }
+    if ((n & PTE_W) && (e & PTE_ADDR_MASK) == vmm_zero_frame) {
+        n = (n & ~PTE_W) | PTE_COW; /* never writable, even shared (cannot happen) */
     }
     if (n != e) {
         *entry = n;
@@ -546,19 +540,20 @@ static void clone_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
     if (c->st != VMM_OK || level != 1)
         return;
     paddr_t pa = e & PTE_ADDR_MASK;
+    bool owns = vmm_leaf_owns(e, 1);
     if (!(c->r->flags & REGION_SHARED) && (e & PTE_W)) {
         /* Private and writable: both sides now copy (or reuse) on write. */
         e = (e & ~PTE_W) | PTE_COW;
         *entry = e;
         mmu_invalidate(c->src->pml4, va);
     }
-    if (frame_is_owned(pa) && pmm_ref_inc(pa) != PMM_OK) {
+    if (owns && pmm_ref_inc(pa) != PMM_OK) {
         c->st = VMM_ERR_REFCOUNT;
         return;
     }
     enum vmm_status st = vmm_install(c->dst, va, 1, e & ~(PTE_A | PTE_D));
     if (st != VMM_OK) {
-        if (frame_is_owned(pa))
+        if (owns)
             pmm_ref_dec(pa, NULL);
         c->st = st;
     }

@@ -77,14 +77,32 @@ enum vmm_status vmm_space_create(struct vmm_space *s)
     return pml4_create(s, mmu_table(vmm_kernel_space.pml4, 4, 0, vmm_kernel_space.pml4));
 }
 
+/* Teardown follows the ownership rule (vmm.h): owning leaves, 4 KiB or
+ * 2 MiB, give back one reference per frame. */
 static void drop_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
 {
     (void)ctx;
     (void)va;
-    paddr_t pa = *entry & PTE_ADDR_MASK;
+    uint64_t e = *entry;
     *entry = 0;
-    if (level == 1 && pa != vmm_zero_frame)
-        pmm_ref_dec(pa, NULL);
+    vmm_leaf_put(e, level);
+}
+
+enum vmm_status vmm_kernel_slot_reserve(unsigned slot)
+{
+    if (slot < 256 || slot > 511)
+        return VMM_ERR_RANGE;
+    if (slot == PML4_SLOT_FOREIGN || slot == PML4_SLOT_PMM || slot == PML4_SLOT_SELF)
+        return VMM_ERR_RESERVED_VA;
+    const struct vmm_space *k = &vmm_kernel_space;
+    if (mmu_table(k->pml4, 4, 0, k->pml4)[slot] & PTE_P)
+        return VMM_OK; /* the kernel has it already (slot 511 from boot) */
+    paddr_t pa;
+    enum vmm_status st = frame_alloc_zeroed(&pa);
+    if (st != VMM_OK)
+        return st;
+    mmu_table(k->pml4, 4, 0, k->pml4)[slot] = pa | walk_table_flags(VA_SLOT_BASE(slot));
+    return VMM_OK;
 }
 
 static void free_table(void *ctx, uintptr_t va, uint64_t *entry, int level)

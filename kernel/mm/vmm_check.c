@@ -73,8 +73,8 @@ static void check_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
         else
             private_w = (e & PTE_W) && !(r->flags & REGION_SHARED);
     }
-    if (pa == vmm_zero_frame || pmm_refcount(pa) == 0)
-        return; /* not counted: the zero frame, kernel image, physical objects */
+    if (!vmm_leaf_owns(e, level))
+        return; /* owns nothing: the zero frame, a physical object's frames */
     long slot = tally(c, pa);
     if (slot >= 0 && private_w)
         tally_private_w[slot] = 1;

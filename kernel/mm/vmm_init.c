@@ -24,6 +24,8 @@ static bool in(uintptr_t va, const char *start, const char *end)
  * no-execute.  No page is both writable and executable. */
 static uint64_t kernel_page_rights(uintptr_t va)
 {
+    if (vmm_zero_frame < BOOT_WINDOW_SIZE && va == boot_phys_to_virt(vmm_zero_frame))
+        return PTE_NX; /* the zero frame's alias: never writable (vmm_protect refuses) */
     if (in(va, kernel_text_start, kernel_text_end))
         return 0;
     if (in(va, kernel_rodata_start, kernel_rodata_end))
@@ -85,8 +87,7 @@ void vmm_init(void)
 
     /* The arena's PDPT exists from the start so that spaces created later
      * share it through their copy of the PML4's kernel half. */
-    struct vmm_walk w;
-    st = walk_tables(&vmm_kernel_space, KERNEL_ARENA_BASE, 3, true, &w);
+    st = vmm_kernel_slot_reserve(PML4_SLOT_KERNEL_ARENA);
     if (st != VMM_OK)
         panic("vmm: no frame for the kernel arena's PDPT: %s", vmm_status_str(st));
     /* Likewise the kmem window's PDPTs, one per 512 GiB of physical
@@ -94,7 +95,7 @@ void vmm_init(void)
     const struct range_set *ram = pmm_boot_usable();
     uint64_t top = ram->n ? ram->r[ram->n - 1].end : 0;
     for (uint64_t off = 0; off < top && off < KMEM_SIZE; off += 1ull << 39) {
-        st = walk_tables(&vmm_kernel_space, KMEM_BASE + off, 3, true, &w);
+        st = vmm_kernel_slot_reserve(PML4_SLOT_KMEM + (unsigned)(off >> 39));
         if (st != VMM_OK)
             panic("vmm: no frame for a kmem window PDPT: %s", vmm_status_str(st));
     }

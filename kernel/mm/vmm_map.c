@@ -23,24 +23,33 @@ const char *vmm_status_str(enum vmm_status st)
     case VMM_ERR_GUARD: return "the range holds a guard region";
     case VMM_ERR_NO_SPACE: return "no free range large enough";
     case VMM_ERR_NOT_LIVE: return "neither address space is the live one";
+    case VMM_ERR_KERNEL_SLOT:
+        return "kernel-half PML4 slot the kernel space does not have (the kernel half is fixed)";
     }
     return "unknown vmm status";
 }
 
-/* Addresses a caller may map: canonical, aligned, outside the windows the
- * VMM and allocator manage themselves. */
+/* The windows the VMM and the allocator manage themselves. */
+static bool va_reserved(uintptr_t va)
+{
+    unsigned slot = pt_index(va, 4);
+    if (va < KERNEL_HALF_START)
+        return false;
+    return slot == PML4_SLOT_FOREIGN || slot == PML4_SLOT_PMM || slot == PML4_SLOT_SELF ||
+           va >= KMAP_BASE;
+}
+
+/* The address checks of every operation, in this order: canonical, outside
+ * the reserved windows, aligned to @size (1: any byte).  Table state comes
+ * after them. */
 enum vmm_status vmm_check_va(uintptr_t va, uint64_t size)
 {
     if (!va_is_canonical(va))
         return VMM_ERR_NONCANONICAL;
+    if (va_reserved(va))
+        return VMM_ERR_RESERVED_VA;
     if (va & (size - 1))
         return VMM_ERR_UNALIGNED;
-    unsigned slot = pt_index(va, 4);
-    if (va >= KERNEL_HALF_START &&
-        (slot == PML4_SLOT_FOREIGN || slot == PML4_SLOT_PMM || slot == PML4_SLOT_SELF))
-        return VMM_ERR_RESERVED_VA;
-    if (va >= KMAP_BASE)
-        return VMM_ERR_RESERVED_VA;
     return VMM_OK;
 }
 
@@ -70,6 +79,9 @@ enum vmm_status vmm_check_range(uintptr_t va, size_t npages)
 enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf)
 {
     struct vmm_walk w;
+    /* A global translation survives CR3 switches: never in the user half. */
+    if ((leaf & PTE_G) && va < KERNEL_HALF_START)
+        return VMM_ERR_BAD_FLAGS;
     enum vmm_status st = walk_tables(s, va, level, true, &w);
     if (st != VMM_OK)
         return st;
@@ -94,7 +106,7 @@ enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64
 
 static enum vmm_status check_leaf_flags(paddr_t pa, uint64_t flags, uint64_t align)
 {
-    if (flags & ~PTE_LEAF_FLAGS)
+    if (flags & ~(PTE_LEAF_FLAGS | PTE_NOREF))
         return VMM_ERR_BAD_FLAGS;
     if (pa & (align - 1) || pa & ~PTE_ADDR_MASK)
         return VMM_ERR_UNALIGNED;
@@ -111,8 +123,10 @@ static enum vmm_status map_leaf(struct vmm_space *s, uintptr_t va, paddr_t pa, u
         st = check_leaf_flags(pa, flags, size);
     if (st != VMM_OK)
         return st;
-    /* The zero frame may not even be covered by a writable huge page. */
-    if ((flags & PTE_W) && vmm_zero_frame && pa <= vmm_zero_frame && vmm_zero_frame < pa + size)
+    /* The zero frame may not even be covered by a writable huge page, nor by
+     * one that would own (and at teardown drop) its never-counted reference. */
+    bool covers_zero = vmm_zero_frame && pa <= vmm_zero_frame && vmm_zero_frame < pa + size;
+    if (covers_zero && ((flags & PTE_W) || (level > 1 && !(flags & PTE_NOREF))))
         return VMM_ERR_ZERO_FRAME;
     return vmm_install(s, va, level, pa | flags | PTE_P | (level > 1 ? PTE_PS : 0));
 }
@@ -127,69 +141,94 @@ enum vmm_status vmm_map_2m(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64
     return map_leaf(s, va, pa, flags, 2);
 }
 
-/* Find the mapping that covers @va: a present 4 KiB leaf or a huge page. */
-static enum vmm_status find_mapping(const struct vmm_space *s, uintptr_t va, struct vmm_walk *w)
+/* Whether the leaf @e (at @level) owns its frames' references: every leaf
+ * does except PTE_NOREF ones and those onto the zero frame.  1 GiB leaves
+ * are never made by the VMM (only boot code could) and are treated as
+ * physical. */
+bool vmm_leaf_owns(uint64_t e, int level)
 {
-    if (!va_is_canonical(va))
-        return VMM_ERR_NONCANONICAL;
+    if (e & PTE_NOREF || level > 2)
+        return false;
+    return level == 2 || (e & PTE_ADDR_MASK) != vmm_zero_frame;
+}
+
+paddr_t vmm_leaf_frame(uint64_t e, int level)
+{
+    return e & (level == 1 ? PTE_ADDR_MASK : level == 2 ? PTE_ADDR_2M_MASK : PTE_ADDR_1G_MASK);
+}
+
+/* Drop the references an owning leaf holds: one per 4 KiB frame. */
+void vmm_leaf_put(uint64_t e, int level)
+{
+    if (!vmm_leaf_owns(e, level))
+        return;
+    paddr_t pa = vmm_leaf_frame(e, level);
+    for (uint64_t off = 0; off < level_page_size(level); off += PAGE_SIZE)
+        pmm_ref_dec(pa + off, NULL);
+}
+
+/* The mapping that covers @va: the address checks (canonical, reserved
+ * window, and with @whole 4 KiB alignment), then the tables (not mapped,
+ * then with @whole aligned to the mapping's own size, known only from
+ * them). */
+static enum vmm_status find_mapping(const struct vmm_space *s, uintptr_t va, bool whole,
+                                    struct vmm_walk *w)
+{
+    enum vmm_status st = vmm_check_va(va, whole ? PAGE_SIZE : 1);
+    if (st != VMM_OK)
+        return st;
     vmm_walk(s, va, 1, w);
     if (!(*w->entry & PTE_P))
         return VMM_ERR_NOT_MAPPED;
+    if (whole && (va & (level_page_size(w->level) - 1)))
+        return VMM_ERR_UNALIGNED;
     return VMM_OK;
 }
 
 enum vmm_status vmm_unmap(struct vmm_space *s, uintptr_t va, paddr_t *pa_out)
 {
     struct vmm_walk w;
-    enum vmm_status st = find_mapping(s, va, &w);
+    enum vmm_status st = find_mapping(s, va, true, &w);
     if (st != VMM_OK)
         return st;
-    uint64_t size = level_page_size(w.level);
-    if (va & (size - 1))
-        return VMM_ERR_UNALIGNED;
-    if (vmm_check_va(va, size) != VMM_OK)
-        return VMM_ERR_RESERVED_VA;
     uint64_t old = *w.entry;
     *w.entry = 0;
     mmu_invalidate(s->pml4, va);
-    if (pa_out)
-        *pa_out = old & (w.level == 1 ? PTE_ADDR_MASK : w.level == 2 ? PTE_ADDR_2M_MASK
-                                                                      : PTE_ADDR_1G_MASK);
+    if (pa_out) /* the references pass to the caller; none: 0 */
+        *pa_out = vmm_leaf_owns(old, w.level) ? vmm_leaf_frame(old, w.level) : 0;
     walk_prune_empty(s, &w);
     return VMM_OK;
 }
 
-/* Whether a write right on this frame must be deferred to a CoW fault: the
- * zero frame, and frames other mappings still share. */
-static bool write_needs_cow(paddr_t pa)
-{
-    return pa == vmm_zero_frame || pmm_refcount(pa) > 1;
-}
-
+/* Exactly the rights asked for: the page level never infers copy-on-write
+ * (shared writable memory is legal; only the caller knows which it is). */
 enum vmm_status vmm_protect(struct vmm_space *s, uintptr_t va, uint64_t flags)
 {
     struct vmm_walk w;
-    if (flags & ~PTE_LEAF_FLAGS)
-        return VMM_ERR_BAD_FLAGS;
-    enum vmm_status st = find_mapping(s, va, &w);
+    enum vmm_status st = vmm_check_va(va, PAGE_SIZE);
     if (st != VMM_OK)
         return st;
-    if (va & (level_page_size(w.level) - 1))
-        return VMM_ERR_UNALIGNED;
-    if (vmm_check_va(va, level_page_size(w.level)) != VMM_OK)
-        return VMM_ERR_RESERVED_VA;
+    if (flags & ~(PTE_LEAF_FLAGS | PTE_COW) || ((flags & PTE_COW) && (flags & PTE_W)))
+        return VMM_ERR_BAD_FLAGS;
+    if ((flags & PTE_G) && va < KERNEL_HALF_START)
+        return VMM_ERR_BAD_FLAGS; /* global user pages would outlive CR3 switches */
+    st = find_mapping(s, va, true, &w);
+    if (st != VMM_OK)
+        return st;
 
     uint64_t old = *w.entry;
-    uint64_t keep = old & (PTE_ADDR_MASK | PTE_PS | PTE_A | PTE_D);
-    uint64_t nflags = flags | PTE_P;
     uint64_t size = level_page_size(w.level);
-    paddr_t frame = old & PTE_ADDR_MASK & ~(size - 1);
-    if ((flags & PTE_W) && w.level > 1 && vmm_zero_frame && frame <= vmm_zero_frame &&
+    paddr_t frame = vmm_leaf_frame(old, w.level);
+    /* The fault path resolves CoW on 4 KiB pages it may copy or reuse: owned
+     * frames and the zero frame. */
+    bool cow_ok = w.level == 1 && (vmm_leaf_owns(old, 1) || frame == vmm_zero_frame);
+    if ((flags & PTE_COW) && !cow_ok)
+        return VMM_ERR_BAD_FLAGS;
+    if ((flags & PTE_W) && vmm_zero_frame && frame <= vmm_zero_frame &&
         vmm_zero_frame < frame + size)
-        return VMM_ERR_ZERO_FRAME; /* a huge page cannot defer its write to a CoW fault */
-    if (w.level == 1 && (flags & PTE_W) && write_needs_cow(frame))
-        nflags = (nflags & ~PTE_W) | PTE_COW; /* writable once the fault gives it a frame */
-    *w.entry = keep | nflags;
+        return VMM_ERR_ZERO_FRAME;
+    uint64_t keep = old & (PTE_ADDR_MASK | PTE_PS | PTE_A | PTE_D | PTE_NOREF);
+    *w.entry = keep | flags | PTE_P;
     mmu_invalidate(s->pml4, va);
     return VMM_OK;
 }
@@ -198,7 +237,7 @@ enum vmm_status vmm_translate(const struct vmm_space *s, uintptr_t va, paddr_t *
                               uint64_t *flags, int *level)
 {
     struct vmm_walk w;
-    enum vmm_status st = find_mapping(s, va, &w);
+    enum vmm_status st = find_mapping(s, va, false, &w);
     if (st != VMM_OK)
         return st;
     uint64_t e = *w.entry;

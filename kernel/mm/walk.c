@@ -35,6 +35,12 @@ enum vmm_status frame_alloc_zeroed(paddr_t *out)
 enum vmm_status walk_tables(const struct vmm_space *s, uintptr_t va, int target_level,
                             bool create, struct vmm_walk *w)
 {
+    /* The kernel half is exactly the PML4 entries the kernel space has, and
+     * every space holds copies of them: a new one would be private to @s
+     * (invisible to the others, and leaked when @s is destroyed). */
+    if (create && va >= KERNEL_HALF_START &&
+        !(*mmu_entry(mmu_window(s->pml4), 4, va, s->pml4) & PTE_P))
+        return VMM_ERR_KERNEL_SLOT;
     return create ? walk_core(s, va, target_level, true, w)
                   : walk_core(s, va, target_level, false, w);
 }

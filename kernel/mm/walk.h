@@ -5,8 +5,6 @@
 #include "mmu_hooks.h"
 #include "vmm.h"
 
-#define KERNEL_HALF_START 0xffff800000000000ull
-
 uint64_t walk_table_flags(uintptr_t va);
 /* A frame from the allocator, zeroed through a temporary mapping. */
 enum vmm_status frame_alloc_zeroed(paddr_t *out);
@@ -89,5 +87,10 @@ void region_unmap_all(struct vmm_space *s);
 enum vmm_status vmm_check_va(uintptr_t va, uint64_t size);
 enum vmm_status vmm_check_range(uintptr_t va, size_t npages);
 enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf);
+/* Ownership (vmm.h): whether a leaf owns its frames, its frame base, and
+ * dropping the references it owns. */
+bool vmm_leaf_owns(uint64_t e, int level);
+paddr_t vmm_leaf_frame(uint64_t e, int level);
+void vmm_leaf_put(uint64_t e, int level);
 
 #endif

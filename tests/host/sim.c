@@ -85,11 +85,33 @@ enum pmm_status pmm_alloc(paddr_t *out)
     return PMM_OK;
 }
 
+/* The lowest run of @n free frames aligned to @align frames, taken out of
+ * the free stack (2 MiB pages for the ownership tests). */
 enum pmm_status pmm_alloc_contig(size_t n, size_t align, paddr_t *out)
 {
-    (void)n;
-    (void)align;
-    (void)out;
+    uint64_t frames = sim_ram_size / PAGE_SIZE;
+    if (fail_countdown == 0 || n == 0 || align == 0)
+        return PMM_ERR_NOMEM;
+    for (uint64_t base = align; base + n <= frames; base += align) {
+        uint64_t i = 0;
+        while (i < n && refcount[base + i] == 0)
+            i++;
+        if (i < n)
+            continue;
+        uint64_t kept = 0;
+        for (uint64_t k = 0; k < free_top; k++) {
+            uint64_t f = free_stack[k] / PAGE_SIZE;
+            if (f < base || f >= base + n)
+                free_stack[kept++] = free_stack[k];
+        }
+        free_top = kept;
+        for (i = 0; i < n; i++)
+            refcount[base + i] = 1;
+        if (fail_countdown > 0)
+            fail_countdown--;
+        *out = base * PAGE_SIZE;
+        return PMM_OK;
+    }
     return PMM_ERR_NOMEM;
 }
 

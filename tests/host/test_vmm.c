@@ -27,6 +27,7 @@ static int setup(void **state)
     sim_init(SIM_FRAMES);
     assert_int_equal(vmm_space_create_root(&vmm_kernel_space), VMM_OK);
     assert_int_equal(vmm_zero_frame_init(), VMM_OK);
+    assert_int_equal(vmm_kernel_slot_reserve(PML4_SLOT_KERNEL_ARENA), VMM_OK);
     assert_int_equal(vmm_space_create(&space), VMM_OK);
     memset(&vmm_counters, 0, sizeof(vmm_counters));
     sim_console_len = 0;
@@ -168,7 +169,8 @@ static void test_unmap_returns_frame_and_frees_empty_tables(void **state)
 static void test_huge_pages(void **state)
 {
     (void)state;
-    const paddr_t big = 0x200000; /* frames there are simulated RAM too */
+    paddr_t big;
+    assert_int_equal(pmm_alloc_contig(512, 512, &big), PMM_OK);
     assert_int_equal(vmm_map_2m(&space, USER_VA, big + PAGE_SIZE, 0), VMM_ERR_UNALIGNED);
     assert_int_equal(vmm_map_2m(&space, USER_VA + PAGE_SIZE, big, 0), VMM_ERR_UNALIGNED);
     assert_int_equal(vmm_map_2m(&space, USER_VA, big, PTE_W), VMM_OK);
@@ -193,13 +195,18 @@ static void test_huge_pages(void **state)
 static void test_zero_frame_never_writable_through_a_huge_page(void **state)
 {
     (void)state;
+    /* Physical mappings (PTE_NOREF): these frames are not ours to count. */
     const paddr_t big = vmm_zero_frame & ~(PAGE_2M - 1); /* covers the zero frame */
-    assert_int_equal(vmm_map_2m(&space, USER_VA, big, PTE_W), VMM_ERR_ZERO_FRAME);
-    assert_int_equal(vmm_map_2m(&space, USER_VA, big, 0), VMM_OK); /* read-only is fine */
+    assert_int_equal(vmm_map_2m(&space, USER_VA, big, PTE_W | PTE_NOREF), VMM_ERR_ZERO_FRAME);
+    assert_int_equal(vmm_map_2m(&space, USER_VA, big, 0), VMM_ERR_ZERO_FRAME); /* would own it */
+    assert_int_equal(vmm_map_2m(&space, USER_VA, big, PTE_NOREF), VMM_OK); /* read-only is fine */
     assert_int_equal(vmm_protect(&space, USER_VA, PTE_W), VMM_ERR_ZERO_FRAME);
-    assert_false(leaf(&space, USER_VA) & PTE_W);
+    uint64_t flags = 0;
+    assert_int_equal(vmm_translate(&space, USER_VA, NULL, &flags, NULL), VMM_OK);
+    assert_false(flags & PTE_W);
+    assert_true(flags & PTE_NOREF); /* ownership is not a right: protect keeps it */
     /* A huge page elsewhere may be made writable. */
-    assert_int_equal(vmm_map_2m(&space, USER_VA + PAGE_2M, big + PAGE_2M, 0), VMM_OK);
+    assert_int_equal(vmm_map_2m(&space, USER_VA + PAGE_2M, big + PAGE_2M, PTE_NOREF), VMM_OK);
     assert_int_equal(vmm_protect(&space, USER_VA + PAGE_2M, PTE_W), VMM_OK);
 }
 
@@ -214,13 +221,27 @@ static void test_protect(void **state)
     assert_false(e & PTE_W);
     assert_true(e & PTE_NX);
     assert_int_equal(e & PTE_ADDR_MASK, pa);
-    assert_int_equal(vmm_protect(&space, USER_VA, PTE_COW), VMM_ERR_BAD_FLAGS);
-    /* Writable on the zero frame is never granted: it becomes CoW. */
+    /* Exactly the rights asked for: CoW only when asked, never with W. */
+    assert_int_equal(vmm_protect(&space, USER_VA, PTE_COW | PTE_W), VMM_ERR_BAD_FLAGS);
+    assert_int_equal(vmm_protect(&space, USER_VA, PTE_PS), VMM_ERR_BAD_FLAGS);
+    assert_int_equal(vmm_protect(&space, USER_VA, PTE_COW | PTE_NX), VMM_OK);
+    assert_int_equal(leaf(&space, USER_VA) & (PTE_W | PTE_COW | PTE_NX), PTE_COW | PTE_NX);
+    assert_int_equal(vmm_protect(&space, USER_VA, PTE_W), VMM_OK);
+    assert_int_equal(leaf(&space, USER_VA) & (PTE_W | PTE_COW | PTE_NX), PTE_W);
+    /* Writable on the zero frame is never granted. */
     assert_int_equal(vmm_map(&space, USER_VA + PAGE_SIZE, vmm_zero_frame, 0), VMM_OK);
-    assert_int_equal(vmm_protect(&space, USER_VA + PAGE_SIZE, PTE_W), VMM_OK);
+    assert_int_equal(vmm_protect(&space, USER_VA + PAGE_SIZE, PTE_COW), VMM_OK);
+    assert_int_equal(vmm_protect(&space, USER_VA + PAGE_SIZE, PTE_W), VMM_ERR_ZERO_FRAME);
     e = leaf(&space, USER_VA + PAGE_SIZE);
     assert_false(e & PTE_W);
     assert_true(e & PTE_COW);
+    /* Protect without CoW makes it plain read-only: a write is then fatal. */
+    assert_int_equal(vmm_protect(&space, USER_VA + PAGE_SIZE, 0), VMM_OK);
+    assert_false(leaf(&space, USER_VA + PAGE_SIZE) & PTE_COW);
+    /* CoW on a page the fault path may not copy or reuse is refused. */
+    assert_int_equal(vmm_map(&space, USER_VA + 2 * PAGE_SIZE, alloc_frame_with(0), PTE_NOREF),
+                     VMM_OK);
+    assert_int_equal(vmm_protect(&space, USER_VA + 2 * PAGE_SIZE, PTE_COW), VMM_ERR_BAD_FLAGS);
 }
 
 /* An anonymous region of @npages at @va in @s (private unless @flags). */
@@ -373,6 +394,7 @@ static void test_fault_fatal_reasons(void **state)
     expect_fatal(USER_VA + 3 * PAGE_SIZE, 0, FAULT_GUARD_REGION);
     assert_int_equal(vmm_counters.fatal, 10);
     /* Unmanaged kernel memory: the tables decide. */
+    assert_int_equal(vmm_kernel_slot_reserve(PML4_SLOT_KMEM), VMM_OK);
     assert_int_equal(vmm_map(&vmm_kernel_space, KMEM_BASE, alloc_frame_with(0), PTE_NX), VMM_OK);
     struct vmm_space *k = &vmm_kernel_space;
     expect_fatal_in(k, KMEM_BASE, PF_ERR_P | PF_ERR_W, FAULT_WRITE_READONLY);
@@ -483,6 +505,153 @@ static void test_space_destroy_frees_everything(void **state)
     assert_int_equal(kmem_objects_in_use(), 0);
 }
 
+/* ---- regressions from the outside check of issue 9 ---------------------- */
+
+/* Two mappings of one frame are shared memory, not copy-on-write: protect(W)
+ * gives exactly W and both stay on the frame. */
+static void test_protect_w_keeps_shared_memory_shared(void **state)
+{
+    (void)state;
+    paddr_t pa = alloc_frame_with(0x11);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, 0), VMM_OK);
+    assert_int_equal(pmm_ref_inc(pa), PMM_OK); /* the second mapping's reference */
+    assert_int_equal(vmm_map(&space, USER_VA + PAGE_SIZE, pa, 0), VMM_OK);
+    for (int i = 0; i < 2; i++) {
+        uintptr_t va = USER_VA + i * PAGE_SIZE;
+        assert_int_equal(vmm_protect(&space, va, PTE_W), VMM_OK);
+        assert_int_equal(leaf(&space, va) & (PTE_ADDR_MASK | PTE_W | PTE_COW), pa | PTE_W);
+    }
+    assert_int_equal(pmm_refcount(pa), 2); /* nothing was copied or dropped */
+}
+
+/* A global translation survives CR3 switches: never in the user half. */
+static void test_user_global_refused(void **state)
+{
+    (void)state;
+    paddr_t pa = alloc_frame_with(0);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_G | PTE_U), VMM_ERR_BAD_FLAGS);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_G), VMM_ERR_BAD_FLAGS);
+    assert_int_equal(vmm_map_2m(&space, USER_VA, 0x200000, PTE_G), VMM_ERR_BAD_FLAGS);
+    assert_int_equal(leaf(&space, USER_VA), 0);
+    assert_int_equal(vmm_map(&space, USER_VA, pa, PTE_U), VMM_OK);
+    assert_int_equal(vmm_protect(&space, USER_VA, PTE_U | PTE_G), VMM_ERR_BAD_FLAGS);
+    assert_false(leaf(&space, USER_VA) & PTE_G);
+    /* The kernel half may use it. */
+    assert_int_equal(vmm_map(&vmm_kernel_space, ARENA_VA, alloc_frame_with(0), PTE_G), VMM_OK);
+}
+
+/* The kernel half is the PML4 entries of the kernel space: mapping where it
+ * has none is refused from every space, and nothing leaks at destroy. */
+static void test_kernel_half_is_fixed(void **state)
+{
+    (void)state;
+    const uintptr_t slot300 = VA_SLOT_BASE(300);
+    uint64_t before = sim_free_frames();
+    struct vmm_space other;
+    assert_int_equal(vmm_space_create(&other), VMM_OK);
+    paddr_t pa = alloc_frame_with(3);
+    assert_int_equal(vmm_map(&other, slot300, pa, PTE_W), VMM_ERR_KERNEL_SLOT);
+    assert_int_equal(vmm_map(&vmm_kernel_space, slot300, pa, PTE_W), VMM_ERR_KERNEL_SLOT);
+    assert_int_equal(vmm_map(&other, slot300, vmm_zero_frame, 0), VMM_ERR_KERNEL_SLOT);
+    assert_int_equal(vmm_map(&other, VA_SLOT_BASE(507), pa, PTE_W), VMM_ERR_KERNEL_SLOT);
+    /* The arena is shared: a mapping through one space is seen by all. */
+    assert_int_equal(vmm_map(&other, ARENA_VA, pa, PTE_W), VMM_OK);
+    paddr_t got = 0;
+    assert_int_equal(vmm_translate(&vmm_kernel_space, ARENA_VA, &got, NULL, NULL), VMM_OK);
+    assert_int_equal(got, pa);
+    assert_int_equal(vmm_translate(&space, ARENA_VA, &got, NULL, NULL), VMM_OK);
+    assert_int_equal(vmm_unmap(&vmm_kernel_space, ARENA_VA, &got), VMM_OK);
+    assert_int_equal(got, pa);
+    assert_int_equal(pmm_free(pa), PMM_OK);
+    vmm_space_destroy(&other);
+    assert_int_equal(sim_free_frames(), before);
+}
+
+/* Ownership: a mapping owns one reference per frame it covers (4 KiB and
+ * 2 MiB alike), except the zero frame and PTE_NOREF (physical) mappings. */
+static void test_ownership_by_page_size(void **state)
+{
+    (void)state;
+    uint64_t before = sim_free_frames();
+    struct vmm_space other;
+    assert_int_equal(vmm_space_create(&other), VMM_OK);
+    paddr_t big;
+    assert_int_equal(pmm_alloc_contig(512, 512, &big), PMM_OK);
+    assert_int_equal(vmm_map_2m(&other, USER_VA, big, PTE_W), VMM_OK);
+    assert_int_equal(vmm_map(&other, USER_VA + PAGE_2M, alloc_frame_with(1), PTE_W), VMM_OK);
+    vmm_space_destroy(&other);
+    assert_int_equal(pmm_refcount(big), 0);
+    assert_int_equal(pmm_refcount(big + PAGE_2M - PAGE_SIZE), 0);
+    assert_int_equal(sim_free_frames(), before);
+}
+
+static void test_unmap_of_the_zero_frame_hands_back_no_reference(void **state)
+{
+    (void)state;
+    assert_int_equal(vmm_map(&space, USER_VA, vmm_zero_frame, 0), VMM_OK);
+    assert_int_equal(vmm_protect(&space, USER_VA, PTE_COW), VMM_OK);
+    paddr_t got = 1;
+    assert_int_equal(vmm_unmap(&space, USER_VA, &got), VMM_OK);
+    assert_int_equal(got, 0);
+    assert_int_equal(vmm_map(&space, USER_VA, vmm_zero_frame, 0), VMM_OK);
+    assert_int_equal(vmm_unmap(&space, USER_VA, &got), VMM_OK);
+    assert_int_equal(got, 0);
+}
+
+static void test_zero_frame_check_with_every_kmap_slot_busy(void **state)
+{
+    (void)state;
+    void *va[KMAP_SLOTS];
+    for (int i = 0; i < KMAP_SLOTS; i++)
+        assert_non_null(va[i] = kmap_push(alloc_frame_with(0), false, NULL));
+    assert_true(vmm_zero_frame_intact());
+    for (int i = KMAP_SLOTS - 1; i >= 0; i--)
+        assert_int_equal(kmap_pop(va[i]), KMAP_OK);
+    ((uint8_t *)sim_phys(vmm_zero_frame))[100] = 1;
+    assert_false(vmm_zero_frame_intact());
+    ((uint8_t *)sim_phys(vmm_zero_frame))[100] = 0;
+}
+
+/* Every operation answers VMM_ERR_RESERVED_VA on every reserved window,
+ * whatever the tables hold there (the self slot always holds the PML4). */
+static void test_reserved_windows_refused_by_every_operation(void **state)
+{
+    (void)state;
+    const uintptr_t windows[] = { VA_SLOT_BASE(PML4_SLOT_FOREIGN), VA_SLOT_BASE(PML4_SLOT_PMM),
+                                  VA_SLOT_BASE(PML4_SLOT_SELF), KMAP_BASE };
+    struct vmm_space other;
+    assert_int_equal(vmm_space_create(&other), VMM_OK);
+    paddr_t pa = alloc_frame_with(0);
+    assert_int_equal(vmm_map(&space, 0, pa, 0), VMM_OK); /* PML4[0] present: self window "maps" */
+    for (unsigned i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
+        static const uintptr_t offsets[] = { 0, 0x8000, PAGE_2M - PAGE_SIZE };
+        for (unsigned j = 0; j < 3; j++) {
+            uintptr_t va = windows[i] + offsets[j];
+            paddr_t got;
+            assert_int_equal(vmm_map(&space, va, pa, 0), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_map_2m(&space, va, 0x200000, 0), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_unmap(&space, va, &got), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_protect(&space, va, 0), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_translate(&space, va, &got, NULL, NULL), VMM_ERR_RESERVED_VA);
+            assert_int_equal(region_map(&space, &(struct region_req){ .addr = va, .len = PAGE_SIZE,
+                                 .flags = REGION_GUARD | REGION_FIXED }, NULL), VMM_ERR_RANGE);
+            /* Precedence: the window before the alignment. */
+            assert_int_equal(vmm_unmap(&space, va + 8, &got), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_protect(&space, va + 8, 0), VMM_ERR_RESERVED_VA);
+            assert_int_equal(vmm_map(&space, va + 8, pa, 0), VMM_ERR_RESERVED_VA);
+        }
+    }
+    /* Canonical first, alignment before table state. */
+    paddr_t got;
+    assert_int_equal(vmm_unmap(&space, 0x0000800000000008ull, &got), VMM_ERR_NONCANONICAL);
+    assert_int_equal(vmm_translate(&space, 0x0000800000000008ull, &got, NULL, NULL),
+                     VMM_ERR_NONCANONICAL);
+    assert_int_equal(vmm_unmap(&space, USER_VA + 8, &got), VMM_ERR_UNALIGNED);
+    assert_int_equal(vmm_protect(&space, USER_VA + 8, 0), VMM_ERR_UNALIGNED);
+    assert_int_equal(vmm_translate(&space, 8, &got, NULL, NULL), VMM_OK); /* byte-exact */
+    vmm_space_destroy(&other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,6 +672,13 @@ int main(void)
         T(test_fault_report_text),
         T(test_kmap_nesting_and_misuse),
         T(test_space_destroy_frees_everything),
+        T(test_protect_w_keeps_shared_memory_shared),
+        T(test_user_global_refused),
+        T(test_kernel_half_is_fixed),
+        T(test_ownership_by_page_size),
+        T(test_unmap_of_the_zero_frame_hands_back_no_reference),
+        T(test_zero_frame_check_with_every_kmap_slot_busy),
+        T(test_reserved_windows_refused_by_every_operation),
     };
     return cmocka_run_group_tests_name("vmm", tests, NULL, NULL);
 }

@@ -198,6 +198,88 @@ TEST(vmm, huge_page_translate_and_map)
         pmm_free(big + (paddr_t)i * PAGE_SIZE);
 }
 
+/* Kernel-half entries are shared by every space, so a change made through
+ * a space that is not the live one must still leave no stale translation
+ * on this CPU: here, while a user space is live, an arena region is
+ * written, made read-only, made writable again (copy-on-write) and
+ * unmapped, each through vmm_kernel_space. */
+TEST(vmm, kernel_half_changes_through_another_space_are_invalidated)
+{
+    struct vmm_space user;
+    struct probe_fault pf;
+    ASSERT_EQ(vmm_space_create(&user), VMM_OK);
+    uintptr_t va = (uintptr_t)vmm_arena_alloc(1, "stale");
+    ASSERT_NE(va, 0);
+    vmm_space_activate(&user);
+
+    *q(va) = 0x1111; /* the translation is now cached, writable */
+    EXPECT_EQ(region_protect(kspace, va, PAGE_SIZE, REGION_R), VMM_OK);
+    EXPECT_FALSE(probe_write64(va, 0x2222, &pf)); /* rights reduced: refused */
+    EXPECT_EQ(pf.vector, 14);
+    EXPECT_EQ(*q(va), 0x1111);
+    EXPECT_EQ(region_protect(kspace, va, PAGE_SIZE, REGION_R | REGION_W), VMM_OK);
+    uint64_t reuses = vmm_counters_get().reuses;
+    *q(va) = 0x3333; /* CoW now: must fault (and reuse), not write through */
+    EXPECT_EQ(vmm_counters_get().reuses - reuses, 1);
+
+    EXPECT_EQ(vmm_arena_free((void *)va), VMM_OK);
+    EXPECT_FALSE(probe_read64(va, NULL, &pf)); /* not the freed frame */
+    EXPECT_EQ(pf.vector, 14);
+    EXPECT_FALSE(probe_write64(va, 0x6666, &pf));
+
+    vmm_space_activate(kspace);
+    vmm_space_destroy(&user);
+}
+
+/* The kernel half is fixed at vmm_init: a mapping that would need a PML4
+ * entry of its own there is refused, and spaces leak no table. */
+TEST(vmm, kernel_half_has_no_private_slots)
+{
+    struct vmm_space user;
+    uint64_t before = free_frames();
+    paddr_t pa;
+    ASSERT_EQ(vmm_space_create(&user), VMM_OK);
+    ASSERT_EQ(pmm_alloc(&pa), PMM_OK);
+    EXPECT_EQ(vmm_map(&user, VA_SLOT_BASE(300), pa, PTE_W | PTE_NX), VMM_ERR_KERNEL_SLOT);
+    EXPECT_EQ(vmm_map(kspace, VA_SLOT_BASE(300), pa, PTE_W | PTE_NX), VMM_ERR_KERNEL_SLOT);
+    EXPECT_EQ(vmm_map(&user, VA_SLOT_BASE(508) - PAGE_SIZE, vmm_zero_frame, PTE_NX),
+              VMM_ERR_KERNEL_SLOT);
+    vmm_space_destroy(&user);
+    EXPECT_EQ(pmm_free(pa), PMM_OK);
+    EXPECT_EQ(free_frames(), before);
+}
+
+/* A 2 MiB mapping owns its 512 frame references like a 4 KiB one owns its
+ * one: destroying the space gives them back. */
+TEST(vmm, destroy_drops_the_references_of_huge_pages)
+{
+    struct vmm_space user;
+    uint64_t before = free_frames();
+    paddr_t big;
+    ASSERT_EQ(vmm_space_create(&user), VMM_OK);
+    ASSERT_EQ(pmm_alloc_contig(512, 512, &big), PMM_OK);
+    ASSERT_EQ(vmm_map_2m(&user, USER_VA, big, PTE_W | PTE_NX), VMM_OK);
+    vmm_space_destroy(&user);
+    EXPECT_EQ(pmm_refcount(big), 0);
+    EXPECT_EQ(free_frames(), before);
+}
+
+TEST(vmm, zero_frame_check_needs_no_free_kmap_slot)
+{
+    void *held[KMAP_SLOTS];
+    unsigned n = 0;
+    while (n < KMAP_SLOTS && (held[n] = kmap_push(vmm_zero_frame, false, NULL)) != NULL)
+        n++;
+    EXPECT_EQ(kmap_depth(), KMAP_SLOTS);
+    EXPECT_TRUE(vmm_zero_frame_intact());
+    while (n > 0)
+        EXPECT_EQ(kmap_pop(held[--n]), KMAP_OK);
+    paddr_t z = 1;
+    ASSERT_EQ(vmm_map(kspace, ARENA(14), vmm_zero_frame, PTE_NX), VMM_OK);
+    EXPECT_EQ(vmm_unmap(kspace, ARENA(14), &z), VMM_OK);
+    EXPECT_EQ(z, 0); /* no reference handed back */
+}
+
 /* End of every run: nobody scribbled on the zero frame, and it still
  * cannot be made writable. */
 TEST_FINAL(vmm, zero_frame_still_zero_and_never_writable)

@@ -86,10 +86,12 @@ static inline uint64_t *mmu_table(paddr_t space_pml4, int level, uintptr_t va, p
     return mmu_table_va(space_pml4, level, va);
 }
 
-/* A leaf entry of @space changed: drop the stale translation if it is live. */
+/* A leaf entry of @space changed: drop the stale translation if it is live.
+ * The kernel half's tables are shared by every space, so a kernel-half
+ * change made through any space is live on this CPU. */
 static inline void mmu_invalidate(paddr_t space_pml4, uintptr_t va)
 {
-    if (space_pml4 == mmu_active_pml4)
+    if (space_pml4 == mmu_active_pml4 || va >= KERNEL_HALF_START)
         invlpg(va);
 }
 
