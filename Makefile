@@ -37,7 +37,7 @@ NASMFLAGS := -f elf64 -g -F dwarf -w+all
 LDFLAGS   := -n -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
 KSRC_C   := $(shell find kernel tests/ktest.c tests/kernel -name '*.c' 2>/dev/null | sort)
-KSRC_ASM := $(shell find boot kernel -name '*.asm' | sort)
+KSRC_ASM := $(shell find boot kernel tests/kernel -name '*.asm' | sort)
 KOBJ     := $(patsubst %.c,$(BUILD)/obj/%.o,$(KSRC_C)) $(patsubst %.asm,$(BUILD)/obj/%.o,$(KSRC_ASM))
 
 .PHONY: all iso run test debug deps help clean check-clang

@@ -14,6 +14,8 @@ void console_write(const char *s);
 bool serial_init(uint16_t port);   /* false when no UART answers at @port */
 void serial_putc(uint16_t port, char c);
 bool serial_present(uint16_t port);
+/* A received byte, or -1 when none is waiting. */
+int serial_getc_nonblock(uint16_t port);
 #define SERIAL_COM1 0x3f8
 
 /* VGA text mode (kernel/dev/vga.c). */

@@ -32,6 +32,10 @@ extern char ist_mc_guard[], ist_mc_bottom[], ist_mc_top[];
 /* Load the GDT and the task register.  Call once, before the IDT. */
 void gdt_init(void);
 
+/* The stack the CPU switches to on an interrupt or exception from user
+ * mode (TSS.RSP0): the current thread's kernel stack top. */
+void tss_set_rsp0(uintptr_t top);
+
 /* Stack bounds of IST slot @ist (1..TSS_IST_COUNT); false for others. */
 bool tss_ist_bounds(unsigned ist, uintptr_t *bottom, uintptr_t *top);
 

@@ -7,7 +7,9 @@
  *      and the faulting instruction is retried;
  *   2. the exception-fixup table (probe.h): a fault inside a probe accessor
  *      is recorded for the probe, which returns false;
- *   3. the fatal report (irq_report_fatal) and the end of the run, like
+ *   3. from user mode: the user-fault handler (the process is reported and
+ *      killed or stopped; the kernel goes on);
+ *   4. the fatal report (irq_report_fatal) and the end of the run, like
  *      panic().
  * A nested fault that cannot be delivered (e.g. the stack overflowed into
  * its guard page) becomes a double fault, taken on its own IST stack. */
@@ -53,6 +55,11 @@ void irq_init(void);
  * temporary handler (tests) can put it back.  Out-of-range vectors are
  * ignored.  For PIC vectors (32-47) the dispatcher sends the EOI. */
 irq_handler_t irq_set_handler(unsigned vector, irq_handler_t fn);
+
+/* An exception in user mode that no handler resolved goes to @fn instead of
+ * the fatal report (the process layer: report, then kill or stop it). */
+typedef void (*irq_user_fault_t)(struct irq_frame *frame, uint64_t cr2);
+void irq_set_user_fault_handler(irq_user_fault_t fn);
 
 /* Called inside the fatal report for @vector, after the decoded error code
  * and before the registers, to print extra detail (e.g. a page-table walk). */

@@ -85,6 +85,10 @@ enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len);
  * (VMM_ERR_GUARD).  Splits at the ends, merges with compatible neighbours,
  * and updates present page-table entries.  All or nothing. */
 enum vmm_status region_protect(struct vmm_space *s, uintptr_t start, size_t len, unsigned prot);
+/* Drop the pages of [start, start + len) without changing any region: the
+ * next access faults them in again (anonymous: zeros; a private mapping of
+ * a file: the file's contents).  madvise(MADV_DONTNEED). */
+enum vmm_status region_discard(struct vmm_space *s, uintptr_t start, size_t len);
 /* Map every page of [start, start + len) now, as a first access would
  * (writes for writable regions): for memory that must never fault, such as
  * kernel stacks.  VMM_ERR_NOMEM leaves what was mapped so far mapped. */

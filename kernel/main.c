@@ -5,6 +5,7 @@
 #include "kprintf.h"
 #include "ktest.h"
 #include "pmm.h"
+#include "proc.h"
 #include "vmm.h"
 
 void kernel_main(uint32_t magic, uint64_t mbi_phys);
@@ -22,6 +23,7 @@ void kernel_main(uint32_t magic, uint64_t mbi_phys)
     irq_init();
     pmm_init();
     vmm_init();
+    proc_boot_init();
     kprintf("boot: command line \"%s\", mode %s\n", boot_info.cmdline,
             boot_info.mode == BOOT_MODE_TEST ? "test" : "run");
 

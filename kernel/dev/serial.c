@@ -57,3 +57,10 @@ void serial_putc(uint16_t port, char c)
     }
     outb(port + UART_DATA, (uint8_t)c);
 }
+
+int serial_getc_nonblock(uint16_t port)
+{
+    if (!serial_present(port) || !(inb(port + UART_LSR) & 0x01)) /* LSR bit 0: data ready */
+        return -1;
+    return inb(port);
+}

@@ -10,6 +10,7 @@
 #include "probe.h"
 
 static irq_handler_t handlers[IRQ_VECTORS];
+static irq_user_fault_t user_fault;
 static irq_report_hook_t report_hooks[IRQ_VECTORS];
 static uint64_t counts[IRQ_VECTORS];
 static uint64_t spurious;
@@ -23,6 +24,11 @@ irq_handler_t irq_set_handler(unsigned vector, irq_handler_t fn)
     irq_handler_t old = handlers[vector];
     handlers[vector] = fn;
     return old;
+}
+
+void irq_set_user_fault_handler(irq_user_fault_t fn)
+{
+    user_fault = fn;
 }
 
 void irq_set_report_hook(unsigned vector, irq_report_hook_t hook)
@@ -83,6 +89,11 @@ static void exception(struct irq_frame *frame)
     /* Aborts never resume, not even into a probe's fixup. */
     if (v != IRQ_DF && v != IRQ_NMI && v != IRQ_MC && probe_fixup(frame, cr2))
         goto done;
+    /* User mode: the process pays, never the kernel (an abort excepted). */
+    if ((frame->cs & 3) && user_fault && v != IRQ_DF && v != IRQ_MC) {
+        user_fault(frame, cr2);
+        goto done;
+    }
     irq_report_fatal(frame);
 done:
     irq_nesting.depth--;

@@ -8,9 +8,14 @@
 ;
 ; Only vectors 0-47 (exceptions, PIC) and 255 (spurious) get stubs; the
 ; table below has 0 for the others and their IDT gates stay not-present.
+;
+; From user mode (the saved CS has RPL 3) the stub swaps GS in first and
+; leaves through user_return_prepare and user_return_iret
+; (syscall_entry.asm), which swap it back out last: swapgs stays balanced
+; on every path.  From kernel mode GS is the kernel's already.
 bits 64
 section .text
-extern irq_dispatch
+extern irq_dispatch, user_return_prepare, user_return_iret
 
 ; Exceptions for which the CPU pushes an error code.
 %define HAS_ERR(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
@@ -31,6 +36,10 @@ irq_stub_ %+ v:
 %endrep
 
 irq_common:
+    test byte [rsp + 24], 3             ; the interrupted CS: from user mode?
+    jz .from_kernel
+    swapgs
+.from_kernel:
     push rax
     push rbx
     push rcx
@@ -61,6 +70,12 @@ irq_common:
     ; aligns RSP in 64-bit mode): the call is 16-byte aligned.
     call irq_dispatch
     add rsp, 16
+    test byte [rsp + 18 * 8], 3         ; frame->cs: back to user mode?
+    jz .to_kernel
+    mov rdi, rsp
+    call user_return_prepare
+    jmp user_return_iret
+.to_kernel:
     pop r15
     pop r14
     pop r13

@@ -436,6 +436,22 @@ enum vmm_status region_protect(struct vmm_space *s, uintptr_t start, size_t len,
     return st;
 }
 
+enum vmm_status region_discard(struct vmm_space *s, uintptr_t start, size_t len)
+{
+    enum vmm_status st = check_range(s, start, len);
+    if (st != VMM_OK)
+        return st;
+    spin_lock(&s->lock);
+    uintptr_t end = start + len;
+    for (struct region *r = first_ending_after(s, start); r && r->start < end; r = region_next(r)) {
+        if (r->flags & REGION_SHARED)
+            continue; /* the object keeps its pages; nothing private to drop */
+        pages_drop(s, r->start > start ? r->start : start, r->end < end ? r->end : end);
+    }
+    spin_unlock(&s->lock);
+    return VMM_OK;
+}
+
 enum vmm_status region_populate(struct vmm_space *s, uintptr_t start, size_t len)
 {
     enum vmm_status st = check_range(s, start, len);

@@ -13,6 +13,13 @@
 #define CR4_PGE (1ull << 7)
 
 #define MSR_EFER 0xc0000080u
+#define MSR_STAR 0xc0000081u           /* syscall/sysret segment selectors */
+#define MSR_LSTAR 0xc0000082u          /* 64-bit syscall entry point */
+#define MSR_SFMASK 0xc0000084u         /* RFLAGS bits syscall clears */
+#define MSR_FS_BASE 0xc0000100u
+#define MSR_GS_BASE 0xc0000101u
+#define MSR_KERNEL_GS_BASE 0xc0000102u /* swapped with GS_BASE by swapgs */
+#define EFER_SCE (1ull << 0)           /* syscall/sysret enable */
 #define EFER_SCE (1ull << 0)
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)

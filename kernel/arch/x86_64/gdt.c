@@ -52,6 +52,11 @@ bool tss_ist_bounds(unsigned ist, uintptr_t *bottom, uintptr_t *top)
     return false;
 }
 
+void tss_set_rsp0(uintptr_t top)
+{
+    tss.rsp[0] = top;
+}
+
 unsigned tss_ist_containing(uintptr_t addr)
 {
     for (unsigned i = 1; i <= TSS_IST_COUNT; i++) {

@@ -1,0 +1,47 @@
+/* Open files: the console, read-only module files, and pipes.  A struct
+ * file is shared by every descriptor that refers to it (dup2, fork) and
+ * counted.  Code: kernel/proc/file.c. */
+#ifndef ZF_FILE_H
+#define ZF_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sched.h"
+
+struct vmobj;
+struct pipe;
+
+enum file_kind { FILE_CONSOLE, FILE_MODULE, FILE_PIPE_READ, FILE_PIPE_WRITE };
+
+struct file {
+    enum file_kind kind;
+    unsigned refs;
+    /* modules */
+    struct vmobj *obj;
+    uint64_t size, pos;
+    const char *path;
+    /* pipes */
+    struct pipe *pipe;
+};
+
+/* The named, read-only files: multiboot2 modules by path ("/bin/init"). */
+bool modfs_add(const char *path, uint64_t pa, uint64_t size);
+/* Object (the module's paged object) and size of @path; false if none. */
+bool modfs_lookup(const char *path, struct vmobj **obj, uint64_t *size);
+/* Visit every file (help, ls). */
+void modfs_for_each(void (*fn)(void *ctx, const char *path, uint64_t size), void *ctx);
+
+struct file *file_console(void);
+struct file *file_open_module(const char *path); /* NULL if no such file */
+/* A pipe: *rd and *wr, or false when out of memory. */
+bool file_pipe(struct file **rd, struct file **wr);
+void file_get(struct file *f);
+void file_put(struct file *f);
+
+/* read/write on a file to/from user memory at @buf: bytes or -errno. */
+long file_read(struct file *f, uintptr_t buf, size_t n);
+long file_write(struct file *f, uintptr_t buf, size_t n);
+
+#endif

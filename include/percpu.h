@@ -1,0 +1,37 @@
+/* Per-CPU state, in one place: the current thread, the kernel stack that
+ * syscall entry switches to, the scheduler's need-resched flag.  Reached
+ * through GS in the kernel (GS_BASE points at this CPU's struct while the
+ * kernel runs; swapgs exchanges it with the user's on every user<->kernel
+ * transition, and kernel code never runs with the user's GS except in the
+ * first instructions of the entry paths, which use no per-CPU data).
+ * One CPU today: cpu0. */
+#ifndef ZF_PERCPU_H
+#define ZF_PERCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct thread;
+
+struct percpu {
+    struct percpu *self;        /* gs:0 */
+    uint64_t syscall_rsp;       /* gs:8  kernel stack top for syscall entry */
+    uint64_t user_rsp;          /* gs:16 the user's RSP during syscall entry */
+    struct thread *current;     /* gs:24 */
+    bool need_resched;          /* set by the timer, honoured on the way to user mode */
+    unsigned cpu;
+};
+
+#define PERCPU_SELF 0
+#define PERCPU_SYSCALL_RSP 8
+#define PERCPU_USER_RSP 16
+#define PERCPU_CURRENT 24
+
+/* Point GS at cpu0 and enable syscall/sysret (kernel/arch/x86_64/percpu.c). */
+void percpu_init(void);
+struct percpu *this_cpu(void);
+/* The kernel stack a user->kernel transition lands on (TSS.RSP0 and the
+ * syscall stack): the top of the current thread's kernel stack. */
+void percpu_set_kernel_stack(uintptr_t top);
+
+#endif

@@ -1,0 +1,336 @@
+/* Process life cycle (include/proc.h): the table, fork, exit, wait4, kill,
+ * and what happens when user code faults. */
+#include "errno.h"
+#include "file.h"
+#include "irq.h"
+#include "kmem.h"
+#include "kprintf.h"
+#include "ksym.h"
+#include "kstring.h"
+#include "proc.h"
+#include "region.h"
+
+enum fault_policy proc_fault_policy = FAULT_POLICY_KILL;
+
+static struct kmem_cache proc_cache, space_cache;
+static struct proc kernel_proc = { .pid = 0, .name = "kernel" };
+static struct proc *procs = &kernel_proc;
+static int next_pid = 1;
+
+void proc_init(void)
+{
+    kmem_cache_init(&proc_cache, "proc", sizeof(struct proc));
+    kmem_cache_init(&space_cache, "vmm_space", sizeof(struct vmm_space));
+    kernel_proc.space = &vmm_kernel_space;
+    kernel_proc.child_exit.name = "wait4";
+    sched_init(&kernel_proc);
+}
+
+struct proc *proc_current(void)
+{
+    return sched_current()->proc;
+}
+
+struct proc *proc_first(void)
+{
+    return procs;
+}
+
+struct proc *proc_find(int pid)
+{
+    for (struct proc *p = procs; p; p = p->next_proc)
+        if (p->pid == pid)
+            return p;
+    return NULL;
+}
+
+const char *proc_state_str(const struct proc *p)
+{
+    if (p->zombie)
+        return "zombie";
+    switch (p->thread ? p->thread->state : THREAD_DEAD) {
+    case THREAD_RUNNABLE: return "runnable";
+    case THREAD_BLOCKED: return "blocked";
+    case THREAD_STOPPED: return "stopped";
+    case THREAD_DEAD: return "dead";
+    }
+    return "?";
+}
+
+/* @name's last path component, truncated to fit. */
+void proc_set_name(struct proc *p, const char *path)
+{
+    const char *base = path;
+    for (const char *c = path; *c; c++)
+        if (*c == '/' && c[1])
+            base = c + 1;
+    size_t n = 0;
+    while (base[n] && n + 1 < sizeof(p->name))
+        n++;
+    memcpy(p->name, base, n);
+    p->name[n] = '\0';
+}
+
+struct vmm_space *proc_space_new(void)
+{
+    struct vmm_space *s = kmem_alloc(&space_cache);
+    if (s && vmm_space_create(s) != VMM_OK) {
+        kmem_free(&space_cache, s);
+        s = NULL;
+    }
+    return s;
+}
+
+/* A process with an empty address space, linked under the current one. */
+static struct proc *proc_alloc(const char *name)
+{
+    struct proc *p = kmem_alloc(&proc_cache);
+    struct vmm_space *s = p ? proc_space_new() : NULL;
+    if (!s) {
+        if (p)
+            kmem_free(&proc_cache, p);
+        return NULL;
+    }
+    p->space = s;
+    p->pid = next_pid++;
+    proc_set_name(p, name);
+    p->child_exit.name = "wait4";
+    struct proc *parent = proc_current();
+    p->parent = parent;
+    p->sibling = parent->children;
+    parent->children = p;
+    p->next_proc = procs;
+    procs = p;
+    return p;
+}
+
+void proc_space_free(struct vmm_space *s)
+{
+    if (vmm_space_active() == s)
+        vmm_space_activate(&vmm_kernel_space);
+    vmm_space_destroy(s);
+    kmem_free(&space_cache, s);
+}
+
+/* Undo proc_alloc for a process that never ran. */
+static void proc_free(struct proc *p)
+{
+    for (struct proc **pp = &procs; *pp; pp = &(*pp)->next_proc)
+        if (*pp == p) {
+            *pp = p->next_proc;
+            break;
+        }
+    for (struct proc **pp = &p->parent->children; *pp; pp = &(*pp)->sibling)
+        if (*pp == p) {
+            *pp = p->sibling;
+            break;
+        }
+    for (int i = 0; i < PROC_MAX_FDS; i++)
+        if (p->fd[i])
+            file_put(p->fd[i]);
+    if (p->space)
+        proc_space_free(p->space);
+    kmem_free(&proc_cache, p);
+}
+
+int proc_spawn(const char *path, const char *const *argv, const char *const *envp)
+{
+    struct vmobj *file;
+    uint64_t size;
+    if (!modfs_lookup(path, &file, &size))
+        return -ENOENT;
+    return proc_spawn_object(path, file, size, argv, envp);
+}
+
+int proc_spawn_object(const char *path, struct vmobj *file, uint64_t size,
+                      const char *const *argv, const char *const *envp)
+{
+    struct proc *p = proc_alloc(path);
+    if (!p)
+        return -ENOMEM;
+    /* stdin, stdout, stderr: the console. */
+    for (int i = 0; i < 3; i++) {
+        p->fd[i] = file_console();
+        file_get(p->fd[i]);
+    }
+    struct irq_frame frame = { 0 };
+    p->thread = sched_thread_create(p, &frame);
+    if (!p->thread) {
+        proc_free(p);
+        return -ENOMEM;
+    }
+    int st = proc_exec_object(p, path, file, size, argv, envp, sched_user_frame(p->thread));
+    if (st < 0) {
+        sched_thread_discard(p->thread);
+        p->thread = NULL;
+        proc_free(p);
+        return st;
+    }
+    sched_ready(p->thread);
+    return p->pid;
+}
+
+int proc_fork(const struct irq_frame *frame)
+{
+    struct proc *parent = proc_current();
+    struct proc *child = proc_alloc(parent->name);
+    if (!child)
+        return -ENOMEM;
+    enum vmm_status st = vmm_space_clone(child->space, parent->space);
+    struct irq_frame cf = *frame;
+    cf.rax = 0; /* the child's fork() returns 0 */
+    child->thread = st == VMM_OK ? sched_thread_create(child, &cf) : NULL;
+    if (!child->thread) {
+        proc_free(child);
+        return -ENOMEM;
+    }
+    child->thread->fs_base = sched_current()->fs_base;
+    child->brk_start = parent->brk_start;
+    child->brk = parent->brk;
+    for (int i = 0; i < PROC_MAX_FDS; i++) {
+        child->fd[i] = parent->fd[i];
+        if (child->fd[i])
+            file_get(child->fd[i]);
+    }
+    sched_ready(child->thread);
+    return child->pid;
+}
+
+/* Reap zombie @c of @p: unlink and free it. */
+static void reap(struct proc *c)
+{
+    if (c->thread) {
+        sched_thread_discard(c->thread);
+        c->thread = NULL;
+    }
+    c->space = NULL; /* freed at exit */
+    proc_free(c);
+}
+
+int proc_wait(int pid, int *status, bool nohang)
+{
+    struct proc *self = proc_current();
+    for (;;) {
+        bool any = false;
+        for (struct proc *c = self->children; c; c = c->sibling) {
+            if (pid > 0 && c->pid != pid)
+                continue;
+            any = true;
+            if (c->zombie) {
+                int id = c->pid;
+                if (status)
+                    *status = c->wait_status;
+                reap(c);
+                return id;
+            }
+        }
+        if (!any)
+            return -ECHILD;
+        if (nohang)
+            return 0;
+        sched_block(&self->child_exit, "wait4");
+        if (self->kill_signal)
+            return -EINTR;
+    }
+}
+
+int proc_kill(int pid, int sig)
+{
+    struct proc *p = proc_find(pid);
+    if (!p || p->zombie || p->pid == 0)
+        return -ESRCH;
+    if (sig < 0 || sig >= NSIG)
+        return -EINVAL;
+    if (sig == 0)
+        return 0;
+    if (!p->kill_signal)
+        p->kill_signal = sig;
+    if (p->thread)
+        sched_wake(p->thread); /* from a wait, a sleep or a stop: to die */
+    return 0;
+}
+
+void proc_exit(int status)
+{
+    struct proc *p = proc_current();
+    for (int i = 0; i < PROC_MAX_FDS; i++)
+        if (p->fd[i]) {
+            file_put(p->fd[i]);
+            p->fd[i] = NULL;
+        }
+    struct vmm_space *s = p->space;
+    p->space = NULL;
+    proc_space_free(s);
+    /* Orphans go to the kernel, which reaps them when they exit. */
+    while (p->children) {
+        struct proc *c = p->children;
+        p->children = c->sibling;
+        c->parent = &kernel_proc;
+        c->sibling = kernel_proc.children;
+        kernel_proc.children = c;
+    }
+    p->wait_status = status;
+    p->zombie = true;
+    sched_wake_all(&p->parent->child_exit);
+    sched_exit_current();
+}
+
+/* ---- faults in user mode ---------------------------------------------- */
+
+static int signal_for(unsigned vector)
+{
+    switch (vector) {
+    case IRQ_DE: return SIGFPE;
+    case IRQ_MF: return SIGFPE;
+    case IRQ_XM: return SIGFPE;
+    case IRQ_UD: return SIGILL;
+    case IRQ_AC: return SIGBUS;
+    case IRQ_BP: return SIGTRAP;
+    case IRQ_DB: return SIGTRAP;
+    default: return SIGSEGV;
+    }
+}
+
+void proc_user_fault(struct irq_frame *frame, uint64_t cr2)
+{
+    struct proc *p = proc_current();
+    unsigned v = (unsigned)frame->vector;
+    int sig = signal_for(v);
+    if (v == IRQ_PF) {
+        const struct vmm_fault *f = vmm_fault_last_unresolved();
+        const char *kind = f->error & PF_ERR_I ? "instruction fetch" : f->error & PF_ERR_W ? "data write" : "data read";
+        if (f->result == VMM_FAULT_OOM) {
+            kprintf("PID %d [%s] out of memory resolving a %s fault at %#lx: killed\n", p->pid,
+                    p->name, kind, (unsigned long)cr2);
+            sig = SIGKILL;
+        } else {
+            kprintf("PID %d [%s] %s fault at %#lx: %s\n", p->pid, p->name, kind,
+                    (unsigned long)cr2, vmm_fault_reason_str(f->reason));
+        }
+        vmm_fault_report(f);
+    } else if (v >= IRQ_EXCEPTIONS) {
+        kprintf("PID %d [%s] cannot return to %#lx: not a canonical user address\n", p->pid,
+                p->name, (unsigned long)frame->rip);
+    } else {
+        kprintf("PID %d [%s] %s (%s) at %#lx\n", p->pid, p->name, irq_vector_mnemonic(v),
+                irq_vector_name(v), (unsigned long)frame->rip);
+        if (v == IRQ_GP && frame->error_code == 0)
+            kprintf("  (a #GP with error code 0 in user mode: often a non-canonical address)\n");
+    }
+    kprintf("  RIP=%016lx RSP=%016lx RFLAGS=%016lx error=%#lx\n", (unsigned long)frame->rip,
+            (unsigned long)frame->rsp, (unsigned long)frame->rflags,
+            (unsigned long)frame->error_code);
+    kprintf("  RAX=%016lx RBX=%016lx RCX=%016lx RDX=%016lx\n", (unsigned long)frame->rax,
+            (unsigned long)frame->rbx, (unsigned long)frame->rcx, (unsigned long)frame->rdx);
+    kprintf("  RSI=%016lx RDI=%016lx RBP=%016lx R8 =%016lx\n", (unsigned long)frame->rsi,
+            (unsigned long)frame->rdi, (unsigned long)frame->rbp, (unsigned long)frame->r8);
+    if (proc_fault_policy == FAULT_POLICY_STOP && sig != SIGKILL) {
+        kprintf("PID %d [%s] stopped for inspection (fault=stop); kill it to reap it\n", p->pid,
+                p->name);
+        sched_current()->state = THREAD_STOPPED;
+        sched_current()->blocked_why = "stopped after a fault";
+        return;
+    }
+    kprintf("PID %d [%s] killed by signal %d\n", p->pid, p->name, sig);
+    p->kill_signal = sig;
+}

@@ -1,0 +1,313 @@
+/* Files: descriptors over the console, module files and pipes. */
+#include "errno.h"
+#include "file.h"
+#include "kstring.h"
+#include "proc.h"
+#include "syscall.h"
+#include "uaccess.h"
+#include "vmobj.h"
+
+#define O_ACCMODE 3
+#define O_CREAT 0100
+#define O_CLOEXEC 02000000
+#define AT_FDCWD (-100)
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+#define TIOCGWINSZ 0x5413
+#define F_DUPFD 0
+#define F_GETFD 1
+#define F_SETFD 2
+#define F_GETFL 3
+#define F_SETFL 4
+#define F_DUPFD_CLOEXEC 1030
+#define IOV_MAX 1024
+
+static struct file *fd_get(int fd)
+{
+    struct proc *p = proc_current();
+    return fd >= 0 && fd < PROC_MAX_FDS ? p->fd[fd] : NULL;
+}
+
+/* The lowest free descriptor at or above @from, holding @f; -EMFILE. */
+static int fd_install(struct file *f, int from)
+{
+    struct proc *p = proc_current();
+    for (int fd = from; fd < PROC_MAX_FDS; fd++) {
+        if (!p->fd[fd]) {
+            p->fd[fd] = f;
+            return fd;
+        }
+    }
+    return -EMFILE;
+}
+
+long sys_read(const struct syscall_args *a)
+{
+    struct file *f = fd_get((int)a->a[0]);
+    return f ? file_read(f, a->a[1], a->a[2]) : -EBADF;
+}
+
+long sys_write(const struct syscall_args *a)
+{
+    struct file *f = fd_get((int)a->a[0]);
+    return f ? file_write(f, a->a[1], a->a[2]) : -EBADF;
+}
+
+struct iovec64 {
+    uint64_t base, len;
+};
+
+static long vector_io(const struct syscall_args *a, bool write)
+{
+    struct file *f = fd_get((int)a->a[0]);
+    int64_t n = (int64_t)a->a[2];
+    if (!f)
+        return -EBADF;
+    if (n < 0 || n > IOV_MAX)
+        return -EINVAL;
+    long total = 0;
+    for (int64_t i = 0; i < n; i++) {
+        struct iovec64 v;
+        if (copy_from_user(&v, a->a[1] + (uint64_t)i * sizeof(v), sizeof(v)))
+            return total ? total : -EFAULT;
+        if (!v.len)
+            continue;
+        long r = write ? file_write(f, v.base, v.len) : file_read(f, v.base, v.len);
+        if (r < 0)
+            return total ? total : r;
+        total += r;
+        if ((uint64_t)r < v.len)
+            break;
+    }
+    return total;
+}
+
+long sys_readv(const struct syscall_args *a)
+{
+    return vector_io(a, false);
+}
+
+long sys_writev(const struct syscall_args *a)
+{
+    return vector_io(a, true);
+}
+
+static long open_path(uintptr_t upath, uint64_t flags)
+{
+    char path[256];
+    long len = strncpy_from_user(path, upath, sizeof(path));
+    if (len < 0)
+        return len;
+    if (!len)
+        return -ENOENT;
+    struct file *f = file_open_module(path);
+    if ((flags & O_ACCMODE) != 0 || (flags & O_CREAT))
+        return f ? (file_put(f), -EROFS) : -EROFS; /* a read-only namespace */
+    if (!f)
+        return -ENOENT;
+    int fd = fd_install(f, 0);
+    if (fd < 0)
+        file_put(f);
+    return fd;
+}
+
+long sys_open(const struct syscall_args *a)
+{
+    return open_path(a->a[0], a->a[1]);
+}
+
+long sys_openat(const struct syscall_args *a)
+{
+    if ((int)a->a[0] != AT_FDCWD)
+        return -ENOTDIR; /* only absolute paths and the root as cwd */
+    return open_path(a->a[1], a->a[2]);
+}
+
+long sys_close(const struct syscall_args *a)
+{
+    int fd = (int)a->a[0];
+    struct file *f = fd_get(fd);
+    if (!f)
+        return -EBADF;
+    proc_current()->fd[fd] = NULL;
+    file_put(f);
+    return 0;
+}
+
+/* struct stat (x86-64): 144 bytes. */
+struct stat64 {
+    uint64_t dev, ino, nlink;
+    uint32_t mode, uid, gid, pad0;
+    uint64_t rdev;
+    int64_t size, blksize, blocks;
+    uint64_t atime, atime_ns, mtime, mtime_ns, ctime, ctime_ns;
+    int64_t reserved[3];
+};
+_Static_assert(sizeof(struct stat64) == 144, "x86-64 struct stat");
+
+long sys_fstat(const struct syscall_args *a)
+{
+    struct file *f = fd_get((int)a->a[0]);
+    if (!f)
+        return -EBADF;
+    struct stat64 st = { .nlink = 1, .blksize = (int64_t)PAGE_SIZE };
+    switch (f->kind) {
+    case FILE_CONSOLE:
+        st.mode = 0020620; /* character device, rw--w---- */
+        st.rdev = (4ull << 8) | 64; /* like ttyS0 */
+        break;
+    case FILE_MODULE:
+        st.mode = 0100555;
+        st.size = (int64_t)f->size;
+        st.blocks = (int64_t)((f->size + 511) / 512);
+        st.ino = f->obj->id;
+        break;
+    case FILE_PIPE_READ:
+    case FILE_PIPE_WRITE:
+        st.mode = 0010600;
+        break;
+    }
+    return copy_to_user(a->a[1], &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+long sys_lseek(const struct syscall_args *a)
+{
+    struct file *f = fd_get((int)a->a[0]);
+    if (!f)
+        return -EBADF;
+    if (f->kind != FILE_MODULE)
+        return -ESPIPE;
+    int64_t off = (int64_t)a->a[1], base;
+    switch (a->a[2]) {
+    case SEEK_SET: base = 0; break;
+    case SEEK_CUR: base = (int64_t)f->pos; break;
+    case SEEK_END: base = (int64_t)f->size; break;
+    default: return -EINVAL;
+    }
+    if ((off > 0 && base > INT64_MAX - off) || base + off < 0)
+        return -EINVAL;
+    f->pos = (uint64_t)(base + off);
+    return (long)f->pos;
+}
+
+long sys_ioctl(const struct syscall_args *a)
+{
+    struct file *f = fd_get((int)a->a[0]);
+    if (!f)
+        return -EBADF;
+    /* The console is a serial line without a terminal layer: not a tty
+     * (so musl buffers stdout fully and flushes at exit). */
+    (void)TIOCGWINSZ;
+    return -ENOTTY;
+}
+
+static long make_pipe(uintptr_t ufds, uint64_t flags)
+{
+    if (flags & ~(uint64_t)(O_CLOEXEC | 04000 /* O_NONBLOCK: not supported */))
+        return -EINVAL;
+    if (flags & 04000)
+        return -EINVAL;
+    struct file *r, *w;
+    if (!file_pipe(&r, &w))
+        return -ENOMEM;
+    int fds[2] = { fd_install(r, 0), -1 };
+    if (fds[0] >= 0)
+        fds[1] = fd_install(w, 0);
+    if (fds[1] < 0 || copy_to_user(ufds, fds, sizeof(fds))) {
+        long err = fds[1] < 0 ? -EMFILE : -EFAULT;
+        if (fds[0] >= 0)
+            proc_current()->fd[fds[0]] = NULL;
+        if (fds[1] >= 0)
+            proc_current()->fd[fds[1]] = NULL;
+        file_put(r);
+        file_put(w);
+        return err;
+    }
+    return 0;
+}
+
+long sys_pipe(const struct syscall_args *a)
+{
+    return make_pipe(a->a[0], 0);
+}
+
+long sys_pipe2(const struct syscall_args *a)
+{
+    return make_pipe(a->a[0], a->a[1]);
+}
+
+long sys_dup(const struct syscall_args *a)
+{
+    struct file *f = fd_get((int)a->a[0]);
+    if (!f)
+        return -EBADF;
+    int fd = fd_install(f, 0);
+    if (fd >= 0)
+        file_get(f);
+    return fd;
+}
+
+static long dup_to(int oldfd, int newfd)
+{
+    struct proc *p = proc_current();
+    struct file *f = fd_get(oldfd);
+    if (!f)
+        return -EBADF;
+    if (newfd < 0 || newfd >= PROC_MAX_FDS)
+        return -EBADF;
+    if (oldfd == newfd)
+        return newfd;
+    file_get(f);
+    if (p->fd[newfd])
+        file_put(p->fd[newfd]);
+    p->fd[newfd] = f;
+    return newfd;
+}
+
+long sys_dup2(const struct syscall_args *a)
+{
+    int oldfd = (int)a->a[0], newfd = (int)a->a[1];
+    if (oldfd == newfd)
+        return fd_get(oldfd) ? newfd : -EBADF;
+    return dup_to(oldfd, newfd);
+}
+
+long sys_dup3(const struct syscall_args *a)
+{
+    if ((int)a->a[0] == (int)a->a[1] || (a->a[2] & ~(uint64_t)O_CLOEXEC))
+        return -EINVAL;
+    return dup_to((int)a->a[0], (int)a->a[1]);
+}
+
+long sys_fcntl(const struct syscall_args *a)
+{
+    struct file *f = fd_get((int)a->a[0]);
+    if (!f)
+        return -EBADF;
+    switch (a->a[1]) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+        if ((int64_t)a->a[2] < 0 || a->a[2] >= PROC_MAX_FDS)
+            return -EINVAL;
+        int fd = fd_install(f, (int)a->a[2]);
+        if (fd >= 0)
+            file_get(f);
+        return fd;
+    }
+    case F_GETFD:
+    case F_SETFD:
+    case F_SETFL:
+        return 0; /* close-on-exec and status flags: accepted, not kept */
+    case F_GETFL:
+        return f->kind == FILE_PIPE_WRITE ? 1 : f->kind == FILE_CONSOLE ? 2 : 0;
+    }
+    return -EINVAL;
+}
+
+long sys_getcwd(const struct syscall_args *a)
+{
+    if (a->a[1] < 2)
+        return -ERANGE;
+    return copy_to_user(a->a[0], "/", 2) ? -EFAULT : 2;
+}

@@ -1,0 +1,97 @@
+/* Processes in ring 3 with hand-assembled programs (user_blobs.asm): exit
+ * status, a system call that writes, fork + wait4, faults that kill the
+ * process and not the kernel, a non-canonical sysret return address, and
+ * preemption of a process that never yields.  Every test leaves no frame,
+ * object or process behind (the guards check the first two). */
+#include "boot.h"
+#include "errno.h"
+#include "file.h"
+#include "kstring.h"
+#include "pic.h"
+#include "proc.h"
+#include "timer.h"
+#include "vm_util.h"
+#include "vmobj.h"
+
+#define BLOB(name) extern const char user_blob_##name[], user_blob_##name##_end[]
+BLOB(exit42);
+BLOB(write);
+BLOB(null);
+BLOB(fork);
+BLOB(loop);
+BLOB(sysret);
+BLOB(ud2);
+
+/* Run a blob to completion: its wait status, or -1.  The blob's object is
+ * the test's own and goes with it. */
+static int run_blob(const char *name, const char *start, const char *end)
+{
+    struct vmobj *o = vmobj_create_module((uintptr_t)start - KERNEL_VMA, (uint64_t)(end - start), name);
+    if (!o)
+        return -1;
+    const char *argv[] = { name, NULL };
+    const char *envp[] = { NULL };
+    int pid = proc_spawn_object(name, o, (uint64_t)(end - start), argv, envp);
+    vmobj_put(o); /* the process's regions hold it now */
+    if (pid <= 0)
+        return -1;
+    int status = -1;
+    if (proc_wait(pid, &status, false) != pid)
+        return -1;
+    return status;
+}
+#define RUN(name) run_blob("/test/" #name, user_blob_##name, user_blob_##name##_end)
+
+TEST(proc, exit_status_reaches_wait)
+{
+    EXPECT_EQ(RUN(exit42), WAIT_EXITED(42));
+    const char *argv[] = { "/test/none", NULL };
+    EXPECT_EQ(proc_spawn("/test/none", argv, argv + 1), -ENOENT);
+}
+
+TEST(proc, write_system_call_returns_its_count)
+{
+    EXPECT_EQ(RUN(write), WAIT_EXITED(6));
+}
+
+TEST(proc, fork_and_wait4)
+{
+    EXPECT_EQ(RUN(fork), WAIT_EXITED(8));
+}
+
+TEST(proc, faults_kill_the_process_not_the_kernel)
+{
+    uint64_t fatal = vmm_counters_get().fatal;
+    EXPECT_EQ(RUN(null), WAIT_SIGNALED(SIGSEGV));
+    EXPECT_EQ(vmm_counters_get().fatal - fatal, 1);
+    EXPECT_EQ(RUN(ud2), WAIT_SIGNALED(SIGILL));
+    /* And the kernel goes on to run the next one. */
+    EXPECT_EQ(RUN(exit42), WAIT_EXITED(42));
+}
+
+TEST(proc, non_canonical_sysret_return_is_refused)
+{
+    EXPECT_EQ(RUN(sysret), WAIT_SIGNALED(SIGSEGV));
+}
+
+TEST(proc, a_looping_process_is_preempted_and_killed)
+{
+    const char *argv[] = { "/test/loop", NULL };
+    const char *envp[] = { NULL };
+    struct vmobj *o = vmobj_create_module((uintptr_t)user_blob_loop - KERNEL_VMA,
+                                          (uint64_t)(user_blob_loop_end - user_blob_loop), "loop");
+    ASSERT_NE((uintptr_t)o, 0);
+    timer_init(); /* preemption for this test only */
+    int loop = proc_spawn_object("/test/loop", o, (uint64_t)(user_blob_loop_end - user_blob_loop),
+                                 argv, envp);
+    vmobj_put(o);
+    ASSERT_GT(loop, 0);
+    /* The looping process gets the CPU, and still this one finishes. */
+    EXPECT_EQ(RUN(exit42), WAIT_EXITED(42));
+    EXPECT_EQ(proc_kill(loop, SIGKILL), 0);
+    int status = 0;
+    EXPECT_EQ(proc_wait(loop, &status, false), loop);
+    EXPECT_EQ(status, WAIT_SIGNALED(SIGKILL));
+    pic_mask(0);
+    EXPECT_EQ(proc_kill(loop, SIGKILL), -ESRCH);
+}
