@@ -167,10 +167,13 @@ host-test: host-test-vmm
 MUSL_CC ?= musl-gcc
 USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static
 USER_SRC := $(wildcard user/*.c)
-USER_BIN := $(patsubst user/%.c,$(BUILD)/user/%,$(USER_SRC))
+USER_BIN := $(patsubst user/%.c,$(BUILD)/user/%,$(USER_SRC)) $(BUILD)/user/badelf
 .PHONY: user
 user: $(USER_BIN)
-$(BUILD)/user/%: user/%.c Makefile
+# A truncated executable: execve must refuse it with ENOEXEC.
+$(BUILD)/user/badelf: $(BUILD)/user/hello
+	@head -c 100 $< > $@
+$(BUILD)/user/%: user/%.c $(wildcard user/lib/*.h) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  MUSLCC  $@"
 	@$(MUSL_CC) $(USER_CFLAGS) -o $@ $<

@@ -13,7 +13,7 @@
 struct vmobj;
 struct pipe;
 
-enum file_kind { FILE_CONSOLE, FILE_MODULE, FILE_PIPE_READ, FILE_PIPE_WRITE };
+enum file_kind { FILE_CONSOLE, FILE_MODULE, FILE_PIPE_READ, FILE_PIPE_WRITE, FILE_TEXT };
 
 struct file {
     enum file_kind kind;
@@ -24,6 +24,8 @@ struct file {
     const char *path;
     /* pipes */
     struct pipe *pipe;
+    /* generated text (/proc files): a snapshot taken at open */
+    char *text;
 };
 
 /* The named, read-only files: multiboot2 modules by path ("/bin/init"). */
@@ -35,6 +37,12 @@ void modfs_for_each(void (*fn)(void *ctx, const char *path, uint64_t size), void
 
 struct file *file_console(void);
 struct file *file_open_module(const char *path); /* NULL if no such file */
+/* A generated read-only file (/proc/meminfo, /proc/vmstat): NULL if @path
+ * names none (*@known false) or memory ran out (*@known true). */
+struct file *file_open_generated(const char *path, bool *known);
+/* A read-only file over @len bytes of generated text at @buf (an arena
+ * allocation the file frees on its last close). */
+struct file *file_new_text(char *buf, size_t len);
 /* A pipe: *rd and *wr, or false when out of memory. */
 bool file_pipe(struct file **rd, struct file **wr);
 void file_get(struct file *f);

@@ -53,6 +53,10 @@ struct proc {
 /* Policy for fatal user faults (kernel command line fault=kill|stop). */
 enum fault_policy { FAULT_POLICY_KILL, FAULT_POLICY_STOP };
 extern enum fault_policy proc_fault_policy;
+/* Test mode: run the VMM consistency checker after every reaped process
+ * and count its failures (the run then fails). */
+extern bool proc_check_on_reap;
+extern unsigned proc_check_failures;
 
 /* Boot (kernel/proc/init.c): per-CPU state, process 0 and the user-fault
  * policy; then, after the self-tests, the timer and the first program,

@@ -29,8 +29,13 @@ void kernel_main(uint32_t magic, uint64_t mbi_phys)
 
     struct ktest_totals t = ktest_run(boot_info.test_glob);
 
+    /* Then user mode: the first program (init=, default /bin/init), when
+     * the modules hold it. */
+    proc_check_on_reap = boot_info.mode == BOOT_MODE_TEST;
+    int init_status = proc_run_init();
     if (boot_info.mode == BOOT_MODE_TEST)
-        boot_exit(t.failed ? BOOT_EXIT_FAIL : BOOT_EXIT_PASS);
+        boot_exit(t.failed || init_status > 0 || proc_check_failures ? BOOT_EXIT_FAIL
+                                                                        : BOOT_EXIT_PASS);
 
     kprintf("vmm: %llu page faults: %llu zero-fills, %llu copies, %llu reuses, %llu spurious, "
             "%llu fatal, %llu out of memory\n",

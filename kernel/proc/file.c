@@ -112,6 +112,16 @@ struct file *file_open_module(const char *path)
     return f;
 }
 
+struct file *file_new_text(char *buf, size_t len)
+{
+    struct file *f = file_new(FILE_TEXT);
+    if (f) {
+        f->text = buf;
+        f->size = len;
+    }
+    return f;
+}
+
 bool file_pipe(struct file **rd, struct file **wr)
 {
     kmem_cache_init(&pipe_cache, "pipe", sizeof(struct pipe));
@@ -159,6 +169,9 @@ void file_put(struct file *f)
     case FILE_PIPE_WRITE:
         p->writers--;
         sched_wake_all(&p->readable); /* readers now get end of file */
+        break;
+    case FILE_TEXT:
+        vmm_arena_free(f->text);
         break;
     case FILE_CONSOLE:
         break;
@@ -289,9 +302,21 @@ static long module_read(struct file *f, uintptr_t buf, size_t n)
     return (long)done;
 }
 
+static long text_read(struct file *f, uintptr_t buf, size_t n)
+{
+    size_t left = f->pos < f->size ? f->size - f->pos : 0;
+    if (n > left)
+        n = left;
+    if (copy_to_user(buf, f->text + f->pos, n))
+        return -EFAULT;
+    f->pos += n;
+    return (long)n;
+}
+
 long file_read(struct file *f, uintptr_t buf, size_t n)
 {
     switch (f->kind) {
+    case FILE_TEXT: return text_read(f, buf, n);
     case FILE_CONSOLE: return console_file_read(buf, n);
     case FILE_MODULE: return module_read(f, buf, n);
     case FILE_PIPE_READ: return pipe_read(f->pipe, buf, n);
@@ -304,7 +329,8 @@ long file_write(struct file *f, uintptr_t buf, size_t n)
 {
     switch (f->kind) {
     case FILE_CONSOLE: return console_file_write(buf, n);
-    case FILE_MODULE: return -EBADF; /* read-only */
+    case FILE_MODULE:
+    case FILE_TEXT: return -EBADF; /* read-only */
     case FILE_PIPE_WRITE: return pipe_write(f->pipe, buf, n);
     case FILE_PIPE_READ: return -EBADF;
     }

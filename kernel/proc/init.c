@@ -35,11 +35,15 @@ int proc_run_init(void)
     static char args[512];
     static const char *argv[INIT_ARGS_MAX + 2];
     static const char *const envp[] = { "PATH=/bin", "HOME=/", "TERM=dumb", NULL };
-    cmdline_get(boot_info.cmdline, "init", path, sizeof(path));
+    bool named = cmdline_get(boot_info.cmdline, "init", path, sizeof(path));
     struct vmobj *o;
     uint64_t size;
     if (!modfs_lookup(path, &o, &size)) {
-        kprintf("init: no program %s among the modules; nothing to run\n", path);
+        /* Only a program asked for by name is missed out loud. */
+        if (named) {
+            kprintf("init: no program %s among the modules\n", path);
+            return 1 << 8;
+        }
         return -1;
     }
     int argc = 0;

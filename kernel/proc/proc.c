@@ -11,6 +11,8 @@
 #include "region.h"
 
 enum fault_policy proc_fault_policy = FAULT_POLICY_KILL;
+bool proc_check_on_reap;
+unsigned proc_check_failures;
 
 static struct kmem_cache proc_cache, space_cache;
 static struct proc kernel_proc = { .pid = 0, .name = "kernel" };
@@ -196,15 +198,24 @@ int proc_fork(const struct irq_frame *frame)
     return child->pid;
 }
 
-/* Reap zombie @c of @p: unlink and free it. */
+/* Reap zombie @c of @p: unlink and free it; in test mode, check the VMM's
+ * consistency after every process that ends. */
 static void reap(struct proc *c)
 {
+    int pid = c->pid;
+    char name[PROC_NAME_MAX];
+    memcpy(name, c->name, sizeof(name));
     if (c->thread) {
         sched_thread_discard(c->thread);
         c->thread = NULL;
     }
     c->space = NULL; /* freed at exit */
     proc_free(c);
+    char why[160];
+    if (proc_check_on_reap && !vmm_check_consistency(why, sizeof(why))) {
+        kprintf("vmm consistency check after PID %d [%s] failed: %s\n", pid, name, why);
+        proc_check_failures++;
+    }
 }
 
 int proc_wait(int pid, int *status, bool nohang)

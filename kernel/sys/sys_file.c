@@ -101,9 +101,17 @@ static long open_path(uintptr_t upath, uint64_t flags)
         return len;
     if (!len)
         return -ENOENT;
-    struct file *f = file_open_module(path);
-    if ((flags & O_ACCMODE) != 0 || (flags & O_CREAT))
-        return f ? (file_put(f), -EROFS) : -EROFS; /* a read-only namespace */
+    bool generated;
+    struct file *f = file_open_generated(path, &generated);
+    if (!generated)
+        f = file_open_module(path);
+    else if (!f)
+        return -ENOMEM;
+    if ((flags & O_ACCMODE) != 0 || (flags & O_CREAT)) {
+        if (f)
+            file_put(f);
+        return -EROFS; /* a read-only namespace */
+    }
     if (!f)
         return -ENOENT;
     int fd = fd_install(f, 0);
@@ -167,6 +175,9 @@ long sys_fstat(const struct syscall_args *a)
     case FILE_PIPE_WRITE:
         st.mode = 0010600;
         break;
+    case FILE_TEXT:
+        st.mode = 0100444; /* /proc files report size 0, as on Linux */
+        break;
     }
     return copy_to_user(a->a[1], &st, sizeof(st)) ? -EFAULT : 0;
 }
@@ -176,7 +187,7 @@ long sys_lseek(const struct syscall_args *a)
     struct file *f = fd_get((int)a->a[0]);
     if (!f)
         return -EBADF;
-    if (f->kind != FILE_MODULE)
+    if (f->kind != FILE_MODULE && f->kind != FILE_TEXT)
         return -ESPIPE;
     int64_t off = (int64_t)a->a[1], base;
     switch (a->a[2]) {

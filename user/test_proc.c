@@ -1,0 +1,86 @@
+/* Processes: exit statuses through wait4, getpid/getppid, execve of another
+ * program with argv and envp (read back through a pipe), execve refusals,
+ * and a child that loops forever, preempted and killed by its parent. */
+#include <sys/mman.h>
+#include <time.h>
+
+#include "lib/check.h"
+
+static void exit_with(void *arg)
+{
+    _exit((int)(long)arg);
+}
+
+static void loop_forever(void *arg)
+{
+    (void)arg;
+    for (volatile unsigned long i = 0;; i++)
+        ;
+}
+
+int main(void)
+{
+    check_begin("test_proc");
+    int st = in_child(exit_with, (void *)3L);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3, "a child's exit(3) reaches wait4 (status %#x)", st);
+    st = in_child(exit_with, (void *)0L);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit(0) too");
+
+    pid_t me = getpid();
+    int fds[2];
+    CHECK(pipe(fds) == 0, "pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        char ppid_ok = getppid() == me ? 'y' : 'n';
+        write(fds[1], &ppid_ok, 1);
+        _exit(0);
+    }
+    char c = 0;
+    read(fds[0], &c, 1);
+    waitpid(pid, NULL, 0);
+    CHECK(c == 'y', "the child's getppid() is the parent's getpid()");
+
+    /* execve with argv and envp, stdout through the pipe. */
+    pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        char *args[] = { "/bin/echoargs", "one", "two words", NULL };
+        char *env[] = { "ZF_TEST=yes", "EMPTY=", NULL };
+        execve(args[0], args, env);
+        _exit(126);
+    }
+    close(fds[1]);
+    char out[512] = { 0 };
+    size_t got = 0;
+    ssize_t n;
+    while ((n = read(fds[0], out + got, sizeof(out) - 1 - got)) > 0)
+        got += (size_t)n;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "execve'd program exits 0");
+    CHECK(strstr(out, "argc=3\n") && strstr(out, "argv[0]=/bin/echoargs\n") &&
+              strstr(out, "argv[2]=two words\n"),
+          "argv arrives intact");
+    CHECK(strstr(out, "env=ZF_TEST=yes\n") && strstr(out, "env=EMPTY=\n"), "envp arrives intact");
+    close(fds[0]);
+
+    char *none[] = { "/bin/does-not-exist", NULL };
+    CHECK(execve(none[0], none, none + 1) == -1 && errno == ENOENT, "execve of a missing file: ENOENT");
+    if (access("/bin/badelf", F_OK) == 0 || on_zeroframe()) {
+        char *bad[] = { "/bin/badelf", NULL };
+        CHECK(execve(bad[0], bad, bad + 1) == -1 && errno == ENOEXEC,
+              "execve of a truncated ELF: ENOEXEC (errno %d)", errno);
+    }
+    CHECK(syscall(59 /* execve */, 16, none, none + 1) == -1 && errno == EFAULT,
+          "execve of a bad path pointer: EFAULT");
+
+    /* A child that never yields: the parent still runs, then kills it. */
+    pid = fork();
+    if (pid == 0)
+        loop_forever(NULL);
+    struct timespec ts = { 0, 50 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    CHECK(kill(pid, SIGKILL) == 0, "kill the looping child");
+    CHECK(waitpid(pid, &st, 0) == pid && killed_by(st, SIGKILL), "it ends by SIGKILL (status %#x)", st);
+    CHECK(waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD, "no children left: ECHILD");
+    return check_end();
+}
