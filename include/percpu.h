@@ -4,12 +4,14 @@
  * kernel runs; swapgs exchanges it with the user's on every user<->kernel
  * transition, and kernel code never runs with the user's GS except in the
  * first instructions of the entry paths, which use no per-CPU data).
- * One CPU today: cpu0. */
+ * One CPU today: cpu0.  Kernel only (inline assembly). */
 #ifndef ZF_PERCPU_H
 #define ZF_PERCPU_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "mm_cpu.h"
 
 struct thread;
 
@@ -20,6 +22,7 @@ struct percpu {
     struct thread *current;     /* gs:24 */
     bool need_resched;          /* set by the timer, honoured on the way to user mode */
     unsigned cpu;
+    struct mm_cpu mm;           /* temporary mappings, the live space */
 };
 
 #define PERCPU_SELF 0
@@ -27,9 +30,16 @@ struct percpu {
 #define PERCPU_USER_RSP 16
 #define PERCPU_CURRENT 24
 
-/* Point GS at cpu0 and enable syscall/sysret (kernel/arch/x86_64/percpu.c). */
+/* Point GS at cpu0 and enable syscall/sysret (kernel/arch/x86_64/percpu.c).
+ * First thing at boot: temporary mappings use the per-CPU area. */
 void percpu_init(void);
-struct percpu *this_cpu(void);
+
+static inline struct percpu *this_cpu(void)
+{
+    struct percpu *p;
+    __asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+    return p;
+}
 /* The kernel stack a user->kernel transition lands on (TSS.RSP0 and the
  * syscall stack): the top of the current thread's kernel stack. */
 void percpu_set_kernel_stack(uintptr_t top);

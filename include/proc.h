@@ -58,8 +58,7 @@ extern enum fault_policy proc_fault_policy;
 extern bool proc_check_on_reap;
 extern unsigned proc_check_failures;
 
-/* Boot (kernel/proc/init.c): per-CPU state, process 0 and the user-fault
- * policy; then, after the self-tests, the timer and the first program,
+/* Boot (kernel/proc/init.c): process 0 and the user-fault policy; then, after the self-tests, the timer and the first program,
  * waited for: its wait status, or -1 when it could not start. */
 void proc_boot_init(void);
 int proc_run_init(void);

@@ -4,6 +4,7 @@
 #include "irq.h"
 #include "kprintf.h"
 #include "ktest.h"
+#include "percpu.h"
 #include "pmm.h"
 #include "proc.h"
 #include "vmm.h"
@@ -15,6 +16,7 @@ void kernel_main(uint32_t magic, uint64_t mbi_phys)
     /* Under -icount shift=0 the TSC counts guest instructions: make bench
      * subtracts this to get the kernel's own share of the boot. */
     uint64_t entry_tsc = rdtsc();
+    percpu_init(); /* first: temporary mappings keep their slots per CPU */
     console_init();
     kprintf("Zeroframe: higher-half x86-64 kernel\n");
     kprintf("boot: kernel entry at tsc=%llu\n", (unsigned long long)entry_tsc);

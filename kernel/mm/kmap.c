@@ -4,17 +4,17 @@
 #include <stdint.h>
 
 #include "kmap.h"
+#include "mm_cpu.h"
 #include "mmu_hooks.h"
 #include "vmm.h"
 
-/* The address each held slot was given: pops must name the top one. */
-static void *kmap_stack[KMAP_SLOTS];
-static unsigned kmap_top;
-
+/* The slots in use are per-CPU state (mm_cpu.h): the address each held slot
+ * was given, so that pops must name the top one. */
 void *kmap_push(paddr_t pa, bool writable, enum kmap_status *st)
 {
+    struct mm_cpu *c = mm_cpu();
     enum kmap_status why = KMAP_OK;
-    if (kmap_top == KMAP_SLOTS)
+    if (c->kmap_top == KMAP_SLOTS)
         why = KMAP_ERR_FULL;
     else if (pa & (PAGE_SIZE - 1))
         why = KMAP_ERR_UNALIGNED;
@@ -24,27 +24,28 @@ void *kmap_push(paddr_t pa, bool writable, enum kmap_status *st)
         *st = why;
     if (why != KMAP_OK)
         return NULL;
-    void *va = kmap_arch_set(kmap_top, pa, writable);
-    kmap_stack[kmap_top] = va;
-    kmap_top++;
+    void *va = kmap_arch_set(c->kmap_top, pa, writable);
+    c->kmap_stack[c->kmap_top] = va;
+    c->kmap_top++;
     return va;
 }
 
 enum kmap_status kmap_pop(void *va)
 {
-    if (kmap_top == 0)
+    struct mm_cpu *c = mm_cpu();
+    if (c->kmap_top == 0)
         return KMAP_ERR_EMPTY;
-    if (kmap_stack[kmap_top - 1] != va)
+    if (c->kmap_stack[c->kmap_top - 1] != va)
         return KMAP_ERR_ORDER;
-    kmap_top--;
-    kmap_arch_clear(kmap_top);
-    kmap_stack[kmap_top] = NULL;
+    c->kmap_top--;
+    kmap_arch_clear(c->kmap_top);
+    c->kmap_stack[c->kmap_top] = NULL;
     return KMAP_OK;
 }
 
 unsigned kmap_depth(void)
 {
-    return kmap_top;
+    return mm_cpu()->kmap_top;
 }
 
 const char *kmap_status_str(enum kmap_status st)

@@ -17,7 +17,6 @@
 
 void proc_boot_init(void)
 {
-    percpu_init();
     proc_init();
     irq_set_user_fault_handler(proc_user_fault);
     char policy[8];

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "mm_cpu.h"
 #include "paging.h"
 #include "pmm.h"
 
@@ -19,6 +20,13 @@ extern uintptr_t sim_last_invlpg;
 extern uint64_t sim_table_unlinks;
 
 void *sim_phys(paddr_t pa); /* aborts the test on an out-of-range address */
+
+/* The one simulated CPU's memory-manager state. */
+extern struct mm_cpu sim_mm_cpu;
+static inline struct mm_cpu *mm_cpu(void)
+{
+    return &sim_mm_cpu;
+}
 
 static inline uint64_t *mmu_table(paddr_t space_pml4, int level, uintptr_t va, paddr_t table_pa)
 {

@@ -12,6 +12,7 @@
 #include "sim.h"
 
 uint8_t *sim_ram;
+struct mm_cpu sim_mm_cpu;
 uint64_t sim_ram_size;
 uint64_t sim_invlpg_count;
 uintptr_t sim_last_invlpg;

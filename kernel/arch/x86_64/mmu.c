@@ -5,9 +5,6 @@
 #include "mmu_hooks.h"
 #include "vmm.h"
 
-paddr_t mmu_active_pml4;
-paddr_t mmu_foreign_pml4;
-static struct vmm_space *active_space;
 
 /* The kmap window is the top 2 MiB of the address space: PDPT entry 511 of
  * the kernel's PDPT (boot_pdpt_high) -> kmap_pd, entry 511 -> kmap_pt.
@@ -23,9 +20,10 @@ static paddr_t kernel_image_pa(const void *p)
 
 void mmu_init(struct vmm_space *kernel)
 {
-    active_space = kernel;
-    mmu_active_pml4 = kernel->pml4;
-    mmu_foreign_pml4 = 0;
+    struct mm_cpu *c = mm_cpu();
+    c->active_space = kernel;
+    c->active_pml4 = kernel->pml4;
+    c->foreign_pml4 = 0;
     kmap_pd[511] = kernel_image_pa(kmap_pt) | PTE_P | PTE_W | PTE_NX;
     boot_pdpt_high[511] = kernel_image_pa(kmap_pd) | PTE_P | PTE_W | PTE_NX;
     invlpg(KMAP_BASE);
@@ -48,7 +46,7 @@ void kmap_arch_clear(unsigned slot)
 
 static uint64_t *active_pml4_va(void)
 {
-    return mmu_table_va(mmu_active_pml4, 4, 0);
+    return mmu_table_va(mm_cpu()->active_pml4, 4, 0);
 }
 
 /* Everything cached about the old target of the foreign slot must go; the
@@ -57,32 +55,33 @@ static uint64_t *active_pml4_va(void)
 void mmu_foreign_attach(paddr_t pml4)
 {
     active_pml4_va()[PML4_SLOT_FOREIGN] = pml4 | PTE_P | PTE_W | PTE_NX;
-    mmu_foreign_pml4 = pml4;
+    mm_cpu()->foreign_pml4 = pml4;
     write_cr3(read_cr3());
 }
 
 void mmu_space_gone(paddr_t pml4)
 {
-    if (pml4 != mmu_foreign_pml4)
+    if (pml4 != mm_cpu()->foreign_pml4)
         return;
     active_pml4_va()[PML4_SLOT_FOREIGN] = 0;
-    mmu_foreign_pml4 = 0;
+    mm_cpu()->foreign_pml4 = 0;
     write_cr3(read_cr3());
 }
 
 void vmm_space_activate(struct vmm_space *s)
 {
     /* The new space's foreign slot may point anywhere: forget it. */
-    mmu_foreign_pml4 = 0;
-    mmu_active_pml4 = s->pml4;
-    active_space = s;
+    struct mm_cpu *c = mm_cpu();
+    c->foreign_pml4 = 0;
+    c->active_pml4 = s->pml4;
+    c->active_space = s;
     write_cr3(s->pml4);
     active_pml4_va()[PML4_SLOT_FOREIGN] = 0;
 }
 
 struct vmm_space *vmm_space_active(void)
 {
-    return active_space;
+    return mm_cpu()->active_space;
 }
 
 void *mmu_kmem_map(paddr_t pa)

@@ -14,12 +14,16 @@
 
 #include "arch/x86_64/cpu.h"
 #include "paging.h"
+#include "percpu.h"
 #include "pmm.h"
 
 struct vmm_space;
 
-extern paddr_t mmu_active_pml4;
-extern paddr_t mmu_foreign_pml4;
+/* This CPU's memory-manager state (percpu.h). */
+static inline struct mm_cpu *mm_cpu(void)
+{
+    return &this_cpu()->mm;
+}
 /* Adopt @kernel as the live space and link the kmap window (vmm_init). */
 struct vmm_space;
 void mmu_init(struct vmm_space *kernel);
@@ -29,9 +33,10 @@ void mmu_foreign_attach(paddr_t pml4);
 
 static inline unsigned mmu_window_slot(paddr_t space_pml4)
 {
-    if (space_pml4 == mmu_active_pml4)
+    struct mm_cpu *c = mm_cpu();
+    if (space_pml4 == c->active_pml4)
         return PML4_SLOT_SELF;
-    if (space_pml4 != mmu_foreign_pml4)
+    if (space_pml4 != c->foreign_pml4)
         mmu_foreign_attach(space_pml4);
     return PML4_SLOT_FOREIGN;
 }
@@ -91,7 +96,7 @@ static inline uint64_t *mmu_table(paddr_t space_pml4, int level, uintptr_t va, p
  * change made through any space is live on this CPU. */
 static inline void mmu_invalidate(paddr_t space_pml4, uintptr_t va)
 {
-    if (space_pml4 == mmu_active_pml4 || va >= KERNEL_HALF_START)
+    if (space_pml4 == mm_cpu()->active_pml4 || va >= KERNEL_HALF_START)
         invlpg(va);
 }
 
@@ -110,7 +115,7 @@ void mmu_space_gone(paddr_t space_pml4);
 /* Whether @space_pml4 is the live space (in CR3). */
 static inline bool mmu_space_is_live(paddr_t space_pml4)
 {
-    return space_pml4 == mmu_active_pml4;
+    return space_pml4 == mm_cpu()->active_pml4;
 }
 
 /* The kmem window (kmem.c's slabs): map frame @pa at KMEM_BASE + pa and

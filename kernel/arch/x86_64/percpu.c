@@ -33,13 +33,6 @@ void percpu_init(void)
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
 }
 
-struct percpu *this_cpu(void)
-{
-    struct percpu *p;
-    __asm__ volatile("mov %%gs:0, %0" : "=r"(p));
-    return p;
-}
-
 void percpu_set_kernel_stack(uintptr_t top)
 {
     this_cpu()->syscall_rsp = top;
