@@ -19,8 +19,9 @@ SMP        ?= 1
 MACHINE    ?= pc
 CPU        ?= qemu64
 ACCEL      ?= tcg
+FIRMWARE   ?= bios
 QEMU_EXTRA ?=
-export MEM SMP MACHINE CPU ACCEL QEMU_EXTRA
+export MEM SMP MACHINE CPU ACCEL FIRMWARE QEMU_EXTRA
 
 IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
 
@@ -89,7 +90,8 @@ help:
 	@echo "  make debug        boot paused under GDB (gdbstub), symbols loaded, stop at _start"
 	@echo "  make deps         install missing tools (Debian/Ubuntu, apt-get)"
 	@echo "  make clean        remove $(BUILD)/"
-	@echo "Knobs: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) CPU=$(CPU) ACCEL=$(ACCEL) QEMU_EXTRA=..."
+	@echo "Knobs: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) CPU=$(CPU) ACCEL=$(ACCEL) FIRMWARE=$(FIRMWARE) (bios|uefi)"
+	@echo "       QEMU_EXTRA=..."
 	@echo "       CC=clang, CROSS=x86_64-elf-"
 
 clean:

@@ -9,6 +9,8 @@ needs=(
     "qemu-system-x86_64                  qemu-system-x86"
     "grub-mkrescue                       grub-common"
     "/usr/lib/grub/i386-pc/moddep.lst    grub-pc-bin"
+    "/usr/lib/grub/x86_64-efi/moddep.lst grub-efi-amd64-bin"
+    "/usr/share/OVMF/OVMF_CODE_4M.fd     ovmf"
     "xorriso                             xorriso"
     "mformat                             mtools"
     "gdb                                 gdb"

@@ -6,7 +6,7 @@ static bool serial_ok;
 void console_init(void)
 {
     serial_ok = serial_init(SERIAL_COM1);
-    vga_init(boot_phys_to_virt(0xb8000));
+    vga_init(BOOT_VGA_TEXT_VA);
 }
 
 void console_putc(char c)

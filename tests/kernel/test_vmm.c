@@ -3,6 +3,8 @@
 #include "arch/x86_64/cpu.h"
 #include "boot.h"
 #include "kmap.h"
+#include "kprintf.h"
+#include "multiboot2.h"
 #include "ktest.h"
 #include "kstring.h"
 #include "pmm.h"
@@ -370,6 +372,51 @@ TEST(vmm, boot_mappings_gone_and_guards_unmapped)
         EXPECT_EQ(vmm_translate(kspace, *g, &pa, NULL, NULL), VMM_ERR_NOT_MAPPED);
     EXPECT_GE(guards, 1);
     EXPECT_EQ(vmm_translate(kspace, (uintptr_t)boot_stack_bottom, &pa, NULL, NULL), VMM_OK);
+    /* No boot window: low memory outside the image and physical 8 MiB.. are
+     * not mapped in the kernel half. */
+    EXPECT_EQ(vmm_translate(kspace, KERNEL_VMA + 0x1000, &pa, NULL, NULL), VMM_ERR_NOT_MAPPED);
+    EXPECT_EQ(vmm_translate(kspace, KERNEL_VMA + 0x1001234, &pa, NULL, NULL), VMM_ERR_NOT_MAPPED);
+    EXPECT_EQ(vmm_translate(kspace, (uintptr_t)kernel_end, &pa, NULL, NULL), VMM_ERR_NOT_MAPPED);
+}
+
+/* No frame the allocator may hand out has a permanent mapping in the kernel
+ * half outside the arena: every leaf from KERNEL_VMA up to the kmap window
+ * maps the kernel image, the VGA text page or memory that is not usable RAM
+ * (a framebuffer). */
+struct alias_audit {
+    struct mb2_boot *mb;
+    unsigned leaves, bad;
+};
+
+static void alias_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
+{
+    struct alias_audit *a = ctx;
+    uint64_t size = level == 1 ? PAGE_SIZE : level == 2 ? PAGE_2M : 1ull << 30;
+    uint64_t mask = level == 1 ? PTE_ADDR_MASK : level == 2 ? PTE_ADDR_2M_MASK : PTE_ADDR_1G_MASK;
+    paddr_t pa = *entry & mask;
+    a->leaves++;
+    if (pa >= (uintptr_t)kernel_phys_start && pa + size <= (uintptr_t)kernel_phys_end)
+        return;
+    if (pa == BOOT_VGA_TEXT_PA && size == PAGE_SIZE)
+        return;
+    if (!range_overlaps(&a->mb->usable, pa, pa + size))
+        return;
+    if (a->bad++ < 4)
+        kprintf("# %p maps usable RAM %#llx (level %d)\n", (void *)va, (unsigned long long)pa,
+                level);
+}
+
+TEST(vmm, no_kernel_alias_of_allocatable_frames)
+{
+    static struct mb2_boot mb;
+    struct mb2_view view;
+    ASSERT_EQ(mb2_view_init(&view, boot_info.mbi, boot_info.mbi_size), MB2_OK);
+    mb2_parse(&mb, &view, 1ull << 52);
+    struct alias_audit a = { &mb, 0, 0 };
+    struct vmm_visitor v = { .leaf = alias_leaf, .ctx = &a };
+    vmm_visit(kspace, KERNEL_VMA, KMAP_BASE - 1, &v);
+    EXPECT_GT(a.leaves, 0);
+    EXPECT_EQ(a.bad, 0);
 }
 
 TEST(vmm, huge_page_translate_and_map)
@@ -377,19 +424,15 @@ TEST(vmm, huge_page_translate_and_map)
     paddr_t pa;
     uint64_t flags;
     int level;
-    ASSERT_EQ(vmm_translate(kspace, KERNEL_VMA + 0x1001234, &pa, &flags, &level), VMM_OK);
-    EXPECT_EQ(pa, 0x1001234);
-    EXPECT_EQ(level, 2);
-    EXPECT_TRUE(flags & PTE_PS);
-    EXPECT_TRUE(flags & PTE_NX);
-
     paddr_t big;
     ASSERT_EQ(pmm_alloc_contig(512, 512, &big), PMM_OK);
     uintptr_t va = ARENA(9);
     ASSERT_EQ(vmm_map_2m(kspace, va, big, PTE_W | PTE_NX), VMM_OK);
-    ASSERT_EQ(vmm_translate(kspace, va + 0x1ff008, &pa, NULL, &level), VMM_OK);
+    ASSERT_EQ(vmm_translate(kspace, va + 0x1ff008, &pa, &flags, &level), VMM_OK);
     EXPECT_EQ(pa, big + 0x1ff008);
     EXPECT_EQ(level, 2);
+    EXPECT_TRUE(flags & PTE_PS);
+    EXPECT_TRUE(flags & PTE_NX);
     *q(va + 0x1ff008) = 0xabc;
     const uint64_t *p = kmap_push(big + 0x1ff000, false, NULL);
     ASSERT_NE((uintptr_t)p, 0);
@@ -416,14 +459,10 @@ TEST_FINAL(vmm, zero_frame_still_zero_and_never_writable)
     EXPECT_EQ((uintptr_t)kmap_push(vmm_zero_frame, true, &st), 0);
     EXPECT_EQ(st, KMAP_ERR_ZERO_FRAME);
     EXPECT_EQ(kmap_depth(), 0);
-    /* Its alias in the boot window is read-only too, and stays so. */
-    uintptr_t alias = boot_phys_to_virt(vmm_zero_frame);
-    struct probe_fault pf;
-    EXPECT_FALSE(probe_write64(alias, 1, &pf));
-    EXPECT_EQ(pf.vector, 14);
-    EXPECT_STREQ(vmm_fault_reason_str(vmm_fault_last_unresolved()->reason),
-                 "write to the reserved zero frame without CoW");
-    EXPECT_FALSE(flags_of(alias) & PTE_W);
+    /* It has no alias at KERNEL_VMA + pa (there is no boot window). */
+    paddr_t pa;
+    EXPECT_EQ(vmm_translate(kspace, KERNEL_VMA + vmm_zero_frame, &pa, NULL, NULL),
+              VMM_ERR_NOT_MAPPED);
     EXPECT_TRUE(vmm_zero_frame_intact());
 }
 
