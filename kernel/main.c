@@ -25,7 +25,10 @@ void kernel_main(uint32_t magic, uint64_t mbi_phys)
     kprintf("boot: command line \"%s\", mode %s\n", boot_info.cmdline,
             boot_info.mode == BOOT_MODE_TEST ? "test" : "run");
 
-    struct ktest_totals t = ktest_run(boot_info.test_glob);
+    struct ktest_totals t = boot_info.test_glob_too_long
+        ? ktest_refuse(NULL, "the test= selection is longer than 255 characters; refused "
+                             "rather than cut (cutting changes its meaning)")
+        : ktest_run(boot_info.test_glob);
 
     if (boot_info.mode == BOOT_MODE_TEST)
         boot_exit(t.failed ? BOOT_EXIT_FAIL : BOOT_EXIT_PASS);

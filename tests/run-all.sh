@@ -32,6 +32,14 @@ boot selftests
 boot selftests-clang --elf build/clang/zeroframe.elf
 boot cpu-without-nx --cpu qemu64,-nx --expect halt --timeout 5 \
     --match 'does not support the NX \(no-execute\) bit; halting'
+# GRUB boots a CPU without PAE; the kernel's first check stops it.
+boot cpu-without-pae --cpu qemu64,-pae --expect halt --timeout 10 \
+    --match '^Zeroframe: this CPU does not support PAE \(physical address extension\); halting\.$'
+# Below the minimum (README: Minimum memory): one line, then halt.
+boot too-little-memory --mem 6M --expect halt --timeout 15 \
+    --match '^Zeroframe: too little memory: 5628 KiB of usable RAM found, 5756 KiB needed; halting\.$'
+# Too little even for GRUB: its own error reaches the serial log.
+boot grub-out-of-memory --mem 4M --expect halt --timeout 15 --match '^error: out of memory\.$'
 
 # --- exceptions: expected-panic boots, each passing only on its report
 boot panic-page-fault --cmdline 'test=irq_panic.page_fault' --expect panic \
@@ -45,6 +53,12 @@ boot panic-general-protection --cmdline 'test=irq_panic.general_protection' --ex
     --match '^PANIC: #GP general protection fault \(vector 13\) in kernel mode' \
     --match '^Error code: 0 \(no selector \(error code 0\)\)' \
     --match '^RIP=[0-9a-f]{16} ktest_fn_irq_panic_general_protection\+0x'
+boot panic-non-canonical --cmdline 'test=irq_panic.non_canonical_address' --expect panic \
+    --match '^PANIC: #GP general protection fault \(vector 13\) in kernel mode' \
+    --match '^Hint: #GP with error code 0 is usually an access to a non-canonical address$' \
+    --match '^  Non-canonical values in: (.*, )?RBX=dead000000001000(,|$)' \
+    --match ' CR2=[0-9a-f]{16} \(stale: an earlier #PF.s\) CR3=' \
+    --match '^RIP=[0-9a-f]{16} ktest_fn_irq_panic_non_canonical_address\+0x'
 boot panic-stack-overflow --cmdline 'test=irq_panic.stack_overflow' --expect panic \
     --match '^PANIC: #DF double fault \(vector 8\) in kernel mode' \
     --match '^Handler stack: IST1 \(#DF stack ' \

@@ -113,6 +113,8 @@ esac
 # Both pass and failed need a well-formed, complete KTAP run.
 ktap=$(tr -d '\r' < "$serial")
 grep -qx 'KTAP version 1' <<<"$ktap" || fail "crash before the tests started (no 'KTAP version 1')"
+selerr=$(grep -m1 '^# selection error: ' <<<"$ktap")
+[[ -z $selerr ]] || fail "test selection refused: ${selerr#\# selection error: }"
 plan=$(grep -m1 -xE '1\.\.[0-9]+' <<<"$ktap" | cut -d. -f3)
 [[ -n $plan ]] || fail "no KTAP plan line"
 mapfile -t results < <(grep -E '^(not )?ok [0-9]+ ' <<<"$ktap")

@@ -242,3 +242,12 @@ TEST_FINAL(pmm, report)
     kprintf("# boot: self-tests done at tsc=%llu\n", (unsigned long long)rdtsc());
     EXPECT_EQ(s.total, s.free + s.reserved + s.allocated);
 }
+
+/* After a failed test: fault injection must not outlive it. */
+static unsigned fault_injection_cleanup(void)
+{
+    pmm_fail_nth(0);
+    pmm_fail_all(false);
+    return 0;
+}
+KTEST_CLEANUP(pmm_fault_injection, fault_injection_cleanup);

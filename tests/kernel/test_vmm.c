@@ -482,3 +482,62 @@ TEST_MANUAL(vmm_panic, out_of_memory_in_cow_fault)
     pmm_fail_all(true);
     *q(ARENA(12)) = 1;
 }
+
+/* ---- after a failed test ---------------------------------------------------
+ * A passing test gives back its arena slot and temporary mappings; one that
+ * ended in an ASSERT may not.  Undo both so the tests after it are
+ * unaffected (the harness runs these only after a failure). */
+struct arena_leftover {
+    uintptr_t va;
+    int level;
+};
+static struct arena_leftover leftovers[256];
+static unsigned n_leftovers;
+
+static void collect_leftover(void *ctx, uintptr_t va, uint64_t *entry, int level)
+{
+    (void)ctx;
+    (void)entry;
+    if (n_leftovers < sizeof(leftovers) / sizeof(leftovers[0]))
+        leftovers[n_leftovers++] = (struct arena_leftover){ va, level };
+}
+
+static unsigned arena_cleanup(void)
+{
+    unsigned undone = 0;
+    for (int pass = 0; pass < 64; pass++) {
+        n_leftovers = 0;
+        struct vmm_visitor v = { .leaf = collect_leftover };
+        vmm_visit(kspace, KERNEL_ARENA_BASE, KERNEL_ARENA_BASE + KERNEL_ARENA_SIZE - 1, &v);
+        if (!n_leftovers)
+            break;
+        for (unsigned i = 0; i < n_leftovers; i++) {
+            if (leftovers[i].level == 1) {
+                vmm_release(kspace, leftovers[i].va, 1);
+                continue;
+            }
+            /* Huge pages come from pmm_alloc_contig: give each frame back. */
+            paddr_t pa;
+            if (vmm_unmap(kspace, leftovers[i].va, &pa) == VMM_OK && leftovers[i].level == 2) {
+                for (int f = 0; f < 512; f++)
+                    pmm_free(pa + (paddr_t)f * PAGE_SIZE);
+            }
+        }
+        undone += n_leftovers;
+    }
+    return undone;
+}
+KTEST_CLEANUP(kernel_arena_mappings, arena_cleanup);
+
+static unsigned kmap_cleanup(void)
+{
+    unsigned undone = 0;
+    while (kmap_depth()) {
+        void *top = (void *)(KMAP_BASE + (uintptr_t)(kmap_depth() - 1) * PAGE_SIZE);
+        if (kmap_pop(top) != KMAP_OK)
+            break;
+        undone++;
+    }
+    return undone;
+}
+KTEST_CLEANUP(temporary_mappings, kmap_cleanup);
