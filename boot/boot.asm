@@ -45,13 +45,6 @@ mb2_header:
     dd 0                                ; architecture: i386 protected mode
     dd mb2_header_end - mb2_header
     dd -(MB2_MAGIC + 0 + (mb2_header_end - mb2_header))
-    ; Framebuffer request (optional, no preferred size): under UEFI, where no
-    ; VGA text mode exists, GRUB then sets a graphics mode and describes it in
-    ; the framebuffer tag; grub.cfg keeps text mode under BIOS.
-    align 8
-    dw 5, 1
-    dd 20
-    dd 0, 0, 0
     ; end tag
     align 8
     dw 0, 0

@@ -18,10 +18,12 @@ void kernel_main(uint32_t magic, uint64_t mbi_phys)
     kprintf("Zeroframe: higher-half x86-64 kernel\n");
     kprintf("boot: kernel entry at tsc=%llu\n", (unsigned long long)entry_tsc);
     boot_info_init(magic, mbi_phys);
+    console_use_boot_display();
     boot_unmap_guard_pages();
     irq_init();
     pmm_init();
     vmm_init();
+    console_attach_framebuffer();
     kprintf("boot: command line \"%s\", mode %s\n", boot_info.cmdline,
             boot_info.mode == BOOT_MODE_TEST ? "test" : "run");
 

@@ -11,6 +11,7 @@ needs=(
     "/usr/lib/grub/i386-pc/moddep.lst    grub-pc-bin"
     "/usr/lib/grub/x86_64-efi/moddep.lst grub-efi-amd64-bin"
     "/usr/share/OVMF/OVMF_CODE_4M.fd     ovmf"
+    "/usr/share/consolefonts/Lat15-VGA16.psf.gz console-setup-linux"
     "xorriso                             xorriso"
     "mformat                             mtools"
     "gdb                                 gdb"

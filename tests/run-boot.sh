@@ -4,11 +4,13 @@
 #   tests/run-boot.sh --name NAME [--cmdline "test=..."] [--mem 128M] [--cpu qemu64]
 #                     [--machine pc|q35] [--firmware bios|uefi] [--module FILE[=NAME]]...
 #                     [--timeout 60] [--expect pass|panic|halt] [--match REGEX]...
+#                     [--no-match REGEX]...
 #                     [--elf build/zeroframe.elf]
 #
 # --module adds a multiboot2 module (repeatable; NAME defaults to FILE's base
 # name).  --firmware uefi boots the same hybrid ISO under OVMF.
-# Every --match regex must occur in the serial log, whatever --expect says.
+# Every --match regex must occur in the serial log, whatever --expect says;
+# no --no-match regex may.
 #
 # --expect pass  (default) passes only on the pass exit code AND a complete
 #                KTAP run: version line, plan 1..N, N result lines numbered in
@@ -27,7 +29,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 name= cmdline= mem=${MEM:-128M} cpu=${CPU:-qemu64} timeout=${BOOT_TIMEOUT:-60} expect=pass
 machine=${MACHINE:-pc} firmware=${FIRMWARE:-bios}
 elf=$here/build/zeroframe.elf
-matches=() modules=()
+matches=() nomatches=() modules=()
 while (($#)); do
     case $1 in
         --name) name=$2; shift 2 ;;
@@ -40,6 +42,7 @@ while (($#)); do
         --timeout) timeout=$2; shift 2 ;;
         --expect) expect=$2; shift 2 ;;
         --match) matches+=("$2"); shift 2 ;;
+        --no-match) nomatches+=("$2"); shift 2 ;;
         --elf) elf=$2; shift 2 ;;
         *) echo "run-boot: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -72,11 +75,19 @@ fail() {
 }
 
 check_matches() {
-    local m
+    local m plain
+    # The UART sends CRLF; match against plain lines so '$' works.  (A here
+    # string, not a pipe: grep -q quitting early must not look like no match.)
+    plain=$(tr -d '\r' < "$serial")
     for m in "${matches[@]}"; do
-        # The UART sends CRLF; match against plain lines so '$' works.
-        tr -d '\r' < "$serial" | grep -Eq -- "$m" || fail "$1, but the log lacks /$m/"
+        grep -Eq -- "$m" <<<"$plain" || fail "$1, but the log lacks /$m/"
     done
+    for m in "${nomatches[@]}"; do
+        if grep -Eq -- "$m" <<<"$plain"; then
+            fail "$1, but the log has /$m/: $(grep -Em1 -- "$m" <<<"$plain")"
+        fi
+    done
+    return 0
 }
 
 # What QEMU's exit says about the run.
