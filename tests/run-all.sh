@@ -96,7 +96,8 @@ mods=build/modules
 gen_modules() {
     tests/make-module.sh $mods/empty /bin/empty 0 &&
     tests/make-module.sh $mods/six-mb /bin/six-mb $((6 * 1024 * 1024 + 123)) &&
-    tests/make-module.sh $mods/forty-mb /lib/forty-mb $((40 * 1024 * 1024)) || return 1
+    tests/make-module.sh $mods/forty-mb /lib/forty-mb $((40 * 1024 * 1024)) &&
+    tests/make-module.sh $mods/m130 /bin/m130 $((130 * 1024 * 1024)) || return 1
     local i
     for i in $(seq 0 199); do
         tests/make-module.sh $mods/many/$i /bin/m$i $((4096 + i * 37)) || return 1
@@ -109,6 +110,9 @@ many=()
 for i in $(seq 0 199); do many+=(--module $mods/many/$i=/bin/m$i); done
 boot modules-0-6M-40M --cmdline 'modules=3' "${sized[@]}" \
     --match '^# modules: 3, 2 with a verified header, 1 empty, 48234619 bytes$'
+# 130 MB: the frame allocator's first 128 MiB segment holds no free frame.
+boot modules-130M --mem 256M --cmdline 'modules=1' --module $mods/m130=/bin/m130 \
+    --match '^# modules: 1, 1 with a verified header, 0 empty, 136314880 bytes$'
 boot modules-200 --cmdline 'modules=200' "${many[@]}" \
     --match '^# modules: 200, 200 with a verified header, 0 empty'
 # UEFI (OVMF) boots of the same hybrid ISO; the firmware is slow under TCG.
