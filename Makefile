@@ -19,8 +19,12 @@ SMP        ?= 1
 MACHINE    ?= pc
 CPU        ?= qemu64
 ACCEL      ?= tcg
+FIRMWARE   ?= bios
+# make run's display: none (serial only), or e.g. gtk / sdl / vnc=:0 to see
+# the VGA text or framebuffer console.
+QEMU_DISPLAY ?= none
 QEMU_EXTRA ?=
-export MEM SMP MACHINE CPU ACCEL QEMU_EXTRA
+export MEM SMP MACHINE CPU ACCEL FIRMWARE QEMU_EXTRA
 
 IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
 
@@ -40,6 +44,13 @@ KSRC_C   := $(shell find kernel tests/ktest.c tests/kernel -name '*.c' 2>/dev/nu
 KSRC_ASM := $(shell find boot kernel tests/kernel -name '*.asm' | sort)
 KOBJ     := $(patsubst %.c,$(BUILD)/obj/%.o,$(KSRC_C)) $(patsubst %.asm,$(BUILD)/obj/%.o,$(KSRC_ASM))
 
+# The framebuffer console's font: a PSF console font from Debian's
+# console-setup-linux, converted to C at build time (tools/psf2c.c).
+FONT   ?= /usr/share/consolefonts/Lat15-VGA16.psf.gz
+FONT_C := $(BUILD)/gen/fb_font.c
+FONT_O := $(BUILD)/obj/gen/fb_font.o
+KOBJ   += $(FONT_O)
+
 .PHONY: all iso run test debug deps help clean check-clang
 all: iso
 iso: $(ISO)
@@ -53,6 +64,25 @@ $(BUILD)/obj/%.o: %.asm Makefile
 	@mkdir -p $(dir $@)
 	@echo "  NASM    $<"
 	@$(NASM) $(NASMFLAGS) $< -o $@
+
+$(BUILD)/tools/psf2c: tools/psf2c.c Makefile
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	@$(HOST_CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $<
+
+$(FONT):
+	@echo "font $(FONT) is missing: make deps installs it (console-setup-linux), or set FONT=" >&2
+	@exit 1
+
+$(FONT_C): $(BUILD)/tools/psf2c $(FONT)
+	@mkdir -p $(dir $@)
+	@echo "  FONT    $(FONT)"
+	@gzip -dcf $(FONT) | $(BUILD)/tools/psf2c > $@.tmp && mv $@.tmp $@
+
+$(FONT_O): $(FONT_C) kernel/dev/fb_font.h Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(KCFLAGS) -Ikernel/dev -c $< -o $@
 
 # Three link passes so that the kernel carries its own symbol table
 # (scripts/link.sh explains).
@@ -72,7 +102,7 @@ deps:
 
 run: deps $(ISO)
 	@echo "Zeroframe: serial console follows; quit QEMU with Ctrl-A X."
-	qemu-system-x86_64 $$(scripts/qemu-args.sh) -cdrom $(ISO) -serial mon:stdio -display none
+	qemu-system-x86_64 $$(scripts/qemu-args.sh) -cdrom $(ISO) -serial mon:stdio -display $(QEMU_DISPLAY)
 
 test: deps
 	@$(MAKE) --no-print-directory $(ELF) $(ISO)
@@ -89,7 +119,8 @@ help:
 	@echo "  make debug        boot paused under GDB (gdbstub), symbols loaded, stop at _start"
 	@echo "  make deps         install missing tools (Debian/Ubuntu, apt-get)"
 	@echo "  make clean        remove $(BUILD)/"
-	@echo "Knobs: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) CPU=$(CPU) ACCEL=$(ACCEL) QEMU_EXTRA=..."
+	@echo "Knobs: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) CPU=$(CPU) ACCEL=$(ACCEL) FIRMWARE=$(FIRMWARE) (bios|uefi)"
+	@echo "       QEMU_DISPLAY=$(QEMU_DISPLAY) (make run: gtk, sdl, vnc=:0 ...) QEMU_EXTRA=..."
 	@echo "       CC=clang, CROSS=x86_64-elf-"
 
 clean:

@@ -2,14 +2,16 @@
 ; 4-level boot page tables, long mode, jump to the higher-half C kernel.
 ;
 ; Boot page tables (all in the kernel's .bss, reached here by physical address):
-;   PML4[0]   -> boot_pdpt_low  [0]   -> boot_pd : identity map of 0..1 GiB
+;   PML4[0]   -> boot_pdpt_low  [0]   -> boot_pd : identity map
 ;   PML4[510] -> PML4 itself (recursive slot, used by the VMM)
-;   PML4[511] -> boot_pdpt_high [510] -> boot_pd : 0xffffffff80000000 -> 0..1 GiB
-; boot_pd maps the first 8 MiB (the kernel image) with 4 KiB pages through
-; boot_pt, so single guard pages can be unmapped, and the rest of the first
-; 1 GiB with 2 MiB pages.  Once in the higher half the identity map is dropped
-; (the null page faults from then on).  The VMM later builds the kernel's
-; final W^X address space and switches to it.
+;   PML4[511] -> boot_pdpt_high [510] -> boot_pd : 0xffffffff80000000 + pa
+; boot_pd points at the four page tables boot_pt (physical 0..8 MiB, 4 KiB
+; pages), and they map only the kernel image (1 MiB .. kernel_phys_end) and
+; the VGA text page 0xb8000: no other frame, in particular none the frame
+; allocator may hand out, ever has an alias in the kernel half.  Boot data
+; (multiboot2 info, modules) is read through temporary mappings (kmap).
+; Once in the higher half the identity map is dropped (the null page faults
+; from then on).  The VMM later gives each kernel page its final rights.
 
 %define KERNEL_VMA      0xffffffff80000000
 %define MB2_MAGIC       0xe85250d6
@@ -20,8 +22,11 @@
 %define PTE_W           (1 << 1)
 %define PTE_PS          (1 << 7)
 %define BOOT_PT_COUNT   4                   ; 4 KiB-mapped: first 4 * 2 MiB
+%define VGA_TEXT        0xb8000
 
 extern kernel_main
+extern kernel_phys_start
+extern kernel_phys_end
 global _start
 global boot_pml4
 global boot_pdpt_low
@@ -73,6 +78,12 @@ _start:
     cmp eax, ecx
     je boot_no_cpuid
 
+    ; PAE (CPUID.1:EDX bit 6): 4-level paging is built on it.
+    mov eax, 1
+    cpuid
+    test edx, 1 << 6
+    jz boot_no_pae
+
     mov eax, 0x80000000
     cpuid
     cmp eax, 0x80000001
@@ -108,18 +119,23 @@ _start:
     mov [boot_pdpt_low - KERNEL_VMA + 0 * 8], eax
     mov [boot_pdpt_high - KERNEL_VMA + 510 * 8], eax
 
-    mov ecx, 0
+    ; boot_pt: the kernel image's pages, then the VGA text page.
+    mov ecx, kernel_phys_start
+    shr ecx, 12
+    mov edx, kernel_phys_end            ; page aligned (linker.ld)
+    shr edx, 12
 .fill_pt:
     mov eax, ecx
     shl eax, 12
     or eax, PTE_P | PTE_W
     mov [boot_pt - KERNEL_VMA + ecx * 8], eax
     inc ecx
-    cmp ecx, BOOT_PT_COUNT * 512
-    jne .fill_pt
+    cmp ecx, edx
+    jb .fill_pt
+    mov dword [boot_pt - KERNEL_VMA + (VGA_TEXT >> 12) * 8], VGA_TEXT | PTE_P | PTE_W
 
     mov ecx, 0
-.fill_pd_pt:
+.fill_pd:
     mov eax, ecx
     shl eax, 12
     add eax, boot_pt - KERNEL_VMA
@@ -127,14 +143,6 @@ _start:
     mov [boot_pd - KERNEL_VMA + ecx * 8], eax
     inc ecx
     cmp ecx, BOOT_PT_COUNT
-    jne .fill_pd_pt
-.fill_pd:
-    mov eax, ecx
-    shl eax, 21
-    or eax, PTE_P | PTE_W | PTE_PS
-    mov [boot_pd - KERNEL_VMA + ecx * 8], eax
-    inc ecx
-    cmp ecx, 512
     jne .fill_pd
 
     mov eax, boot_pml4 - KERNEL_VMA
@@ -157,16 +165,22 @@ _start:
     jmp 0x08:long_mode_low
 
 ; Print the zero-terminated string at ESI to VGA row 0 and to COM1, then halt.
-; Halting (not rebooting) keeps the message on screen.
+; CR and LF go to COM1 only (VGA would draw them as glyphs).  Halting (not
+; rebooting) keeps the message on screen.
 boot_fail:
-    mov edi, 0xb8000
+    mov edi, VGA_TEXT
 .next:
     lodsb
     test al, al
     jz .halt
+    cmp al, 13
+    je .serial
+    cmp al, 10
+    je .serial
     mov ah, 0x4f                        ; white on red
     mov [edi], ax
     add edi, 2
+.serial:
     mov dx, COM1 + 5
 .wait:
     push eax
@@ -187,6 +201,9 @@ boot_no_multiboot:
     jmp boot_fail
 boot_no_cpuid:
     mov esi, msg_no_cpuid
+    jmp boot_fail
+boot_no_pae:
+    mov esi, msg_no_pae
     jmp boot_fail
 boot_no_long_mode:
     mov esi, msg_no_long_mode
@@ -219,6 +236,7 @@ boot_gdt_ptr64:
 
 msg_no_multiboot: db "Zeroframe: not started by a multiboot2 loader (bad magic in EAX); halting.", 13, 10, 0
 msg_no_cpuid:     db "Zeroframe: this CPU has no CPUID instruction; halting.", 13, 10, 0
+msg_no_pae:       db "Zeroframe: this CPU does not support PAE (physical address extension); halting.", 13, 10, 0
 msg_no_long_mode: db "Zeroframe: this CPU does not support 64-bit long mode; halting.", 13, 10, 0
 msg_no_nx:        db "Zeroframe: this CPU does not support the NX (no-execute) bit; halting.", 13, 10, 0
 

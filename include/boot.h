@@ -6,8 +6,14 @@
 #include <stdint.h>
 
 #define KERNEL_VMA 0xffffffff80000000ull
-/* The boot page tables map physical 0..1 GiB at KERNEL_VMA (2 MiB pages). */
-#define BOOT_WINDOW_SIZE (1ull << 30)
+/* The only low-memory mappings at KERNEL_VMA + pa (boot/boot.asm): the kernel
+ * image and the VGA text page.  Everything else the loader handed over is
+ * read through temporary mappings (kmap). */
+#define BOOT_VGA_TEXT_PA 0xb8000ull
+#define BOOT_VGA_TEXT_VA (KERNEL_VMA + BOOT_VGA_TEXT_PA)
+/* Where the VMM maps a linear framebuffer (kernel/dev/fb.c), up to 512 MiB. */
+#define BOOT_FB_VA 0xffffffffa0000000ull
+#define BOOT_FB_MAX_SIZE (512ull << 20)
 
 #define MB2_BOOT_MAGIC 0x36d76289u
 
@@ -40,25 +46,57 @@ enum boot_mode {
     BOOT_MODE_TEST, /* run self-tests, then exit QEMU with a pass/fail code */
 };
 
+/* A multiboot2 module: its physical memory (GRUB's `module2 FILE NAME...`)
+ * and its name, the module's command line, copied into kernel memory. */
+struct boot_module {
+    uint64_t start, end; /* physical, end exclusive; start == end: empty */
+    const char *name;    /* "" when the loader gave none */
+};
+/* More modules than this are refused at boot with a message. */
+#define BOOT_MAX_MODULES 256
+/* The multiboot2 information block is copied into a kernel buffer this big;
+ * a larger block is refused at boot with a message. */
+#define BOOT_MBI_MAX (128u * 1024)
+
+/* The linear framebuffer GRUB set up (multiboot2 tag 8), if any. */
+struct boot_framebuffer {
+    uint64_t pa;
+    uint32_t pitch, width, height; /* bytes per line, pixels */
+    uint8_t bpp;                   /* bits per pixel */
+    uint8_t type;                  /* 0 indexed, 1 RGB, 2 EGA text */
+    uint8_t red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
+};
+#define BOOT_FB_TYPE_RGB 1
+#define BOOT_FB_TYPE_EGA_TEXT 2
+
 struct boot_info {
     uint32_t magic;
-    uint64_t mbi_phys;
-    const char *cmdline;  /* "" when the loader gave none */
+    uint64_t mbi_phys;     /* where the loader put the info block */
+    const void *mbi;       /* its copy in kernel memory (NULL if unusable) */
+    uint32_t mbi_size;     /* bytes in the copy (the block's total_size) */
+    const char *cmdline;   /* "" when the loader gave none */
+    const char *loader;    /* boot loader name, "" when absent */
     enum boot_mode mode;
     const char *test_glob; /* NULL: every test except manual ones */
+    bool test_glob_too_long; /* test= longer than the kernel keeps: refused */
+    bool have_fb;
+    struct boot_framebuffer fb;
 };
 
 extern struct boot_info boot_info;
 
-/* Parse the loader's handover into boot_info (kernel/boot_info.c). */
+/* Copy the loader's handover into kernel memory and parse it into
+ * boot_info and the module list (kernel/boot_info.c).  Halts with a message
+ * when the block or the module count exceeds the limits above. */
 void boot_info_init(uint32_t magic, uint64_t mbi_phys);
 
-/* Physical address -> kernel virtual address through the boot window.
- * Only valid for pa < BOOT_WINDOW_SIZE. */
-static inline uintptr_t boot_phys_to_virt(uint64_t pa)
-{
-    return (uintptr_t)(pa + KERNEL_VMA);
-}
+/* The modules, in the loader's order. */
+unsigned boot_module_count(void);
+const struct boot_module *boot_module_get(unsigned i); /* NULL when i is out of range */
+
+/* Copy @n bytes of physical memory at @pa into @dst through temporary
+ * mappings (for boot data; any address, any alignment). */
+void boot_copy_from_phys(void *dst, uint64_t pa, uint64_t n);
 
 /* isa-debug-exit (iobase 0xf4): QEMU exits with status (code << 1) | 1. */
 enum boot_exit_code {

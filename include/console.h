@@ -1,5 +1,6 @@
 /* The kernel console: COM1 (16550 UART) is the primary, machine-readable
- * output; everything is mirrored to the VGA text screen for humans. */
+ * output; everything is mirrored for humans to the VGA text screen (BIOS)
+ * or, when GRUB set up a graphics mode (UEFI), to the framebuffer. */
 #ifndef ZF_CONSOLE_H
 #define ZF_CONSOLE_H
 
@@ -9,6 +10,11 @@
 void console_init(void);
 void console_putc(char c);
 void console_write(const char *s);
+/* Once boot_info is known: drop VGA text when the machine has none. */
+void console_use_boot_display(void);
+/* Once the VMM is up: draw on the framebuffer, if any, replaying the boot
+ * messages so far. */
+void console_attach_framebuffer(void);
 
 /* 16550 serial port (kernel/dev/serial.c). */
 bool serial_init(uint16_t port);   /* false when no UART answers at @port */
@@ -22,5 +28,15 @@ int serial_getc_nonblock(uint16_t port);
 void vga_init(uintptr_t buffer_va);
 void vga_putc(char c);
 void vga_disable(void);            /* e.g. when its mapping goes away */
+
+/* Linear framebuffer text console (kernel/dev/fb.c). */
+bool fb_console_init(void);        /* map boot_info.fb; false (reason printed) if unusable */
+void fb_putc(char c);
+bool fb_console_active(void);
+void fb_console_cursor(unsigned *col, unsigned *row);
+void fb_console_size(unsigned *cols, unsigned *rows);
+unsigned fb_console_glyph_height(void);
+/* Does text cell (@col, @row) show exactly the glyph of @c? (self-tests) */
+bool fb_console_cell_is(unsigned col, unsigned row, char c);
 
 #endif

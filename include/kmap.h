@@ -23,6 +23,11 @@ enum kmap_status {
     KMAP_ERR_ORDER,      /* pop of a mapping that is not the most recent one */
 };
 
+/* Link the window into the boot page tables.  It needs no allocator, so
+ * boot code reads loader data (multiboot2 info, modules) through kmap long
+ * before the VMM exists (kernel/arch/x86_64/mmu.c; vmm_init calls it too). */
+void kmap_window_install(void);
+
 /* Map @pa; returns its virtual address, or NULL with *@st (if given) saying
  * why. */
 void *kmap_push(paddr_t pa, bool writable, enum kmap_status *st);

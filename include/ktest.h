@@ -4,8 +4,9 @@
  *
  * EXPECT_* records a failure and goes on; ASSERT_* records it and ends the
  * test (from any call depth).  TEST_MANUAL tests run only when the kernel
- * command line's test=<glob> selects them (never by default): they are for
- * the runner's own tests (deliberate failures, hangs, triple faults).
+ * command line's test= names them exactly (never by default, never through
+ * a wildcard): they are for the runner's own tests (deliberate failures,
+ * hangs, triple faults, panics).
  * TEST_FINAL tests run after all others (end-of-run invariants).
  *
  * Guards (KTEST_GUARD) are sampled before and after every test; a test that
@@ -30,6 +31,16 @@ struct ktest_guard {
     uint64_t (*sample)(void);
 };
 
+/* Run after a test that failed: undoes what such a test may leave behind
+ * (an ASSERT skips its own clean-up) and returns how many things it undid. */
+struct ktest_cleanup {
+    const char *name;
+    unsigned (*fn)(void);
+};
+
+/* Longest test= selection accepted whole; a longer one is refused. */
+#define KTEST_SELECTION_MAX 255
+
 #define KTEST_DEFINE_(suite_, name_, flags_, order_)                                        \
     static void ktest_fn_##suite_##_##name_(void);                                          \
     static const struct ktest ktest_##suite_##_##name_                                      \
@@ -45,6 +56,10 @@ struct ktest_guard {
 #define KTEST_GUARD(name_, fn_)                                                             \
     static const struct ktest_guard ktest_guard_##name_                                     \
         __attribute__((used, section(".ktest_guards"), aligned(8))) = { #name_, fn_ }
+
+#define KTEST_CLEANUP(name_, fn_)                                                           \
+    static const struct ktest_cleanup ktest_cleanup_##name_                                 \
+        __attribute__((used, section(".ktest_cleanups"), aligned(8))) = { #name_, fn_ }
 
 /* Harness internals used by the macros. */
 void ktest_fail_bool(bool fatal, const char *file, int line, const char *expr);
@@ -102,9 +117,12 @@ struct ktest_totals {
     int planned, passed, failed, skipped;
 };
 
-/* Run the tests selected by @glob (NULL: all non-manual tests), printing
- * KTAP.  Returns the totals. */
+/* Run the tests selected by @glob (NULL: all non-manual tests; otherwise
+ * the rules at the top of tests/ktest.c), printing KTAP.  Returns the
+ * totals; a selection error counts as one failure. */
 struct ktest_totals ktest_run(const char *glob);
+/* A run refused before it starts (e.g. a test= value too long to keep). */
+struct ktest_totals ktest_refuse(const char *sel, const char *why);
 
 /* Non-local jump (kernel/arch/x86_64/kjmp.asm). */
 struct kjmp_buf {

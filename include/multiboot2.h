@@ -16,6 +16,7 @@ enum mb2_tag_type {
     MB2_TAG_BASIC_MEMINFO = 4,
     MB2_TAG_BOOTDEV = 5,
     MB2_TAG_MMAP = 6,
+    MB2_TAG_FRAMEBUFFER = 8,
     MB2_TAG_ELF_SECTIONS = 9,
 };
 
@@ -95,6 +96,17 @@ struct mb2_tag_module {
     /* NUL-terminated command line follows */
 };
 
+/* Framebuffer info; the colour fields follow only for type 1 (RGB). */
+struct mb2_tag_framebuffer {
+    struct mb2_tag tag;
+    uint64_t addr;
+    uint32_t pitch, width, height;
+    uint8_t bpp, type;
+    uint16_t reserved;
+    uint8_t red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
+} __attribute__((packed));
+#define MB2_FRAMEBUFFER_MIN_SIZE 32 /* without the colour fields */
+
 struct mb2_tag_basic_meminfo {
     struct mb2_tag tag;
     uint32_t mem_lower; /* KiB from 0 */
@@ -140,7 +152,7 @@ enum mb2_warning {
 #define MB2_WARNING_COUNT 18
 
 #define MB2_MAX_RANGES 128
-#define MB2_MAX_MODULES 16
+#define MB2_MAX_MODULES 256 /* boot.h BOOT_MAX_MODULES */
 #define MB2_MAX_ELF_RANGES 64
 
 struct mb2_module {

@@ -21,15 +21,20 @@ void kernel_main(uint32_t magic, uint64_t mbi_phys)
     kprintf("Zeroframe: higher-half x86-64 kernel\n");
     kprintf("boot: kernel entry at tsc=%llu\n", (unsigned long long)entry_tsc);
     boot_info_init(magic, mbi_phys);
+    console_use_boot_display();
     boot_unmap_guard_pages();
     irq_init();
     pmm_init();
     vmm_init();
+    console_attach_framebuffer();
     proc_boot_init();
     kprintf("boot: command line \"%s\", mode %s\n", boot_info.cmdline,
             boot_info.mode == BOOT_MODE_TEST ? "test" : "run");
 
-    struct ktest_totals t = ktest_run(boot_info.test_glob);
+    struct ktest_totals t = boot_info.test_glob_too_long
+        ? ktest_refuse(NULL, "the test= selection is longer than 255 characters; refused "
+                             "rather than cut (cutting changes its meaning)")
+        : ktest_run(boot_info.test_glob);
 
     /* Then user mode: the first program (init=, default /bin/init), when
      * the modules hold it. */

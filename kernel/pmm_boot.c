@@ -1,7 +1,9 @@
 /* Bringing up the frame allocator from the multiboot2 information, and the
  * kernel's panicking wrappers around the allocator's API. */
 #include "arch/x86_64/pmm_window.h"
+#include "arch/x86_64/cpu.h"
 #include "boot.h"
+#include "kmap.h"
 #include "kprintf.h"
 #include "ksym.h"
 #include "kstring.h"
@@ -27,17 +29,47 @@ const struct range_set *pmm_boot_reserved(void)
     return &reserved;
 }
 
-/* Default poison writer: frames the boot window reaches. */
-static void poison_boot_window(paddr_t pa)
+/* Debug poisoning of freed frames through a temporary mapping: no frame the
+ * allocator hands out has a permanent kernel mapping. */
+static void poison_frame(paddr_t pa)
 {
-    if (pa < BOOT_WINDOW_SIZE)
-        memset((void *)boot_phys_to_virt(pa), PMM_POISON_BYTE, PAGE_SIZE);
+    void *p = kmap_push(pa, true, NULL);
+    if (!p)
+        return;
+    memset(p, PMM_POISON_BYTE, PAGE_SIZE);
+    kmap_pop(p);
 }
 
+/* Reserve every frame [a, b) touches.  When the set is full, merging what
+ * touches (modules lie back to back) usually makes room. */
 static void reserve(uint64_t a, uint64_t b)
 {
+    a &= ~(uint64_t)(PAGE_SIZE - 1);
+    b = (b + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+    if (reserved.n == reserved.cap)
+        range_normalize(&reserved);
     if (!range_add(&reserved, a, b))
-        panic("pmm: too many reserved ranges");
+        panic("pmm: too many reserved ranges (more than %zu after merging)", reserved.cap);
+}
+
+/* Below this much usable RAM the boot stops with one line instead of failing
+ * self-tests.  Measured (README: Minimum memory): under SeaBIOS the smallest
+ * machine whose self-tests all pass is -m 6272K, which leaves 5756 KiB
+ * usable; the binding need is the self-tests' 2 MiB-aligned contiguous run
+ * (pmm.contiguous_with_alignment, vmm.huge_page_translate_and_map). */
+#define PMM_MIN_USABLE_KIB 5756
+
+static void check_minimum_memory(void)
+{
+    uint64_t usable = 0;
+    for (size_t i = 0; i < mb.usable.n; i++)
+        usable += mb.usable.r[i].end - mb.usable.r[i].start;
+    if (usable >= (uint64_t)PMM_MIN_USABLE_KIB << 10)
+        return;
+    kprintf("Zeroframe: too little memory: %llu KiB of usable RAM found, %u KiB needed; "
+            "halting.\n",
+            (unsigned long long)(usable >> 10), PMM_MIN_USABLE_KIB);
+    cpu_halt_forever();
 }
 
 void pmm_init(void)
@@ -46,15 +78,16 @@ void pmm_init(void)
     unsigned phys_bits = pmm_arch_maxphyaddr();
     uint64_t max_phys = 1ull << phys_bits;
 
-    if (boot_info.magic != MB2_BOOT_MAGIC || boot_info.mbi_phys >= BOOT_WINDOW_SIZE ||
-        mb2_view_init(&view, (const void *)boot_phys_to_virt(boot_info.mbi_phys),
-                      (size_t)(BOOT_WINDOW_SIZE - boot_info.mbi_phys)) != MB2_OK)
+    if (!boot_info.mbi || mb2_view_init(&view, boot_info.mbi, boot_info.mbi_size) != MB2_OK)
         panic("pmm: no usable multiboot2 information: cannot find memory");
     mb2_parse(&mb, &view, max_phys);
+    /* Trimming a usable entry to whole pages is routine (SeaBIOS ends low
+     * memory at 0x9fc00): not worth a warning. */
     for (uint32_t bit = 1; bit; bit <<= 1) {
-        if (mb.warnings & bit)
+        if ((mb.warnings & bit) && bit != MB2_W_MMAP_UNALIGNED)
             kprintf("pmm: warning: multiboot2: %s\n", mb2_warning_str(bit));
     }
+    check_minimum_memory();
 
     range_set_init(&reserved, reserved_r, MB2_MAX_RANGES);
     /* Real-mode IVT, BIOS data, EBDA, ROMs (the first MiB), then the kernel
@@ -85,7 +118,7 @@ void pmm_init(void)
     if (st != PMM_OK)
         panic("pmm: set-up failed: %s", pmm_status_str(st));
     if (ZF_DEBUG)
-        pmm_set_poison_writer(poison_boot_window);
+        pmm_set_poison_writer(poison_frame);
 
     /* Bring up the lowest chunk now (every boot needs it): later chunks
      * come up lazily. */

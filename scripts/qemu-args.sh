@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Prints the QEMU arguments for the knobs MEM, SMP, MACHINE, CPU, ACCEL and
-# QEMU_EXTRA (environment).  MEM of 64G or more switches to q35 with 46-bit
+# Prints the QEMU arguments for the knobs MEM, SMP, MACHINE, CPU, ACCEL,
+# FIRMWARE (bios: SeaBIOS, QEMU's default; uefi: OVMF from Debian's `ovmf`,
+# its code as a read-only pflash) and QEMU_EXTRA (environment).  MEM of 64G or more switches to q35 with 46-bit
 # physical addresses and a lazily backed RAM object so that huge guests boot
 # without the host committing the memory.
 set -euo pipefail
 mem=${MEM:-128M} smp=${SMP:-1} machine=${MACHINE:-pc} cpu=${CPU:-qemu64} accel=${ACCEL:-tcg}
+firmware=${FIRMWARE:-bios}
 
 to_mib() { # 128M, 4G, 4T, or a plain number of MiB
     local v=$1 n=${1%[KkMmGgTt]}
@@ -30,6 +32,21 @@ if (( $(to_mib "$mem") >= 64 * 1024 )); then
 else
     args+=(-machine "$machine" -cpu "$cpu")
 fi
+case $firmware in
+    bios) ;;
+    uefi)
+        code=
+        for f in /usr/share/OVMF/OVMF_CODE_4M.fd /usr/share/OVMF/OVMF_CODE.fd; do
+            [[ -f $f ]] && { code=$f; break; }
+        done
+        if [[ -z $code ]]; then
+            echo "qemu-args: FIRMWARE=uefi needs OVMF (Debian package ovmf; try: make deps)" >&2
+            exit 2
+        fi
+        # Read-only code, no variable store: nothing persists between boots.
+        args+=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$code") ;;
+    *) echo "qemu-args: FIRMWARE=$firmware is not bios or uefi" >&2; exit 2 ;;
+esac
 # shellcheck disable=SC2206
 extra=(${QEMU_EXTRA:-})
 printf '%s\n' "${args[@]}" "${extra[@]}" | paste -sd' '

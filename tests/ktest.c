@@ -1,5 +1,11 @@
 /* The self-test harness: selects tests, runs each under a jump buffer so that
- * ASSERT can end it, samples guards around it and prints KTAP. */
+ * ASSERT can end it, samples guards around it and prints KTAP.
+ *
+ * Selection (test=...): a comma-separated list of items.  An item selects
+ * the automatic tests whose "suite.name" matches it as a glob, and a manual
+ * test only when it is exactly that test's name (never through a wildcard).
+ * An empty selection, or one that selects nothing, is an error: the run
+ * prints "# selection error: ..." and fails. */
 #include "cmdline.h"
 #include "kprintf.h"
 #include "kstring.h"
@@ -7,6 +13,7 @@
 
 extern const struct ktest ktests_start[], ktests_end[];
 extern const struct ktest_guard ktest_guards_start[], ktest_guards_end[];
+extern const struct ktest_cleanup ktest_cleanups_start[], ktest_cleanups_end[];
 
 #define KTEST_MAX_GUARDS 16
 
@@ -73,13 +80,63 @@ void ktest_skip(const char *why)
         ;
 }
 
-static bool selected(const struct ktest *t, const char *glob)
+/* Does the item @item (@len bytes, no comma) select @t, named @full? */
+static bool item_selects(const struct ktest *t, const char *full, const char *item, size_t len)
 {
-    char full[96];
-    if (!glob)
+    char pat[KTEST_SELECTION_MAX + 1];
+    if (len == 0 || len > KTEST_SELECTION_MAX)
+        return false;
+    memcpy(pat, item, len);
+    pat[len] = '\0';
+    if (t->flags & KTEST_MANUAL)
+        return strcmp(pat, full) == 0;
+    return glob_match(pat, full);
+}
+
+static bool selected(const struct ktest *t, const char *sel)
+{
+    char full[160];
+    if (!sel)
         return !(t->flags & KTEST_MANUAL);
     ksnprintf(full, sizeof(full), "%s.%s", t->suite, t->name);
-    return glob_match(glob, full);
+    for (const char *p = sel;;) {
+        const char *comma = p;
+        while (*comma && *comma != ',')
+            comma++;
+        if (item_selects(t, full, p, (size_t)(comma - p)))
+            return true;
+        if (!*comma)
+            return false;
+        p = comma + 1;
+    }
+}
+
+/* Ends a run that cannot start: a KTAP header, the reason, an empty plan. */
+struct ktest_totals ktest_refuse(const char *sel, const char *why)
+{
+    struct ktest_totals tot = { 0 };
+    kprintf("KTAP version 1\n");
+    kprintf("# Zeroframe self-tests\n");
+    if (sel)
+        kprintf("# selection error: %s (test=%s)\n", why, sel);
+    else
+        kprintf("# selection error: %s\n", why);
+    kprintf("1..0\n");
+    kprintf("0 passed, 0 failed\n");
+    tot.failed = 1; /* no test failed, but the run must not pass */
+    return tot;
+}
+
+/* After a test that failed: undo what it left behind (mappings, temporary
+ * mappings, fault injection), so later tests start from a clean state. */
+static void run_cleanups(void)
+{
+    for (const struct ktest_cleanup *c = ktest_cleanups_start; c < ktest_cleanups_end; c++) {
+        unsigned n = c->fn();
+        if (n)
+            kprintf("# cleanup %s: undid %u thing%s this test left behind\n", c->name, n,
+                    n == 1 ? "" : "s");
+    }
 }
 
 struct ktest_totals ktest_run(const char *glob)
@@ -90,8 +147,15 @@ struct ktest_totals ktest_run(const char *glob)
 
     if (nguards > KTEST_MAX_GUARDS)
         nguards = KTEST_MAX_GUARDS;
+    if (glob && !*glob)
+        return ktest_refuse(NULL, "empty test selection (test= needs a name or pattern)");
+    if (glob && strlen(glob) > KTEST_SELECTION_MAX)
+        return ktest_refuse(NULL, "test selection too long");
     for (const struct ktest *t = ktests_start; t < ktests_end; t++)
         tot.planned += selected(t, glob);
+    if (tot.planned == 0)
+        return ktest_refuse(glob, "the selection matches no test (manual tests must be named "
+                                  "exactly)");
 
     kprintf("KTAP version 1\n");
     kprintf("# Zeroframe self-tests%s%s\n", glob ? ", selection: " : "", glob ? glob : "");
@@ -118,12 +182,17 @@ struct ktest_totals ktest_run(const char *glob)
                 uint64_t after = ktest_guards_start[g].sample();
                 if (after != before[g]) {
                     test_failures++;
-                    kprintf("# guard %s changed: before %llu, after %llu\n",
-                            ktest_guards_start[g].name, (unsigned long long)before[g],
-                            (unsigned long long)after);
+                    kprintf("# guard %s changed by %lld in this test: before %llu, after %llu\n",
+                            ktest_guards_start[g].name, (long long)(after - before[g]),
+                            (unsigned long long)before[g], (unsigned long long)after);
                 }
             }
         }
+        /* A failed test (an ASSERT especially) may leave state behind: undo
+         * what can be undone.  Guards are sampled afresh before each test,
+         * so whatever stays lost is charged to this test alone. */
+        if (test_failures)
+            run_cleanups();
 
         if (how == JUMP_SKIP && test_failures == 0) {
             tot.skipped++;

@@ -27,11 +27,19 @@ boot() { # name run-boot args...
 # --- builds: both compilers, warnings are errors
 step "build with clang" make --no-print-directory -s CC=clang BUILD=build/clang build/clang/zeroframe.elf
 
-# --- kernel boots
-boot selftests
+# --- kernel boots (a normal SeaBIOS memory map is not worth a warning)
+boot selftests --no-match '^pmm: warning'
 boot selftests-clang --elf build/clang/zeroframe.elf
 boot cpu-without-nx --cpu qemu64,-nx --expect halt --timeout 5 \
     --match 'does not support the NX \(no-execute\) bit; halting'
+# GRUB boots a CPU without PAE; the kernel's first check stops it.
+boot cpu-without-pae --cpu qemu64,-pae --expect halt --timeout 10 \
+    --match '^Zeroframe: this CPU does not support PAE \(physical address extension\); halting\.$'
+# Below the minimum (README: Minimum memory): one line, then halt.
+boot too-little-memory --mem 6M --expect halt --timeout 15 \
+    --match '^Zeroframe: too little memory: 5628 KiB of usable RAM found, 5756 KiB needed; halting\.$'
+# Too little even for GRUB: its own error reaches the serial log.
+boot grub-out-of-memory --mem 4M --expect halt --timeout 15 --match '^error: out of memory\.$'
 
 # --- exceptions: expected-panic boots, each passing only on its report
 boot panic-page-fault --cmdline 'test=irq_panic.page_fault' --expect panic \
@@ -45,6 +53,12 @@ boot panic-general-protection --cmdline 'test=irq_panic.general_protection' --ex
     --match '^PANIC: #GP general protection fault \(vector 13\) in kernel mode' \
     --match '^Error code: 0 \(no selector \(error code 0\)\)' \
     --match '^RIP=[0-9a-f]{16} ktest_fn_irq_panic_general_protection\+0x'
+boot panic-non-canonical --cmdline 'test=irq_panic.non_canonical_address' --expect panic \
+    --match '^PANIC: #GP general protection fault \(vector 13\) in kernel mode' \
+    --match '^Hint: #GP with error code 0 is usually an access to a non-canonical address$' \
+    --match '^  Non-canonical values in: (.*, )?RBX=dead000000001000(,|$)' \
+    --match ' CR2=[0-9a-f]{16} \(stale: an earlier #PF.s\) CR3=' \
+    --match '^RIP=[0-9a-f]{16} ktest_fn_irq_panic_non_canonical_address\+0x'
 boot panic-stack-overflow --cmdline 'test=irq_panic.stack_overflow' --expect panic \
     --match '^PANIC: #DF double fault \(vector 8\) in kernel mode' \
     --match '^Handler stack: IST1 \(#DF stack ' \
@@ -75,6 +89,40 @@ boot pmm-panic-double-free --cmdline 'test=pmm_panic.double_free' --expect panic
     --match 'pmm: pmm_free\(0x[0-9a-f]+\) called from .*frame is free \(double free'
 boot pmm-panic-refcount-underflow --cmdline 'test=pmm_panic.refcount_underflow' --expect panic \
     --match 'pmm: pmm_ref_dec\(0x[0-9a-f]+\) called from .*frame is free'
+
+# --- boot handover (issue #8): modules of any size, both firmwares.
+# Module files are generated here (build/modules, sparse), never committed.
+mods=build/modules
+gen_modules() {
+    tests/make-module.sh $mods/empty /bin/empty 0 &&
+    tests/make-module.sh $mods/six-mb /bin/six-mb $((6 * 1024 * 1024 + 123)) &&
+    tests/make-module.sh $mods/forty-mb /lib/forty-mb $((40 * 1024 * 1024)) &&
+    tests/make-module.sh $mods/m130 /bin/m130 $((130 * 1024 * 1024)) || return 1
+    local i
+    for i in $(seq 0 199); do
+        tests/make-module.sh $mods/many/$i /bin/m$i $((4096 + i * 37)) || return 1
+    done
+}
+step "generate test modules" gen_modules
+sized=(--module $mods/empty=/bin/empty --module $mods/six-mb=/bin/six-mb
+       --module $mods/forty-mb=/lib/forty-mb)
+many=()
+for i in $(seq 0 199); do many+=(--module $mods/many/$i=/bin/m$i); done
+boot modules-0-6M-40M --cmdline 'modules=3' "${sized[@]}" \
+    --match '^# modules: 3, 2 with a verified header, 1 empty, 48234619 bytes$'
+# 130 MB: the frame allocator's first 128 MiB segment holds no free frame.
+boot modules-130M --mem 256M --cmdline 'modules=1' --module $mods/m130=/bin/m130 \
+    --match '^# modules: 1, 1 with a verified header, 0 empty, 136314880 bytes$'
+boot modules-200 --cmdline 'modules=200' "${many[@]}" \
+    --match '^# modules: 200, 200 with a verified header, 0 empty'
+# UEFI (OVMF) boots of the same hybrid ISO; the firmware is slow under TCG.
+# GRUB's EFI heap is a fraction of RAM: at 128M it cannot load 40 MB.  No
+# VGA text there: the console is drawn on GRUB's framebuffer.
+fbcon=(--match '^console: framebuffer [0-9]+x[0-9]+x(16|24|32) at 0x[0-9a-f]+, [0-9]+x[0-9]+ text'
+       --match '^ok [0-9]+ console.framebuffer_draws_text$')
+boot uefi-pc --firmware uefi --machine pc --timeout 240 "${fbcon[@]}"
+boot uefi-q35-modules --firmware uefi --machine q35 --mem 256M --timeout 240 --cmdline 'modules=3' \
+    "${sized[@]}" --match '^# modules: 3, 2 with a verified header, 1 empty' "${fbcon[@]}"
 
 # --- virtual memory (issue #5): unresolved faults end in the precise report
 boot vmm-panic-write-read-only --cmdline 'test=vmm_panic.write_to_read_only_region' --expect panic \

@@ -2,8 +2,15 @@
 # run-boot.sh: boot the kernel once in QEMU (headless) and judge the run.
 #
 #   tests/run-boot.sh --name NAME [--cmdline "test=..."] [--mem 128M] [--cpu qemu64]
+#                     [--machine pc|q35] [--firmware bios|uefi] [--module FILE[=NAME]]...
 #                     [--timeout 60] [--expect pass|panic|halt] [--match REGEX]...
+#                     [--no-match REGEX]...
 #                     [--elf build/zeroframe.elf]
+#
+# --module adds a multiboot2 module (repeatable; NAME defaults to FILE's base
+# name).  --firmware uefi boots the same hybrid ISO under OVMF.
+# Every --match regex must occur in the serial log, whatever --expect says;
+# no --no-match regex may.
 #
 # --expect pass  (default) passes only on the pass exit code AND a complete
 #                KTAP run: version line, plan 1..N, N result lines numbered in
@@ -20,31 +27,38 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 name= cmdline= mem=${MEM:-128M} cpu=${CPU:-qemu64} timeout=${BOOT_TIMEOUT:-60} expect=pass
+machine=${MACHINE:-pc} firmware=${FIRMWARE:-bios}
 elf=$here/build/zeroframe.elf
-matches=()
+matches=() nomatches=() modules=()
 while (($#)); do
     case $1 in
         --name) name=$2; shift 2 ;;
         --cmdline) cmdline=$2; shift 2 ;;
         --mem) mem=$2; shift 2 ;;
         --cpu) cpu=$2; shift 2 ;;
+        --machine) machine=$2; shift 2 ;;
+        --firmware) firmware=$2; shift 2 ;;
+        --module) modules+=("$2"); shift 2 ;;
         --timeout) timeout=$2; shift 2 ;;
         --expect) expect=$2; shift 2 ;;
         --match) matches+=("$2"); shift 2 ;;
+        --no-match) nomatches+=("$2"); shift 2 ;;
         --elf) elf=$2; shift 2 ;;
         *) echo "run-boot: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 [[ -n $name ]] || { echo "run-boot: --name is required" >&2; exit 2; }
 case $expect in pass|panic|halt) ;; *) echo "run-boot: bad --expect $expect" >&2; exit 2 ;; esac
+case $firmware in bios|uefi) ;; *) echo "run-boot: bad --firmware $firmware (bios or uefi)" >&2; exit 2 ;; esac
 
 out=$here/build/boots
 mkdir -p "$out"
 iso=$out/$name.iso serial=$out/$name.serial qlog=$out/$name.qemu.log
 rm -f "$serial" "$qlog"
-"$here/scripts/mkiso.sh" "$elf" "mode=test $cmdline" "$iso" || { echo "FAIL $name: could not build the ISO"; exit 1; }
+"$here/scripts/mkiso.sh" "$elf" "mode=test $cmdline" "$iso" "${modules[@]}" ||
+    { echo "FAIL $name: could not build the ISO"; exit 1; }
 
-qargs=$(MEM=$mem CPU=$cpu "$here/scripts/qemu-args.sh") || exit 1
+qargs=$(MEM=$mem CPU=$cpu MACHINE=$machine FIRMWARE=$firmware "$here/scripts/qemu-args.sh") || exit 1
 # shellcheck disable=SC2086
 timeout --kill-after=5 "$timeout" qemu-system-x86_64 $qargs -cdrom "$iso" \
     -serial "file:$serial" -display none -monitor none \
@@ -61,11 +75,19 @@ fail() {
 }
 
 check_matches() {
-    local m
+    local m plain
+    # The UART sends CRLF; match against plain lines so '$' works.  (A here
+    # string, not a pipe: grep -q quitting early must not look like no match.)
+    plain=$(tr -d '\r' < "$serial")
     for m in "${matches[@]}"; do
-        # The UART sends CRLF; match against plain lines so '$' works.
-        tr -d '\r' < "$serial" | grep -Eq -- "$m" || fail "$1, but the log lacks /$m/"
+        grep -Eq -- "$m" <<<"$plain" || fail "$1, but the log lacks /$m/"
     done
+    for m in "${nomatches[@]}"; do
+        if grep -Eq -- "$m" <<<"$plain"; then
+            fail "$1, but the log has /$m/: $(grep -Em1 -- "$m" <<<"$plain")"
+        fi
+    done
+    return 0
 }
 
 # What QEMU's exit says about the run.
@@ -102,6 +124,8 @@ esac
 # Both pass and failed need a well-formed, complete KTAP run.
 ktap=$(tr -d '\r' < "$serial")
 grep -qx 'KTAP version 1' <<<"$ktap" || fail "crash before the tests started (no 'KTAP version 1')"
+selerr=$(grep -m1 '^# selection error: ' <<<"$ktap")
+[[ -z $selerr ]] || fail "test selection refused: ${selerr#\# selection error: }"
 plan=$(grep -m1 -xE '1\.\.[0-9]+' <<<"$ktap" | cut -d. -f3)
 [[ -n $plan ]] || fail "no KTAP plan line"
 mapfile -t results < <(grep -E '^(not )?ok [0-9]+ ' <<<"$ktap")
@@ -123,4 +147,5 @@ nskip=$(grep -cE '^ok [0-9]+ .*# SKIP' <<<"$ktap")
 if [[ $how == failed ]] || (( failed > 0 )); then
     fail "failed tests: $failed of $plan: $(grep -E '^not ok ' <<<"$ktap" | sed -E 's/^not ok [0-9]+ //' | paste -sd' ')"
 fi
+check_matches "passed"
 echo "PASS $name: $summary"

@@ -27,4 +27,47 @@ expect_runner_failure runner-failing-test 'failed tests: 1 of 1' --cmdline 'test
 expect_runner_failure runner-hang 'timeout' --cmdline 'test=runner.hang' --timeout 5
 expect_runner_failure runner-triple-fault 'triple fault' --cmdline 'test=runner.triple_fault'
 expect_runner_failure runner-panic 'kernel panic: PANIC: deliberate panic' --cmdline 'test=runner.explicit_panic'
+# Test selection: nothing selected, a manual test through a wildcard, an
+# empty or over-long selection are each refused.
+expect_runner_failure runner-select-nothing 'test selection refused: the selection matches no test' \
+    --cmdline 'test=no_such_suite.*'
+expect_runner_failure runner-select-manual-by-wildcard 'test selection refused: the selection matches no test' \
+    --cmdline 'test=runner.*'
+expect_runner_failure runner-select-bare 'test selection refused: empty test selection' \
+    --cmdline 'test'
+long=$(printf 'x%.0s' {1..300})
+expect_runner_failure runner-select-too-long 'test selection refused: the test= selection is longer than 255' \
+    --cmdline "test=$long*"
+
+# test=* runs every automatic test and no manual one: it passes (any manual
+# test would fail, hang or panic it) with the same plan as the default run.
+out=$("$here/tests/run-boot.sh" --name runner-select-star --cmdline 'test=*' 2>&1)
+if [[ $? -ne 0 ]]; then
+    echo "FAIL runner-selftest runner-select-star: test=* did not pass:"
+    head -n 5 <<<"$out"
+    status=1
+else
+    out2=$("$here/tests/run-boot.sh" --name runner-select-default 2>&1)
+    star=$(tr -d '\r' < "$here/build/boots/runner-select-star.serial" | grep -m1 -xE '1\.\.[0-9]+')
+    all=$(tr -d '\r' < "$here/build/boots/runner-select-default.serial" | grep -m1 -xE '1\.\.[0-9]+')
+    if [[ $star != "$all" || -z $star ]]; then
+        echo "FAIL runner-selftest runner-select-star: plan '$star' differs from the default run's '$all' ($out2)"
+        status=1
+    else
+        echo "PASS runner-selftest runner-select-star: test=* passed with the default plan $star"
+    fi
+fi
+
+# A failed ASSERT that leaks: charged to that test only, its mappings undone,
+# every later test passes.
+expect_runner_failure runner-assert-leak 'failed tests: 1 of [0-9]+: runner.leak_after_failed_assert$' \
+    --cmdline 'test=runner.leak_after_failed_assert,pmm.*,vmm.*'
+for m in '^# guard pmm_free_frames changed by -[0-9]+ in this test' \
+         '^# cleanup kernel_arena_mappings: undid 1 thing this test left behind$' \
+         '^# cleanup temporary_mappings: undid 1 thing this test left behind$'; do
+    if ! tr -d '\r' < "$here/build/boots/runner-assert-leak.serial" | grep -Eq -- "$m"; then
+        echo "FAIL runner-selftest runner-assert-leak: the log lacks /$m/"
+        status=1
+    fi
+done
 exit $status

@@ -100,6 +100,37 @@ static void print_error_code(const struct irq_frame *f)
     }
 }
 
+static bool canonical(uint64_t a)
+{
+    /* 48-bit virtual addresses: bits 63..47 all equal. */
+    uint64_t top = a >> 47;
+    return top == 0 || top == 0x1ffff;
+}
+
+/* #GP with error code 0 gives no address: a non-canonical one is the usual
+ * cause, and it sits in (or was computed from) a register. */
+static void print_gp_hint(const struct irq_frame *f)
+{
+    static const char *const names[] = { "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "R8",
+                                         "R9",  "R10", "R11", "R12", "R13", "R14", "R15" };
+    const uint64_t regs[] = { f->rax, f->rbx, f->rcx, f->rdx, f->rsi, f->rdi, f->rbp, f->r8,
+                              f->r9,  f->r10, f->r11, f->r12, f->r13, f->r14, f->r15 };
+    unsigned found = 0;
+    kprintf("Hint: #GP with error code 0 is usually an access to a non-canonical address\n"
+            "  (bits 63..47 not all equal); the CPU reports no fault address for it.\n");
+    for (unsigned i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+        if (canonical(regs[i]))
+            continue;
+        kprintf("%s%s=%016lx", found++ ? ", " : "  Non-canonical values in: ", names[i],
+                (unsigned long)regs[i]);
+    }
+    if (found)
+        kprintf("\n");
+    else
+        kprintf("  No general register holds a non-canonical value (the address may be\n"
+                "  base + index + displacement, or the cause is another #GP reason).\n");
+}
+
 static void print_stack_note(const struct irq_frame *f)
 {
     uintptr_t rsp = read_rsp();
@@ -186,6 +217,8 @@ void irq_report_fatal(const struct irq_frame *f)
     }
     if (v == IRQ_DF)
         print_double_fault(f, cr2);
+    if (v == IRQ_GP && f->error_code == 0)
+        print_gp_hint(f);
     print_stack_note(f);
 
     irq_report_hook_t hook = irq_report_hook(v);
@@ -195,7 +228,12 @@ void irq_report_fatal(const struct irq_frame *f)
     uint64_t cr0 = read_cr0(), cr4 = read_cr4(), efer = rdmsr(MSR_EFER);
     kprintf("CR0=%016lx", (unsigned long)cr0);
     PRINT_FLAGS(cr0, cr0_flags);
-    kprintf(" CR2=%016lx CR3=%016lx\n", (unsigned long)cr2, (unsigned long)read_cr3());
+    /* CR2 belongs to this report only for #PF (and, as the last #PF, #DF). */
+    if (v == IRQ_PF || v == IRQ_DF)
+        kprintf(" CR2=%016lx", (unsigned long)cr2);
+    else
+        kprintf(" CR2=%016lx (stale: an earlier #PF's)", (unsigned long)cr2);
+    kprintf(" CR3=%016lx\n", (unsigned long)read_cr3());
     kprintf("CR4=%016lx", (unsigned long)cr4);
     PRINT_FLAGS(cr4, cr4_flags);
     kprintf(" EFER=%016lx", (unsigned long)efer);

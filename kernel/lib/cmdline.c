@@ -8,6 +8,20 @@ static bool is_space(char c)
 
 bool cmdline_get(const char *cmdline, const char *key, char *out, size_t outsz)
 {
+    const char *val;
+    size_t vlen;
+    if (!cmdline_find(cmdline, key, &val, &vlen))
+        return false;
+    if (outsz > 0) {
+        size_t n = vlen < outsz - 1 ? vlen : outsz - 1;
+        memcpy(out, val, n);
+        out[n] = '\0';
+    }
+    return true;
+}
+
+bool cmdline_find(const char *cmdline, const char *key, const char **val_out, size_t *len_out)
+{
     size_t klen = strlen(key);
     const char *p = cmdline;
 
@@ -23,12 +37,8 @@ bool cmdline_get(const char *cmdline, const char *key, char *out, size_t outsz)
         if (wlen != klen && word[klen] != '=')
             continue;
         const char *val = wlen == klen ? word + wlen : word + klen + 1;
-        size_t vlen = (size_t)(p - val);
-        if (outsz > 0) {
-            size_t n = vlen < outsz - 1 ? vlen : outsz - 1;
-            memcpy(out, val, n);
-            out[n] = '\0';
-        }
+        *val_out = val;
+        *len_out = (size_t)(p - val);
         return true;
     }
     return false;

@@ -496,10 +496,12 @@ __attribute__((noinline)) static enum pmm_status alloc_slow(paddr_t *out)
             return PMM_ERR_NOMEM;
         if (chunks[c].state == PMM_CHUNK_LAZY)
             chunk_init((uint32_t)c);
-        if (chunks[c].state != PMM_CHUNK_READY || chunks[c].free_head == META_END) {
+        if (chunks[c].state != PMM_CHUNK_READY) {
             bit_clear((uint32_t)c);
             continue;
         }
+        /* Its first segment may hold no free frame (a big module right
+         * after the kernel): the loop above extends it before giving up. */
         cur = &chunks[c];
     }
     alloc_src = fi_armed ? NULL : cur;

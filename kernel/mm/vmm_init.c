@@ -1,5 +1,7 @@
 /* VMM bring-up: adopt the boot PML4 as the kernel space, give every kernel
  * mapping its final rights (W^X), reserve the zero frame and take over #PF.
+ * There is no window onto physical memory to protect: the boot tables map
+ * only the kernel image and the VGA text page (boot/boot.asm).
  * Kernel only (uses linker symbols); not part of the host build. */
 #include "boot.h"
 #include "kmap.h"
@@ -9,10 +11,6 @@
 #include "panic.h"
 #include "vmm.h"
 #include "walk.h"
-
-/* The boot window spans 0..1 GiB of physical memory at KERNEL_VMA. */
-#define BOOT_4K_END (KERNEL_VMA + 8ull * 1024 * 1024)
-#define BOOT_WINDOW_END (KERNEL_VMA + BOOT_WINDOW_SIZE)
 
 static bool in(uintptr_t va, const char *start, const char *end)
 {
@@ -24,8 +22,6 @@ static bool in(uintptr_t va, const char *start, const char *end)
  * no-execute.  No page is both writable and executable. */
 static uint64_t kernel_page_rights(uintptr_t va)
 {
-    if (vmm_zero_frame < BOOT_WINDOW_SIZE && va == boot_phys_to_virt(vmm_zero_frame))
-        return PTE_NX; /* the zero frame's alias: never writable (vmm_protect refuses) */
     if (in(va, kernel_text_start, kernel_text_end))
         return 0;
     if (in(va, kernel_rodata_start, kernel_rodata_end))
@@ -33,36 +29,24 @@ static uint64_t kernel_page_rights(uintptr_t va)
     return PTE_W | PTE_NX;
 }
 
+/* The boot tables map only the kernel image and the VGA text page at
+ * KERNEL_VMA + pa (boot/boot.asm); give each of those pages its rights. */
 static void kernel_apply_wx(void)
 {
-    unsigned pages = 0, huge = 0;
-    for (uintptr_t va = KERNEL_VMA; va < BOOT_4K_END; va += PAGE_4K) {
+    unsigned pages = 0;
+    uintptr_t start = KERNEL_VMA + (uintptr_t)kernel_phys_start;
+    for (uintptr_t va = start; va < (uintptr_t)kernel_end; va += PAGE_4K) {
         enum vmm_status st = vmm_protect(&vmm_kernel_space, va, kernel_page_rights(va));
         if (st == VMM_OK)
             pages++;
         else if (!(st == VMM_ERR_NOT_MAPPED && boot_is_guard_page(va)))
             panic("vmm: cannot protect kernel page %p: %s", (void *)va, vmm_status_str(st));
     }
-    for (uintptr_t va = BOOT_4K_END; va < BOOT_WINDOW_END; va += PAGE_2M) {
-        enum vmm_status st = vmm_protect(&vmm_kernel_space, va, PTE_W | PTE_NX);
-        if (st != VMM_OK)
-            panic("vmm: cannot protect boot window page %p: %s", (void *)va, vmm_status_str(st));
-        huge++;
-    }
-    kprintf("vmm: W^X applied: text %p-%p RX, rodata %p-%p R, %u 4 KiB + %u 2 MiB pages\n",
-            kernel_text_start, kernel_text_end, kernel_rodata_start, kernel_rodata_end, pages,
-            huge);
-}
-
-/* Debug poisoning of freed frames through a temporary mapping, so it works
- * for frames anywhere in physical memory. */
-static void poison_frame(paddr_t pa)
-{
-    void *p = kmap_push(pa, true, NULL);
-    if (!p)
-        return;
-    memset(p, PMM_POISON_BYTE, PAGE_SIZE);
-    kmap_pop(p);
+    enum vmm_status st = vmm_protect(&vmm_kernel_space, BOOT_VGA_TEXT_VA, PTE_W | PTE_NX);
+    if (st != VMM_OK)
+        panic("vmm: cannot protect the VGA text page: %s", vmm_status_str(st));
+    kprintf("vmm: W^X applied: text %p-%p RX, rodata %p-%p R, %u kernel pages + VGA text\n",
+            kernel_text_start, kernel_text_end, kernel_rodata_start, kernel_rodata_end, pages);
 }
 
 void vmm_init(void)
@@ -74,16 +58,6 @@ void vmm_init(void)
     if (st != VMM_OK)
         panic("vmm: no frame for the zero frame: %s", vmm_status_str(st));
     kernel_apply_wx();
-
-    /* The zero frame also appears in the boot window (KERNEL_VMA + pa, like
-     * every frame below 1 GiB); that alias must not be writable either. */
-    if (vmm_zero_frame < BOOT_WINDOW_SIZE) {
-        st = vmm_protect(&vmm_kernel_space, boot_phys_to_virt(vmm_zero_frame), PTE_NX);
-        if (st != VMM_OK)
-            panic("vmm: cannot make the zero frame's boot-window alias %p read-only: %s "
-                  "(it lies in a 2 MiB page)",
-                  (void *)boot_phys_to_virt(vmm_zero_frame), vmm_status_str(st));
-    }
 
     /* The arena's PDPT exists from the start so that spaces created later
      * share it through their copy of the PML4's kernel half. */
@@ -100,11 +74,6 @@ void vmm_init(void)
             panic("vmm: no frame for a kmem window PDPT: %s", vmm_status_str(st));
     }
 
-#if defined(ZF_DEBUG) && ZF_DEBUG
-    pmm_set_poison_writer(poison_frame);
-#else
-    (void)poison_frame;
-#endif
     vmm_fault_entry_install();
     kprintf("vmm: kernel space PML4 %#llx, zero frame %#llx, kmap window %#llx (%u slots)\n",
             (unsigned long long)vmm_kernel_space.pml4, (unsigned long long)vmm_zero_frame,

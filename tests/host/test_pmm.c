@@ -64,6 +64,21 @@ static void exhaustion(void **state)
  * frames past the initialised part are free-but-untouched (double free and
  * refcounts say so), reserved frames in a later segment stay reserved, and
  * pmm_check agrees at every stage. */
+/* A chunk whose first segments are all reserved (GRUB puts a 300 MB module
+ * right after the kernel) still hands out the frames above them. */
+static void first_segments_all_reserved(void **state)
+{
+    (void)state;
+    const uint64_t u[] = { 0, 512 * MiB };
+    const uint64_t r[] = { 0, 302 * MiB };
+    assert_int_equal(host_pmm_setup(u, 1, r, 1, 0), PMM_OK);
+    paddr_t pa;
+    assert_int_equal(pmm_alloc(&pa), PMM_OK);
+    assert_true(pa >= 302 * MiB && pa < 512 * MiB);
+    host_pmm_check();
+    assert_int_equal(pmm_free(pa), PMM_OK);
+}
+
 static void chunk_segments(void **state)
 {
     (void)state;
@@ -404,6 +419,7 @@ int run_pmm_tests(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exhaustion),
         cmocka_unit_test(chunk_segments),
+        cmocka_unit_test(first_segments_all_reserved),
         cmocka_unit_test(contiguous_alignment),
         cmocka_unit_test(refcounts),
         cmocka_unit_test(misuse),

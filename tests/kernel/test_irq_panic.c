@@ -22,6 +22,15 @@ TEST_MANUAL(irq_panic, general_protection)
     (void)*unmapped_ptr;
 }
 
+/* A load through a non-canonical pointer held in RBX: #GP, error code 0;
+ * the report must name RBX. */
+TEST_MANUAL(irq_panic, non_canonical_address)
+{
+    uint64_t out;
+    __asm__ volatile("movq (%%rbx), %0" : "=r"(out) : "b"(0xdead000000001000ull) : "memory");
+    (void)out;
+}
+
 /* Each level keeps 512 bytes live across the call, so the 16 KiB boot stack
  * runs into its guard page after about 30 levels. */
 __attribute__((noinline)) static int overflow_recurse(int depth)

@@ -1,8 +1,11 @@
 /* Manual tests: never run by default, only when test=<glob> names them.  The
  * host runner boots them to prove it reports each failure mode correctly. */
 #include "arch/x86_64/cpu.h"
+#include "kmap.h"
 #include "ktest.h"
 #include "panic.h"
+#include "pmm.h"
+#include "vmm.h"
 
 TEST_MANUAL(runner, deliberate_failure)
 {
@@ -25,4 +28,22 @@ TEST_MANUAL(runner, triple_fault)
 TEST_MANUAL(runner, explicit_panic)
 {
     panic("deliberate panic from %s", "runner.explicit_panic");
+}
+
+/* A failed ASSERT in the middle of a test that holds a frame of its own, a
+ * mapping in the kernel arena and a temporary mapping: the leak guard must
+ * charge this test alone, the harness's clean-ups undo the mapping and the
+ * temporary mapping, and the tests after it must pass
+ * (tests/runner-selftest.sh runs it together with pmm.* and vmm.*). */
+TEST_MANUAL(runner, leak_after_failed_assert)
+{
+    paddr_t lost, mapped;
+    ASSERT_EQ(pmm_alloc(&lost), PMM_OK);
+    ASSERT_EQ(pmm_alloc(&mapped), PMM_OK);
+    ASSERT_EQ(vmm_map(&vmm_kernel_space, KERNEL_ARENA_BASE + 200 * PAGE_2M, mapped, PTE_W | PTE_NX),
+              VMM_OK);
+    void *p = kmap_push(lost, true, NULL);
+    ASSERT_TRUE(p != NULL);
+    ASSERT_EQ(1 + 1, 3);
+    kmap_pop(p); /* never reached */
 }

@@ -2,6 +2,7 @@
  * and the temporary-mapping window's page table. */
 #include "arch/x86_64/cpu.h"
 #include "boot.h"
+#include "kmap.h"
 #include "mmu_hooks.h"
 #include "vmm.h"
 
@@ -18,15 +19,20 @@ static paddr_t kernel_image_pa(const void *p)
     return (paddr_t)((uintptr_t)p - KERNEL_VMA);
 }
 
+void kmap_window_install(void)
+{
+    kmap_pd[511] = kernel_image_pa(kmap_pt) | PTE_P | PTE_W | PTE_NX;
+    boot_pdpt_high[511] = kernel_image_pa(kmap_pd) | PTE_P | PTE_W | PTE_NX;
+    invlpg(KMAP_BASE);
+}
+
 void mmu_init(struct vmm_space *kernel)
 {
     struct mm_cpu *c = mm_cpu();
     c->active_space = kernel;
     c->active_pml4 = kernel->pml4;
     c->foreign_pml4 = 0;
-    kmap_pd[511] = kernel_image_pa(kmap_pt) | PTE_P | PTE_W | PTE_NX;
-    boot_pdpt_high[511] = kernel_image_pa(kmap_pd) | PTE_P | PTE_W | PTE_NX;
-    invlpg(KMAP_BASE);
+    kmap_window_install();
 }
 
 void *kmap_arch_set(unsigned slot, paddr_t pa, bool writable)
