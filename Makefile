@@ -93,9 +93,14 @@ $(ELF): $(KOBJ) linker.ld scripts/link.sh scripts/gen-ksyms.sh
 
 # The ISO's default command line is empty: `make run` mode.  The test runner
 # builds its own ISOs with other command lines (scripts/mkiso.sh).
-$(ISO): $(ELF) iso/grub.cfg.in scripts/mkiso.sh
+# Every program of user/ travels in it as the module /bin/NAME, and so does
+# every file named in PROGRAMS (any static x86-64 executable).
+PROGRAMS ?=
+export PROGRAMS
+ISO_MODULES = $(foreach p,$(USER_BIN) $(PROGRAMS),$(p)=/bin/$(notdir $(p)))
+$(ISO): $(ELF) $(USER_BIN) $(PROGRAMS) iso/grub.cfg.in scripts/mkiso.sh
 	@echo "  ISO     $@"
-	@scripts/mkiso.sh $(ELF) "" $@
+	@scripts/mkiso.sh $(ELF) "" $@ $(ISO_MODULES)
 
 deps:
 	@scripts/deps.sh
@@ -174,7 +179,7 @@ bench: $(ELF)
 # ---- host tests of the VMM (cmocka, ASan + UBSan, simulated memory) ----
 VMM_HOST_CFLAGS := $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
     -fno-sanitize-recover=all -DZF_HOST -Itests/host -Iinclude -Ikernel/mm
-VMM_HOST_LIB := $(filter-out kernel/mm/pmm% kernel/mm/vmm_init.c,$(wildcard kernel/mm/*.c)) \
+VMM_HOST_LIB := $(filter-out kernel/mm/pmm% kernel/mm/vmm_init.c kernel/mm/vmm_modules.c,$(wildcard kernel/mm/*.c)) \
     kernel/lib/kprintf.c kernel/lib/avl.c tests/host/sim.c
 VMM_HOST_DEPS := $(VMM_HOST_LIB) $(wildcard include/*.h kernel/mm/*.h tests/host/*.h) Makefile
 $(BUILD)/host/test_vmm: tests/host/test_vmm.c $(VMM_HOST_DEPS)

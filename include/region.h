@@ -126,6 +126,14 @@ enum vmm_status vmm_arena_free(void *p);
 void *kstack_alloc(size_t npages, uintptr_t *top);
 enum vmm_status kstack_free(void *bottom);
 
+/* Kernel views of the multiboot2 modules (vmm_modules.c): each module's
+ * frames as a physical object, mapped read-only in the arena at boot.
+ * The view of module @i (its first byte), or NULL. */
+void vmm_map_modules(void);
+const uint8_t *vmm_module_view(unsigned i);
+/* Whether the region starting at @start is one of those views. */
+bool vmm_is_module_view(uintptr_t start);
+
 /* ---- the consistency checker (vmm_check.c) --------------------------------
  * Walks every live space and object: frame reference counts recounted from
  * page-table mappings and page caches must equal the allocator's; no

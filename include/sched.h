@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fpu.h"
+
 struct proc;
 struct irq_frame;
 
@@ -43,6 +45,7 @@ struct thread {
     uint64_t wake_tick;           /* sleeping until this tick (0: not sleeping) */
     uint64_t fs_base;             /* arch_prctl(ARCH_SET_FS) */
     struct thread *next_dead;
+    struct fpu_state fpu;         /* x87/SSE registers while switched out */
 };
 
 #define KSTACK_PAGES 4

@@ -139,6 +139,24 @@ boot vmm-panic-oom-in-cow --cmdline 'test=vmm_panic.out_of_memory_in_cow_fault' 
     --match 'P A COW NX   <- walk ended here' \
     --match '\(the zero frame\), effective rights: read-only'
 
+# --- processes (issue #10): the user test programs, static musl executables,
+# each a module /bin/NAME; /bin/runtests runs every test_* program (and every
+# PROGRAMS file) and reports each; the VMM consistency checker runs after
+# every process that ends.
+user_mods=() user_tests=()
+for p in build/user/* $PROGRAMS; do
+    [[ -f $p ]] || continue
+    user_mods+=(--module "$p=/bin/$(basename "$p")")
+    case $(basename "$p") in test_*) user_tests+=("/bin/$(basename "$p")") ;; esac
+done
+for p in $PROGRAMS; do user_tests+=("/bin/$(basename "$p")"); done
+boot user-programs --timeout 180 --cmdline "init=/bin/runtests -- ${user_tests[*]}" "${user_mods[@]}" \
+    --match "^user tests: ${#user_tests[@]} of ${#user_tests[@]} passed\$" \
+    --no-match '^vmm consistency check after'
+boot user-fault-stop --timeout 60 \
+    --cmdline 'fault=stop init=/bin/faultstop' --module build/user/faultstop=/bin/faultstop \
+    --match 'stopped for inspection \(fault=stop\)' --match '^faultstop: .* 0 failed$'
+
 # --- the tooling's own tests
 step "runner self-tests" tests/runner-selftest.sh
 step "make debug stops at _start" tests/debug-selftest.sh

@@ -7,6 +7,7 @@
 #include "errno.h"
 #include "exec.h"
 #include "file.h"
+#include "fpu.h"
 #include "gdt.h"
 #include "irq.h"
 #include "kmap.h"
@@ -194,8 +195,12 @@ int proc_exec_object(struct proc *p, const char *path, struct vmobj *file, uint6
     proc_space_free(old);
     p->brk_start = p->brk = img.load_end;
     proc_set_name(p, path);
-    if (p->thread)
+    if (p->thread) {
         p->thread->fs_base = 0;
+        p->thread->fpu = *fpu_initial();
+        if (p->thread == sched_current())
+            fpu_restore(fpu_initial()); /* a clean slate for the new program */
+    }
     memset(frame, 0, sizeof(*frame));
     frame->rip = frame->rcx = img.entry;
     frame->rflags = frame->r11 = 0x202; /* IF */

@@ -9,15 +9,37 @@
 #include "irq.h"
 #include "kprintf.h"
 #include "kstring.h"
+#include "region.h"
 #include "percpu.h"
 #include "proc.h"
 #include "timer.h"
 
 #define INIT_ARGS_MAX 32
 
+/* Every module with a path name becomes a file (a paged object over its
+ * frames); the others are only mapped for the kernel. */
+static void register_modules(void)
+{
+    vmm_map_modules();
+    unsigned files = 0;
+    for (unsigned i = 0; i < boot_module_count(); i++) {
+        const struct boot_module *m = boot_module_get(i);
+        if (m->name[0] != '/')
+            continue;
+        if (modfs_add(m->name, m->start, m->end - m->start))
+            files++;
+        else
+            kprintf("modules: %s: cannot add it as a file (path too long, or out of memory)\n",
+                    m->name);
+    }
+    if (files)
+        kprintf("modules: %u files\n", files);
+}
+
 void proc_boot_init(void)
 {
     proc_init();
+    register_modules();
     irq_set_user_fault_handler(proc_user_fault);
     char policy[8];
     if (cmdline_get(boot_info.cmdline, "fault", policy, sizeof(policy))) {

@@ -2,6 +2,7 @@
  * and what happens when user code faults. */
 #include "errno.h"
 #include "file.h"
+#include "fpu.h"
 #include "irq.h"
 #include "kmem.h"
 #include "kprintf.h"
@@ -187,6 +188,7 @@ int proc_fork(const struct irq_frame *frame)
         return -ENOMEM;
     }
     child->thread->fs_base = sched_current()->fs_base;
+    fpu_save(&child->thread->fpu); /* the parent's registers, as they are now */
     child->brk_start = parent->brk_start;
     child->brk = parent->brk;
     for (int i = 0; i < PROC_MAX_FDS; i++) {

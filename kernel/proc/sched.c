@@ -22,6 +22,7 @@ static int next_tid = 1;
 
 void sched_init(struct proc *kernel_proc)
 {
+    fpu_init();
     boot_thread.proc = kernel_proc;
     boot_thread.state = THREAD_RUNNABLE;
     kernel_proc->thread = &boot_thread;
@@ -51,6 +52,7 @@ struct thread *sched_thread_create(struct proc *p, const struct irq_frame *frame
     }
     t->tid = next_tid++;
     t->proc = p;
+    t->fpu = *fpu_initial();
     t->state = THREAD_BLOCKED; /* until sched_ready */
     struct irq_frame *f = sched_user_frame(t);
     *f = *frame;
@@ -136,6 +138,8 @@ static void switch_to(struct thread *next)
     if (space && space != vmm_space_active())
         vmm_space_activate(space);
     wrmsr(MSR_FS_BASE, next->fs_base);
+    fpu_save(&prev->fpu);
+    fpu_restore(&next->fpu);
     switch_context(&prev->saved_rsp, next->saved_rsp);
     /* Back on prev's stack, some time later. */
     reap_dead();

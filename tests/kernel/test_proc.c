@@ -31,13 +31,15 @@ static int run_blob(const char *name, const char *start, const char *end)
         return -1;
     const char *argv[] = { name, NULL };
     const char *envp[] = { NULL };
+    /* These tests expect faults to kill, whatever fault= says. */
+    enum fault_policy policy = proc_fault_policy;
+    proc_fault_policy = FAULT_POLICY_KILL;
     int pid = proc_spawn_object(name, o, (uint64_t)(end - start), argv, envp);
     vmobj_put(o); /* the process's regions hold it now */
-    if (pid <= 0)
-        return -1;
     int status = -1;
-    if (proc_wait(pid, &status, false) != pid)
-        return -1;
+    if (pid <= 0 || proc_wait(pid, &status, false) != pid)
+        status = -1;
+    proc_fault_policy = policy;
     return status;
 }
 #define RUN(name) run_blob("/test/" #name, user_blob_##name, user_blob_##name##_end)

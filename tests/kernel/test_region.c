@@ -822,3 +822,53 @@ TEST(region, consistency_checker_reports_the_first_mismatch)
         kprintf("# checker: %s\n", why);
     EXPECT_EQ(region_unmap(kspace, va, PAGE_SIZE), VMM_OK);
 }
+
+/* ---- a real module: the paged object against the module's own frames ---- */
+
+TEST(region, paged_region_over_a_module_is_the_module_byte_for_byte)
+{
+    /* The smallest module of three pages or more, and at most 16 MiB: the
+     * whole of it is paged in (make test boots such modules). */
+    const struct boot_module *m = NULL;
+    unsigned idx = 0;
+    for (unsigned i = 0; i < boot_module_count(); i++) {
+        const struct boot_module *c = boot_module_get(i);
+        uint64_t size = c->end - c->start;
+        if (size >= 3 * PAGE_SIZE && size <= (16ull << 20) && (!m || size < m->end - m->start)) {
+            m = c;
+            idx = i;
+        }
+    }
+    if (!m)
+        SKIP("no module of 3 pages to 16 MiB in this boot");
+    uint64_t size = m->end - m->start;
+    const uint8_t *view = vmm_module_view(idx);
+    ASSERT_NE((uintptr_t)view, 0);
+    struct vmobj *o = vmobj_create_module(m->start, size, m->name);
+    ASSERT_NE((uintptr_t)o, 0);
+    uintptr_t va = map_obj(kspace, o, 0, o->npages, REGION_R, 0);
+    ASSERT_NE(va, 0);
+    /* Only touched pages cost a frame. */
+    EXPECT_EQ(*(volatile const uint8_t *)va, view[0]);
+    EXPECT_EQ(*(volatile const uint8_t *)(va + PAGE_SIZE), view[PAGE_SIZE]);
+    uint64_t frames = vt_free_frames();
+    EXPECT_EQ(*(volatile const uint8_t *)(va + 2 * PAGE_SIZE), view[2 * PAGE_SIZE]);
+    EXPECT_EQ(frames - vt_free_frames(), 1);
+    EXPECT_EQ(o->cached, 3);
+    /* Then all of it, byte for byte, zeros after the end. */
+    EXPECT_EQ(memcmp((const void *)va, view, size), 0);
+    EXPECT_EQ(o->cached, o->npages);
+    uint8_t tail = 0;
+    for (uint64_t b = size; b < o->npages * PAGE_SIZE; b++)
+        tail |= ((const uint8_t *)va)[b];
+    EXPECT_EQ(tail, 0);
+    kprintf("# module %s: %llu bytes compared through a paged region\n", m->name,
+            (unsigned long long)size);
+    EXPECT_EQ(region_unmap(kspace, va, o->npages * PAGE_SIZE), VMM_OK);
+    vmobj_put(o);
+    /* Reading the view made its page tables: drop its pages again (they
+     * refault from the module's frames when next read). */
+    struct region r;
+    ASSERT_TRUE(region_lookup(kspace, (uintptr_t)view, &r));
+    EXPECT_EQ(region_discard(kspace, r.start, r.end - r.start), VMM_OK);
+}

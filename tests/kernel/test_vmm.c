@@ -13,7 +13,9 @@
 #include "vmm.h"
 
 /* Each test works in its own 2 MiB of the kernel arena. */
-#define ARENA(n) (KERNEL_ARENA_BASE + (uintptr_t)(n) * PAGE_2M)
+/* Page-level tests work in the arena's upper half, away from the regions
+ * (allocated from the bottom up: module views, kernel stacks, ...). */
+#define ARENA(n) (KERNEL_ARENA_BASE + KERNEL_ARENA_SIZE / 2 + (uintptr_t)(n) * PAGE_2M)
 #define USER_VA 0x0000000000400000ull
 
 static struct vmm_space *const kspace = &vmm_kernel_space;
@@ -405,8 +407,11 @@ struct region_leftovers {
 static void collect_region(void *ctx, const struct region *r)
 {
     struct region_leftovers *l = ctx;
-    /* Kernel stacks belong to live threads, never to a test. */
+    /* Kernel stacks belong to live threads and module views to the boot,
+     * never to a test. */
     if (r->name && (strcmp(r->name, "kernel stack") == 0 || strcmp(r->name, "kernel stack guard") == 0))
+        return;
+    if (vmm_is_module_view(r->start))
         return;
     if (l->n < 64) {
         l->start[l->n] = r->start;
