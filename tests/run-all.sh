@@ -99,7 +99,7 @@ gen_modules() {
     tests/make-module.sh $mods/forty-mb /lib/forty-mb $((40 * 1024 * 1024)) &&
     tests/make-module.sh $mods/m130 /bin/m130 $((130 * 1024 * 1024)) || return 1
     local i
-    for i in $(seq 0 199); do
+    for i in $(seq 0 256); do
         tests/make-module.sh $mods/many/$i /bin/m$i $((4096 + i * 37)) || return 1
     done
 }
@@ -115,6 +115,11 @@ boot modules-130M --mem 256M --cmdline 'modules=1' --module $mods/m130=/bin/m130
     --match '^# modules: 1, 1 with a verified header, 0 empty, 136314880 bytes$'
 boot modules-200 --cmdline 'modules=200' "${many[@]}" \
     --match '^# modules: 200, 200 with a verified header, 0 empty'
+# One module more than the kernel keeps: refused with a message, not cut.
+too_many=("${many[@]}")
+for i in $(seq 200 256); do too_many+=(--module $mods/many/$i=/bin/m$i); done
+ZF_MKISO_NO_MODULE_LIMIT=1 boot modules-257-refused "${too_many[@]}" --expect panic \
+    --match '^PANIC: boot: the loader passed 257 modules; Zeroframe accepts at most 256$'
 # UEFI (OVMF) boots of the same hybrid ISO; the firmware is slow under TCG.
 # GRUB's EFI heap is a fraction of RAM: at 128M it cannot load 40 MB.  No
 # VGA text there: the console is drawn on GRUB's framebuffer.

@@ -17,8 +17,9 @@
 #                order, summary "P passed, F failed" agreeing with them, F = 0.
 # --expect panic passes only when the kernel panicked (exit code 37) and every
 #                --match regex occurs in the serial log.
-# --expect halt  passes only when the kernel stopped without exiting (so the
-#                run times out) and every --match regex occurs in the log.
+# --expect halt  passes only when the kernel stopped without exiting and every
+#                --match regex occurs in the log: the run ends at the timeout,
+#                or 3 s after the last --match appeared with QEMU still running.
 # Otherwise prints the reason (timeout, triple fault, crash mid-test, failed
 # tests, panic) and the tail of the serial log, and exits 1.
 #
@@ -62,8 +63,33 @@ qargs=$(MEM=$mem CPU=$cpu MACHINE=$machine FIRMWARE=$firmware "$here/scripts/qem
 # shellcheck disable=SC2086
 timeout --kill-after=5 "$timeout" qemu-system-x86_64 $qargs -cdrom "$iso" \
     -serial "file:$serial" -display none -monitor none \
-    -d cpu_reset,guest_errors -D "$qlog" </dev/null 2>"$out/$name.stderr"
-rc=$?
+    -d cpu_reset,guest_errors -D "$qlog" </dev/null 2>"$out/$name.stderr" &
+qpid=$!
+# An expected halt need not wait for the timeout: once every --match is in
+# the log, a few more seconds without an exit or reset prove the halt.
+halt_settle=3
+if [[ $expect == halt && ${#matches[@]} -gt 0 ]]; then
+    while kill -0 "$qpid" 2>/dev/null; do
+        sleep 0.5
+        plain=$(tr -d '\r' < "$serial" 2>/dev/null)
+        all=1
+        for m in "${matches[@]}"; do
+            grep -Eq -- "$m" <<<"$plain" || { all=0; break; }
+        done
+        ((all)) || continue
+        sleep "$halt_settle"
+        if kill -0 "$qpid" 2>/dev/null; then
+            kill "$qpid" 2>/dev/null
+            wait "$qpid"
+            rc=124 # still running: it halted
+            break
+        fi
+    done
+fi
+if [[ -z ${rc:-} ]]; then
+    wait "$qpid"
+    rc=$?
+fi
 touch "$serial" "$qlog"
 
 fail() {
