@@ -95,12 +95,16 @@ $(ELF): $(KOBJ) linker.ld scripts/link.sh scripts/gen-ksyms.sh
 # builds its own ISOs with other command lines (scripts/mkiso.sh).
 # Every program of user/ travels in it as the module /bin/NAME, and so does
 # every file named in PROGRAMS (any static x86-64 executable).
+# CMDLINE is the kernel command line of `make run`'s ISO (e.g. init=/bin/prog).
 PROGRAMS ?=
+CMDLINE ?=
 export PROGRAMS
 ISO_MODULES = $(foreach p,$(USER_BIN) $(PROGRAMS),$(p)=/bin/$(notdir $(p)))
-$(ISO): $(ELF) $(USER_BIN) $(PROGRAMS) iso/grub.cfg.in scripts/mkiso.sh
+$(ISO): $(ELF) $(USER_BIN) $(PROGRAMS) iso/grub.cfg.in scripts/mkiso.sh FORCE
 	@echo "  ISO     $@"
-	@scripts/mkiso.sh $(ELF) "" $@ $(ISO_MODULES)
+	@scripts/mkiso.sh $(ELF) "$(CMDLINE)" $@ $(ISO_MODULES)
+.PHONY: FORCE
+FORCE:
 
 deps:
 	@scripts/deps.sh
@@ -126,6 +130,7 @@ help:
 	@echo "  make clean        remove $(BUILD)/"
 	@echo "Knobs: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) CPU=$(CPU) ACCEL=$(ACCEL) FIRMWARE=$(FIRMWARE) (bios|uefi)"
 	@echo "       QEMU_DISPLAY=$(QEMU_DISPLAY) (make run: gtk, sdl, vnc=:0 ...) QEMU_EXTRA=..."
+	@echo "       PROGRAMS=\"prog ...\" (extra /bin programs), CMDLINE=\"init=/bin/prog ...\" (make run)"
 	@echo "       CC=clang, CROSS=x86_64-elf-"
 
 clean:

@@ -157,6 +157,12 @@ done
 for p in $PROGRAMS; do user_tests+=("/bin/$(basename "$p")"); done
 boot user-programs --timeout 180 --cmdline "init=/bin/runtests -- ${user_tests[*]}" "${user_mods[@]}" \
     --match "^user tests: ${#user_tests[@]} of ${#user_tests[@]} passed\$" \
+    --match '^PID [0-9]+ \[test_mem\] data write fault at 0x[0-9a-f]+: write to a region without write permission$' \
+    --match '^PID [0-9]+ \[test_mem\] instruction fetch fault at 0x[0-9a-f]+: execute in a region without execute permission$' \
+    --match '^PID [0-9]+ \[test_mem\] data read fault at 0x[0-9a-f]+: no region holds this address$' \
+    --match '^PID [0-9]+ \[test_mem\] data write fault at 0x[0-9a-f]+: access to a guard region$' \
+    --match '^PID [0-9]+ \[test_traps\] #DE \(divide error\) at 0x' \
+    --match '^PID [0-9]+ \[test_sysret\] cannot return to 0x800000000000: not a canonical user address$' \
     --no-match '^vmm consistency check after'
 boot user-fault-stop --timeout 60 \
     --cmdline 'fault=stop init=/bin/faultstop' --module build/user/faultstop=/bin/faultstop \
