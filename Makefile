@@ -178,7 +178,7 @@ fuzz: $(HOST_BUILD)/fuzz_mb2
 	$(HOST_BUILD)/fuzz_mb2 -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(HOST_BUILD)/fuzz-corpus tests/fuzz/corpus
 
 # Guest instructions per alloc+free pair, per page-fault path and per boot, at 128M and 4T.
-bench: $(ELF)
+bench: $(ELF) $(USER_BIN)
 	@scripts/bench.sh
 
 # ---- host tests of the VMM (cmocka, ASan + UBSan, simulated memory) ----
