@@ -92,7 +92,10 @@ boot vmm-panic-oom-in-cow --cmdline 'test=vmm_panic.out_of_memory_in_cow_fault' 
 
 # --- the tooling's own tests
 step "runner self-tests" tests/runner-selftest.sh
-step "make debug stops at _start" tests/debug-selftest.sh
+step "make debug: stop at _start, taken port refused, per-run logs" tests/debug-selftest.sh
+step "GDB helpers' decoders (python3 -m unittest, recorded tables)" \
+    python3 -m unittest discover -q -s gdb/tests
+step "GDB end to end: CoW fault watched, fatal fault caught, Ctrl-C" tests/gdb-test.py
 
 echo
 if ((failed)); then

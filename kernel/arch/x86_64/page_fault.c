@@ -7,11 +7,34 @@
 
 static struct vmm_fault last_unresolved;
 
+/* For debuggers (gdb/zf: zf-fault), which read memory only and never call
+ * the kernel: the last page fault decided, resolved or not, with the RIP it
+ * happened at and its number; while a fault is being decided, pf_deciding
+ * points at it.  Reason words: vmm_fault_reason_words[reason], the VMM's
+ * own vmm_fault_reason_str() texts, filled in once at install. */
+struct pf_record {
+    uint64_t seq;          /* #PFs taken so far; fault is number seq */
+    uint64_t rip;
+    struct vmm_fault fault;
+};
+struct pf_record pf_last;
+struct vmm_fault *volatile pf_deciding;
+#define PF_REASON_WORDS 64
+const char *vmm_fault_reason_words[PF_REASON_WORDS];
+
 static irq_result_t page_fault_entry(struct irq_frame *frame)
 {
     struct vmm_fault f;
-    if (vmm_fault_handle(vmm_space_active(), read_cr2(), frame->error_code, &f) ==
-        VMM_FAULT_RESOLVED)
+    struct vmm_fault *outer = pf_deciding; /* a fault inside the decision nests */
+    f.va = read_cr2();
+    f.error = frame->error_code;
+    pf_deciding = &f;
+    enum vmm_fault_result r = vmm_fault_handle(vmm_space_active(), f.va, f.error, &f);
+    pf_deciding = outer;
+    pf_last.seq++;
+    pf_last.rip = frame->rip;
+    pf_last.fault = f;
+    if (r == VMM_FAULT_RESOLVED)
         return IRQ_HANDLED;
     last_unresolved = f;
     return IRQ_UNHANDLED;
@@ -30,6 +53,8 @@ const struct vmm_fault *vmm_fault_last_unresolved(void)
 
 void vmm_fault_entry_install(void)
 {
+    for (int r = 0; r < PF_REASON_WORDS; r++)
+        vmm_fault_reason_words[r] = vmm_fault_reason_str((enum vmm_fault_reason)r);
     irq_set_handler(IRQ_PF, page_fault_entry);
     irq_set_report_hook(IRQ_PF, page_fault_report);
 }

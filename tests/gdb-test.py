@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""End-to-end GDB test: `make debug`'s own script (scripts/debug.sh) in
+batch mode, on a free port, under a pseudo-terminal so that the interrupt is
+a real Ctrl-C typed at GDB's terminal.
+
+  tests/gdb-test.py [--elf build/zeroframe.elf] [SCENARIO...]
+
+Scenarios (GDB scripts in tests/gdb/):
+  cow    break in cow_zero_fill during the self-test gdb.cow_zero_fill_watched:
+         $cr2 is the test's address, zf-walk shows COW on the zero frame, bt
+         reaches the test function through the exception frame; after the
+         fault: a writable private frame, zf-frame agrees, zf-fault decodes
+         it; zf-maps has no W+X run; Ctrl-C while the kernel runs returns to
+         the prompt with QEMU alive.
+  fatal  zf-break-fatal stops before the report of irq_panic.page_fault, the
+         helpers explain the fault; Ctrl-C after the halt works; every helper
+         answers bad arguments with one line.
+
+Fails on any mismatch, anything GDB writes to stderr (errors, warnings,
+Python exceptions), or a timeout.  Prints PASS/FAIL lines.
+"""
+import argparse
+import fcntl
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import termios
+import time
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TIMEOUT = int(os.environ.get("GDB_TEST_TIMEOUT", "240"))
+CTRL_C = b"\x03"
+
+
+class Failure(Exception):
+    pass
+
+
+def run_gdb(name, elf, cmdline, script, log):
+    """Run debug.sh on an ISO with @cmdline under a pty; type Ctrl-C each time
+    a section "interrupt-now" has printed "Continuing.".  Returns (stdout,
+    stderr, serial path)."""
+    iso = os.path.join(HERE, "build", "gdb-test", name + ".iso")
+    subprocess.run([os.path.join(HERE, "scripts", "mkiso.sh"), elf, cmdline, iso], check=True)
+    master, slave = os.openpty()
+    env = dict(os.environ, GDB_PORT="auto", GDB_BATCH=os.path.join(HERE, "tests", "gdb", script))
+
+    def make_ctty():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen([os.path.join(HERE, "scripts", "debug.sh"), elf, iso], cwd=HERE, env=env,
+                         stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+                         preexec_fn=make_ctty)
+    os.close(slave)
+    out, err = b"", b""
+    deadline = time.monotonic() + TIMEOUT
+    interrupts_sent = resends = 0
+    armed_at = None
+    qemu_pid = None
+    try:
+        open_fds = {master, p.stderr.fileno()}
+        while open_fds:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Failure("timeout after %d s (GDB or QEMU hung); output so far:\n%s" %
+                              (TIMEOUT, out.decode(errors="replace")[-3000:]))
+            ready, _, _ = select.select(list(open_fds), [], [], min(left, 0.5))
+            for fd in ready:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # EIO: the pty's other side is gone
+                    chunk = b""
+                if not chunk:
+                    open_fds.discard(fd)
+                elif fd == master:
+                    out += chunk
+                else:
+                    err += chunk
+            m = re.search(rb"QEMU pid (\d+)", out)
+            if m:
+                qemu_pid = int(m.group(1))
+            # Ctrl-C once per "interrupt-now" section (its next command is
+            # `continue`; batch GDB prints no "Continuing."), a moment later;
+            # again if GDB has not stopped 10 s later (a Ctrl-C typed before
+            # the resume may be absorbed).
+            wanted = out.count(b"@@ interrupt-now")
+            after = out.rsplit(b"@@ interrupt-now", 1)[-1] if wanted else b""
+            now = time.monotonic()
+            if wanted > interrupts_sent:
+                armed_at = armed_at or now
+                if now - armed_at > 2.0:
+                    os.write(master, CTRL_C)
+                    interrupts_sent, armed_at, resends = wanted, now, 0
+            elif wanted and wanted == interrupts_sent and b"SIGINT" not in after \
+                    and now - armed_at > 10 and resends < 3:
+                os.write(master, CTRL_C)
+                armed_at, resends = now, resends + 1
+        p.wait(timeout=max(1, deadline - time.monotonic()))
+    except (Failure, subprocess.TimeoutExpired) as e:
+        os.killpg(p.pid, signal.SIGKILL)
+        if qemu_pid:
+            try:
+                os.kill(qemu_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        raise Failure(str(e)) from None
+    finally:
+        os.close(master)
+        with open(log, "wb") as f:
+            f.write(out + b"\n---- stderr ----\n" + err)
+    text = out.decode(errors="replace").replace("\r\n", "\n")
+    m = re.search(r"serial console: (\S+)", text)
+    serial = m.group(1) if m else None
+    if p.returncode != 0:
+        raise Failure("debug.sh exited with status %d" % p.returncode)
+    if qemu_pid and os.path.exists("/proc/%d" % qemu_pid):
+        state = open("/proc/%d/stat" % qemu_pid).read().split()[2]
+        if state != "Z":
+            raise Failure("QEMU (pid %d) outlived debug.sh" % qemu_pid)
+    return text, err.decode(errors="replace"), serial
+
+
+def sections(text):
+    """{name: text} for the "@@ name" sections of the output."""
+    out = {}
+    name = "start"
+    for line in text.split("\n"):
+        m = re.match(r"^@@ (\S+)$", line)
+        if m:
+            name = m.group(1)
+            out[name] = ""
+            continue
+        out[name] = out.get(name, "") + line + "\n"
+    return out
+
+
+BAD_OUTPUT = [r"^warning:", r"Traceback", r"Python Exception", r"^Error", r"error:",
+              r"Cannot access memory", r"Remote connection closed", r"No symbol ",
+              r"Backtrace stopped", r"^#\d+\s+0x0+ in", r"^#\d+ .*\?\? \(\)"]
+
+
+def common_checks(text, err):
+    if err.strip():
+        raise Failure("GDB wrote to stderr (error or warning):\n" + err.strip()[:2000])
+    for line in text.split("\n"):
+        if line.startswith("BADARG "):
+            continue
+        for pat in BAD_OUTPUT:
+            if re.search(pat, line):
+                raise Failure("GDB output has /%s/: %s" % (pat, line))
+
+
+def need(sec, name, pattern, why):
+    body = sec.get(name)
+    if body is None:
+        raise Failure("section %s missing (the script stopped early?)" % name)
+    m = re.search(pattern, body, re.M)
+    if not m:
+        raise Failure("%s: %s\n  expected /%s/ in:\n%s" % (name, why, pattern, body.rstrip()))
+    return m
+
+
+def refuse(sec, name, pattern, why):
+    if re.search(pattern, sec.get(name, ""), re.M):
+        raise Failure("%s: %s (found /%s/):\n%s" % (name, why, pattern, sec[name].rstrip()))
+
+
+def frames_in_order(bt, names):
+    """Every name appears in a later frame than the one before."""
+    frames = re.findall(r"^#(\d+)\s+(?:0x[0-9a-f]+ in )?(\S+)", bt, re.M)
+    pos = 0
+    for want in names:
+        while pos < len(frames) and not frames[pos][1].startswith(want):
+            pos += 1
+        if pos == len(frames):
+            raise Failure("bt: frame %s missing or out of order:\n%s" % (want, bt.rstrip()))
+        pos += 1
+    return frames
+
+
+def check_interrupt(sec):
+    need(sec, "interrupt-now", r"Program received signal SIGINT",
+         "Ctrl-C did not return to the prompt")
+    refuse(sec, "interrupt-now", r"exited|terminating on signal|Remote connection closed",
+           "Ctrl-C killed QEMU")
+
+
+def scenario_cow(elf, log):
+    text, err, serial = run_gdb("cow", elf, "test=gdb.cow_zero_fill_watched", "cow.gdb", log)
+    common_checks(text, err)
+    sec = sections(text)
+    need(sec, "start", r"Breakpoint \d+, cow_zero_fill \(", "no stop in cow_zero_fill")
+    m = need(sec, "cr2", r"cr2=(0x[0-9a-f]+) target=(0x[0-9a-f]+)", "no $cr2 line")
+    if m.group(1) != m.group(2):
+        raise Failure("cr2: $cr2 %s is not the test's address %s" % m.groups())
+    target = int(m.group(1), 16)
+    page = target & ~0xFFF
+    zero = int(need(sec, "zero", r"zero=(0x[0-9a-f]+)", "no zero frame").group(1), 16)
+    need(sec, "walk-before", r"^  PT  \[\s*\d+\] @ \S+\s+= [0-9a-f]{16}  P (A )?COW NX   <- walk ended here",
+         "the PT entry is not a read-only CoW entry")
+    need(sec, "walk-before", r"-> physical %#x in a 4 KiB page at %#x \(the zero frame\)" %
+         (zero | (target & 0xFFF), zero), "the page is not on the zero frame")
+    need(sec, "frame-zero-before", r"this is the zero frame", "zf-frame did not name the zero frame")
+    need(sec, "frame-zero-before", r"^    %016x  r-- kern  P .*COW" % page,
+         "the zero frame's mappings lack the test page")
+    frames_in_order(sec["bt"], ["cow_zero_fill", "vmm_fault_handle", "page_fault_entry",
+                                "irq_dispatch", "irq_common", "ktest_fn_gdb_cow_zero_fill_watched",
+                                "ktest_run", "kernel_main", "long_mode_high"])
+    need(sec, "fault-deciding", r"fault being decided now: kernel write at %#x" % target,
+         "zf-fault does not show the fault in progress")
+    need(sec, "frame-regs", r"#PF page fault \(vector 14\)", "not a #PF frame")
+    need(sec, "frame-regs", r"error code 0x3: protection violation on a present page, write",
+         "wrong error code")
+    need(sec, "frame-regs", r"RIP=[0-9a-f]{16} ktest_fn_gdb_cow_zero_fill_watched\+0x",
+         "RIP is not in the test")
+    need(sec, "interrupted", r"^#\d+\s+0x[0-9a-f]+ in ktest_fn_gdb_cow_zero_fill_watched",
+         "zf-interrupted did not select the test function")
+    need(sec, "interrupted", r"Temporary breakpoint \d+, (0x[0-9a-f]+ in )?"
+         r"ktest_fn_gdb_cow_zero_fill_watched", "did not come back to the retried write")
+    m = need(sec, "walk-after", r"^  PT  \[\s*\d+\] @ \S+\s+= [0-9a-f]{16}  P W A D NX   <- walk ended here",
+             "the entry is not writable (and CoW-free) after the fault")
+    refuse(sec, "walk-after", r"zero frame", "still on the zero frame")
+    m = need(sec, "walk-after", r"-> physical (0x[0-9a-f]+) in a 4 KiB page at (0x[0-9a-f]+);"
+             r" effective rights: write kernel no-exec$", "no physical address / rights")
+    new = int(m.group(2), 16)
+    if new == zero:
+        raise Failure("walk-after: the frame is still the zero frame")
+    need(sec, "frame-new", r"frame %#x: allocated, reference count 1" % new,
+         "the new frame is not allocated once")
+    need(sec, "frame-new", r"^    %016x  rw- kern  P W A D NX" % page, "the new frame's mapping")
+    need(sec, "frame-zero-after", r"this is the zero frame", "zf-frame lost the zero frame")
+    refuse(sec, "frame-zero-after", r"^    %016x " % page, "the zero frame still maps the test page")
+    need(sec, "fault-after", r"last page fault \(number \d+\): kernel write at %#x" % target,
+         "zf-fault: wrong last fault")
+    need(sec, "fault-after", r"result: VMM_FAULT_RESOLVED", "zf-fault: not resolved")
+    need(sec, "fault-after", r"reason: first write to lazily allocated memory \(zero-filled\)",
+         "zf-fault: not the kernel's zero-fill words")
+    need(sec, "fault-after", r"fault counters: faults [1-9]\d*, zero_fills [1-9]", "zf-fault: counters")
+    runs = re.findall(r"^  [0-9a-f]{16}-[0-9a-f]{16}\s+\S+  (r[w-][x-]) (kern|user)", sec["maps"], re.M)
+    if not any(r == "r-x" for r, _ in runs) or not any(r == "rw-" for r, _ in runs):
+        raise Failure("maps: no kernel text (r-x) or data (rw-) run:\n" + sec["maps"])
+    wx = [r for r, _ in runs if r == "rwx"]
+    if wx:
+        raise Failure("maps: %d writable+executable run(s):\n%s" % (len(wx), sec["maps"]))
+    need(sec, "maps-wx", r"^  no mappings match$", "zf-maps w x lists something")
+    check_interrupt(sec)
+    need(sec, "after-interrupt", r"^pc=0xffffffff8", "no PC after the interrupt")
+    need(sec, "after-interrupt", r"-> physical 0x", "zf-walk $pc failed after the interrupt")
+    log = open(serial, errors="replace").read() if serial else ""
+    if "ok 1 gdb.cow_zero_fill_watched" not in log or "1 passed, 0 failed" not in log:
+        raise Failure("the self-test did not pass under GDB (serial log %s)" % serial)
+    return "CoW fault watched from cow_zero_fill to the retried write (zero frame %#x -> %#x)" % (
+        zero, new)
+
+
+def scenario_fatal(elf, log):
+    text, err, serial = run_gdb("fatal", elf, "test=irq_panic.page_fault", "fatal.gdb", log)
+    common_checks(text, err)
+    sec = sections(text)
+    for name in ("badargs-nopaging", "badargs-paging"):
+        lines = [l for l in sec.get(name, "").split("\n") if l.startswith("BADARG ")]
+        if len(lines) < 15:
+            raise Failure("%s: only %d bad-argument answers" % (name, len(lines)))
+        for l in lines:
+            m = re.match(r"^BADARG (zf-[a-z-]+).*? => (.*)$", l)
+            if not m or not m.group(2).startswith(m.group(1) + ": ") or "\\n" in m.group(2) \
+                    or "accepted" in m.group(2) or "Error occurred in Python" in m.group(2):
+                raise Failure("%s: not a one-line error from the helper: %s" % (name, l))
+    need(sec, "badargs-nopaging", r"zf-walk 0x0000800000000000 => zf-walk: paging is off",
+         "zf-walk before paging")
+    need(sec, "badargs-paging", r"zf-walk 0x0000800000000000 => zf-walk: 0x800000000000 is not "
+         r"canonical", "zf-walk of a non-canonical address")
+    need(sec, "break-fatal", r"breakpoints on irq_report_fatal, panic", "zf-break-fatal")
+    need(sec, "break-fatal", r"zf-break-fatal: stopped in irq_report_fatal", "no stop before the report")
+    need(sec, "serial-before-report", r"^0$", "the report was printed before the breakpoint")
+    need(sec, "fault", r"kernel write at 0xffff800000000000", "zf-fault: address/access")
+    need(sec, "fault", r"result: VMM_FAULT_FATAL", "zf-fault: result")
+    need(sec, "fault", r"reason: page not present$", "zf-fault: reason")
+    need(sec, "fault", r"PDPT = 0000000000000000  not present   <- walk ended here", "zf-fault: walk")
+    need(sec, "frame-regs", r"RIP=[0-9a-f]{16} ktest_fn_irq_panic_page_fault\+0x", "zf-frame-regs RIP")
+    need(sec, "walk", r"-> not mapped: the PDPT entry is not present", "zf-walk $cr2")
+    frames_in_order(sec["bt"], ["irq_report_fatal", "irq_dispatch", "irq_common",
+                                "ktest_fn_irq_panic_page_fault", "ktest_run", "kernel_main"])
+    check_interrupt(sec)
+    m = need(sec, "after-interrupt", r"^(\d+)$", "no report count")
+    if int(m.group(1)) < 1:
+        raise Failure("after-interrupt: the report was not printed after continuing")
+    return "fatal #PF caught before its report by zf-break-fatal; bad arguments answered in one line"
+
+
+SCENARIOS = {"cow": scenario_cow, "fatal": scenario_fatal}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--elf", default=os.path.join(HERE, "build", "zeroframe.elf"))
+    ap.add_argument("scenarios", nargs="*", default=list(SCENARIOS))
+    args = ap.parse_args()
+    os.makedirs(os.path.join(HERE, "build", "gdb-test"), exist_ok=True)
+    failed = 0
+    for name in args.scenarios:
+        log = os.path.join(HERE, "build", "gdb-test", name + ".log")
+        try:
+            what = SCENARIOS[name](os.path.abspath(args.elf), log)
+            print("PASS gdb-test %s: %s" % (name, what))
+        except Failure as e:
+            failed += 1
+            print("FAIL gdb-test %s: %s\n  (full GDB output: %s)" % (name, e, log))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
