@@ -13,7 +13,7 @@
 #
 # Every run has its own directory build/debug/run-DATE-PID/ with serial.log
 # (the kernel's console), qemu.log (QEMU's messages) and qemu.pid;
-# build/debug/last points at the newest.
+# build/debug/last points at the newest; the newest 20 are kept.
 #
 # Environment:
 #   GDB_PORT   gdbstub TCP port on 127.0.0.1 (default 1234); "auto" picks a
@@ -35,6 +35,12 @@ runs=$here/build/debug
 run=$runs/run-$(date +%Y%m%d-%H%M%S)-$$
 mkdir -p "$run"
 ln -sfn "$(basename "$run")" "$runs/last"
+# Keep the newest 20 runs; never a run whose QEMU is still alive.
+ls -1dt "$runs"/run-* 2>/dev/null | tail -n +21 | while read -r old; do
+    pid=$(cat "$old/qemu.pid" 2>/dev/null || true)
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && continue
+    rm -rf "$old"
+done
 qemu=
 
 cleanup() {

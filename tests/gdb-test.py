@@ -15,6 +15,9 @@ Scenarios (GDB scripts in tests/gdb/):
   fatal  zf-break-fatal stops before the report of irq_panic.page_fault, the
          helpers explain the fault; Ctrl-C after the halt works; every helper
          answers bad arguments with one line.
+  interactive  `make debug` itself at GDB's prompt on a terminal: Ctrl-C
+         while the kernel runs and at the stopped prompt, QEMU alive until
+         `quit`, then gone.
 
 Fails on any mismatch, anything GDB writes to stderr (errors, warnings,
 Python exceptions), or a timeout.  Prints PASS/FAIL lines.
@@ -210,7 +213,7 @@ def scenario_cow(elf, log):
     frames_in_order(sec["bt"], ["cow_zero_fill", "vmm_fault_handle", "page_fault_entry",
                                 "irq_dispatch", "irq_common", "ktest_fn_gdb_cow_zero_fill_watched",
                                 "ktest_run", "kernel_main", "long_mode_high"])
-    need(sec, "fault-deciding", r"fault being decided now: kernel write at %#x" % target,
+    need(sec, "fault-deciding", r"page fault #1 being decided now \(you are inside its handler\): kernel write at %#x" % target,
          "zf-fault does not show the fault in progress")
     need(sec, "frame-regs", r"#PF page fault \(vector 14\)", "not a #PF frame")
     need(sec, "frame-regs", r"error code 0x3: protection violation on a present page, write",
@@ -234,7 +237,7 @@ def scenario_cow(elf, log):
     need(sec, "frame-new", r"^    %016x  rw- kern  P W A D NX" % page, "the new frame's mapping")
     need(sec, "frame-zero-after", r"this is the zero frame", "zf-frame lost the zero frame")
     refuse(sec, "frame-zero-after", r"^    %016x " % page, "the zero frame still maps the test page")
-    need(sec, "fault-after", r"last page fault \(number \d+\): kernel write at %#x" % target,
+    need(sec, "fault-after", r"last page fault \(#1\): kernel write at %#x" % target,
          "zf-fault: wrong last fault")
     need(sec, "fault-after", r"result: VMM_FAULT_RESOLVED", "zf-fault: not resolved")
     need(sec, "fault-after", r"reason: first write to lazily allocated memory \(zero-filled\)",
@@ -292,7 +295,100 @@ def scenario_fatal(elf, log):
     return "fatal #PF caught before its report by zf-break-fatal; bad arguments answered in one line"
 
 
-SCENARIOS = {"cow": scenario_cow, "fatal": scenario_fatal}
+def scenario_interactive(elf, log):
+    """`make debug` as a user runs it: GDB's prompt on a terminal, `continue`,
+    Ctrl-C while the kernel runs, Ctrl-C at the stopped prompt, helpers,
+    `quit`; QEMU must survive the interrupts and end with the session."""
+    master, slave = os.openpty()
+    # -nx: the user's ~/.gdbinit (pwndbg, gef, ...) is not under test.
+    env = dict(os.environ, GDB_PORT="auto", TERM="dumb", GDB_EXTRA="-nx")
+
+    def make_ctty():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen(["make", "--no-print-directory", "-s", "debug"], cwd=HERE, env=env,
+                         stdin=slave, stdout=slave, stderr=slave, preexec_fn=make_ctty)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + TIMEOUT
+
+    def expect(pattern, what):
+        nonlocal out
+        start = len(out)
+        while not re.search(pattern, out[start:]):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Failure("timeout waiting for %s; output so far:\n%s" % (
+                    what, out.decode(errors="replace")[-2000:]))
+            ready, _, _ = select.select([master], [], [], min(left, 0.5))
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    raise Failure("make debug ended while waiting for %s:\n%s" % (
+                        what, out.decode(errors="replace")[-2000:]))
+                out += chunk
+        return out[start:].decode(errors="replace")
+
+    qemu_pid = None
+    try:
+        banner = expect(rb"zf-help[\s\S]*\(gdb\) ", "the first prompt")
+        m = re.search(r"QEMU pid (\d+)", out.decode(errors="replace"))
+        qemu_pid = int(m.group(1)) if m else None
+        if "_start () at boot/boot.asm" not in banner or "zf-walk VA [CR3]" not in banner:
+            raise Failure("no stop at _start with the helpers' banner:\n" + banner)
+        os.write(master, b"continue\n")
+        expect(rb"Continuing\.", "Continuing.")
+        time.sleep(2)  # let the kernel run (not a time assertion)
+        os.write(master, CTRL_C)
+        got = expect(rb"\(gdb\) ", "the prompt after Ctrl-C while running")
+        if "SIGINT" not in got:
+            raise Failure("Ctrl-C while running did not stop the guest:\n" + got)
+        os.write(master, CTRL_C)  # at the stopped prompt: GDB says Quit, QEMU lives on
+        expect(rb"Quit[\s\S]*\(gdb\) ", "Quit at the stopped prompt")
+        os.write(master, b"zf-walk $pc\n")
+        got = expect(rb"\(gdb\) ", "zf-walk after the interrupts")
+        if "-> physical 0x" not in got:
+            raise Failure("zf-walk $pc failed after the interrupts:\n" + got)
+        if qemu_pid is None or not os.path.exists("/proc/%d" % qemu_pid):
+            raise Failure("QEMU is gone after the interrupts")
+        os.write(master, b"quit\n")
+        p.wait(timeout=max(1, deadline - time.monotonic()))
+    except (Failure, subprocess.TimeoutExpired) as e:
+        os.killpg(p.pid, signal.SIGKILL)
+        if qemu_pid:
+            try:
+                os.kill(qemu_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        raise Failure(str(e)) from None
+    finally:
+        try:
+            while select.select([master], [], [], 0.2)[0]:
+                chunk = os.read(master, 65536)
+                if not chunk:
+                    break
+                out += chunk
+        except OSError:
+            pass
+        os.close(master)
+        with open(log, "wb") as f:
+            f.write(out)
+    text = out.decode(errors="replace")
+    for pat in (r"warning:", r"Traceback", r"Python Exception", r"terminating on signal 2",
+                r"Remote connection closed"):
+        if re.search(pat, text):
+            raise Failure("make debug output has /%s/" % pat)
+    if qemu_pid and os.path.exists("/proc/%d" % qemu_pid) and \
+            open("/proc/%d/stat" % qemu_pid).read().split()[2] != "Z":
+        raise Failure("QEMU (pid %d) outlived the GDB session" % qemu_pid)
+    return "make debug: Ctrl-C while running and at the prompt, QEMU alive until quit"
+
+
+SCENARIOS = {"cow": scenario_cow, "fatal": scenario_fatal, "interactive": scenario_interactive}
 
 
 def main():

@@ -163,7 +163,7 @@ frame; then lists every virtual address mapping it in the current space."""
         chunks = target.sym("chunks", "pmm.c")
         usable = _ranges(target.sym("usable", "pmm.c"))
         avail = _ranges(target.sym("avail", "pmm.c"))
-        shift = 30
+        shift = 30  # PMM_CHUNK_SHIFT (include/pmm.h): a #define, absent from the debug info
         ci = frame >> shift
         chunk = None
         if ci < nchunks:
@@ -231,8 +231,9 @@ class Fault(ZfCommand):
 
 Usage: zf-fault
 Address, access, RIP, result, the reason (the VMM's own text), and the walk
-the decision was made on; a fault still being decided (you stopped inside
-the handler) is shown first.  Then the fault counters (vmm_counters).
+the decision was made on; while a fault is being decided (you stopped
+inside the handler), that fault with "not decided yet".  Then the fault
+counters (vmm_counters).
 Read from pf_last / pf_deciding (kernel/arch/x86_64/page_fault.c)."""
     name = "zf-fault"
     usage = "zf-fault"
@@ -243,28 +244,43 @@ Read from pf_last / pf_deciding (kernel/arch/x86_64/page_fault.c)."""
             self.bad_usage("takes no arguments")
         target.need_target()
         deciding = target.sym("pf_deciding")
+        rec = target.sym("pf_last")
+        seq = int(rec["seq"])
+        last = rec["fault"]
         if int(deciding):
             f = deciding.dereference()
             va, err = int(f["va"]) & decode.MASK64, int(f["error"])
-            print("fault being decided now: %s at %#x (%s)" % (
-                decode.pf_access(err), va, decode.pf_error_str(err)))
-            print("  (stopped inside vmm_fault_handle: result and reason are not known yet)")
-        rec = target.sym("pf_last")
-        seq = int(rec["seq"])
-        if seq == 0:
-            print("no page fault decided yet")
-        else:
-            f = rec["fault"]
-            va, err, rip = int(f["va"]) & decode.MASK64, int(f["error"]), int(rec["rip"])
-            print("last page fault (number %d): %s at %#x" % (seq, decode.pf_access(err), va))
+            inner = int(deciding) != int(last.address)
+            print("page fault %sbeing decided now (you are inside its handler): %s at %#x" % (
+                "nested in #%d, " % seq if inner else "#%d " % seq, decode.pf_access(err), va))
             print("  error code %#x: %s" % (err, decode.pf_error_str(err)))
-            where = target.symbolize(rip)
-            print("  at RIP %#x%s" % (rip, " " + where if where else ""))
-            print("  result: %s" % str(f["result"]))
-            print("  reason: %s" % _reason_words(f["reason"]))
+            if not inner:
+                self.rip(rec)
+            print("  result and reason: not decided yet")
+            if not inner:
+                return self.counters()
+        if seq == 0:
+            print("no page fault yet")
+        else:
+            va, err = int(last["va"]) & decode.MASK64, int(last["error"])
+            print("last page fault (#%d): %s at %#x" % (seq, decode.pf_access(err), va))
+            print("  error code %#x: %s" % (err, decode.pf_error_str(err)))
+            self.rip(rec)
+            print("  result: %s" % str(last["result"]))
+            print("  reason: %s" % _reason_words(last["reason"]))
             print("  walk:")
-            for line in _walk_lines(f["walk"]):
+            for line in _walk_lines(last["walk"]):
                 print(line)
+        self.counters()
+
+    @staticmethod
+    def rip(rec):
+        rip = int(rec["rip"]) & decode.MASK64
+        where = target.symbolize(rip)
+        print("  at RIP %#x%s" % (rip, " " + where if where else ""))
+
+    @staticmethod
+    def counters():
         counters = target.sym("vmm_counters")
         print("fault counters: " + ", ".join("%s %d" % nv for nv in target.fields(counters)))
 

@@ -158,11 +158,6 @@ def fields(value):
     return out
 
 
-def enum_name(value):
-    """The enumerator's name of an enum value (str(value) gives it)."""
-    return str(value)
-
-
 def symbolize(addr):
     """'fn+0x1c' for a code address, or ''."""
     try:
