@@ -5,7 +5,10 @@ a real Ctrl-C typed at GDB's terminal.
 
   tests/gdb-test.py [--elf build/zeroframe.elf] [SCENARIO...]
 
-Scenarios (GDB scripts in tests/gdb/):
+Scenarios (GDB scripts in tests/gdb/), after "judge", a self-test of the
+judging on bad samples:
+  debuginfo  no target: line lookups at every 4th address of .boot and .text
+         must not make GDB warn (tests/gdb/debuginfo.py).
   cow    break in cow_zero_fill during the self-test gdb.cow_zero_fill_watched:
          $cr2 is the test's address, zf-walk shows COW on the zero frame, bt
          reaches the test function through the exception frame; after the
@@ -119,7 +122,8 @@ def run_gdb(name, elf, cmdline, script, log):
     m = re.search(r"serial console: (\S+)", text)
     serial = m.group(1) if m else None
     if p.returncode != 0:
-        raise Failure("debug.sh exited with status %d" % p.returncode)
+        raise Failure("debug.sh exited with status %d; GDB's stderr: %s" % (
+            p.returncode, err.decode(errors="replace").strip()[-500:] or "(empty)"))
     if qemu_pid and os.path.exists("/proc/%d" % qemu_pid):
         state = open("/proc/%d/stat" % qemu_pid).read().split()[2]
         if state != "Z":
@@ -172,8 +176,9 @@ def refuse(sec, name, pattern, why):
         raise Failure("%s: %s (found /%s/):\n%s" % (name, why, pattern, sec[name].rstrip()))
 
 
-def frames_in_order(bt, names):
-    """Every name appears in a later frame than the one before."""
+def frames_in_order(bt, names, interrupted):
+    """Every name appears in a later frame than the one before, and the frame
+    right below irq_common is @interrupted (nothing bogus in between)."""
     frames = re.findall(r"^#(\d+)\s+(?:0x[0-9a-f]+ in )?(\S+)", bt, re.M)
     pos = 0
     for want in names:
@@ -181,6 +186,9 @@ def frames_in_order(bt, names):
             pos += 1
         if pos == len(frames):
             raise Failure("bt: frame %s missing or out of order:\n%s" % (want, bt.rstrip()))
+        if want == "irq_common" and (pos + 1 == len(frames) or
+                                     not frames[pos + 1][1].startswith(interrupted)):
+            raise Failure("bt: the frame below irq_common is not %s:\n%s" % (interrupted, bt.rstrip()))
         pos += 1
     return frames
 
@@ -212,7 +220,8 @@ def scenario_cow(elf, log):
          "the zero frame's mappings lack the test page")
     frames_in_order(sec["bt"], ["cow_zero_fill", "vmm_fault_handle", "page_fault_entry",
                                 "irq_dispatch", "irq_common", "ktest_fn_gdb_cow_zero_fill_watched",
-                                "ktest_run", "kernel_main", "long_mode_high"])
+                                "ktest_run", "kernel_main", "long_mode_high"],
+                    "ktest_fn_gdb_cow_zero_fill_watched")
     need(sec, "fault-deciding", r"page fault #1 being decided now \(you are inside its handler\): kernel write at %#x" % target,
          "zf-fault does not show the fault in progress")
     need(sec, "frame-regs", r"#PF page fault \(vector 14\)", "not a #PF frame")
@@ -287,7 +296,8 @@ def scenario_fatal(elf, log):
     need(sec, "frame-regs", r"RIP=[0-9a-f]{16} ktest_fn_irq_panic_page_fault\+0x", "zf-frame-regs RIP")
     need(sec, "walk", r"-> not mapped: the PDPT entry is not present", "zf-walk $cr2")
     frames_in_order(sec["bt"], ["irq_report_fatal", "irq_dispatch", "irq_common",
-                                "ktest_fn_irq_panic_page_fault", "ktest_run", "kernel_main"])
+                                "ktest_fn_irq_panic_page_fault", "ktest_run", "kernel_main"],
+                    "ktest_fn_irq_panic_page_fault")
     check_interrupt(sec)
     m = need(sec, "after-interrupt", r"^(\d+)$", "no report count")
     if int(m.group(1)) < 1:
@@ -388,7 +398,53 @@ def scenario_interactive(elf, log):
     return "make debug: Ctrl-C while running and at the prompt, QEMU alive until quit"
 
 
-SCENARIOS = {"cow": scenario_cow, "fatal": scenario_fatal, "interactive": scenario_interactive}
+def judge_selftest():
+    """The judging itself must fail on what the issue names: a GDB warning or
+    error, stderr output, a bogus frame, a broken unwind, a missed Ctrl-C."""
+    good_bt = ("#0  cow_zero_fill () at f.c:1\n#1  0x1 in irq_common () at e.asm:62\n"
+               "#2  0x2 in ktest_fn_x () at t.c:3\n#3  0x3 in kernel_main () at m.c:1\n")
+    frames_in_order(good_bt, ["cow_zero_fill", "irq_common", "ktest_fn_x", "kernel_main"],
+                    "ktest_fn_x")
+    common_checks("Breakpoint 1, _start () at boot/boot.asm:53\n" + good_bt, "")
+    bad = [
+        lambda: common_checks("warning: (Internal error: pc 0x1 in read in CU, but not in symtab.)", ""),
+        lambda: common_checks("ok", "zf-walk: something\n"),
+        lambda: common_checks("Python Exception <class 'IndexError'>: list index", ""),
+        lambda: common_checks("#9  0x0000000000000000 in ?? ()", ""),
+        lambda: common_checks("#7  0xffffffff801e4e20 in ?? ()", ""),
+        lambda: frames_in_order(good_bt.replace("#2  0x2 in ktest_fn_x",
+                                                "#2  0x2 in boot_stack_bottom () \n#3  0x2 in ktest_fn_x"),
+                                ["irq_common", "ktest_fn_x"], "ktest_fn_x"),
+        lambda: frames_in_order(good_bt, ["kernel_main", "ktest_fn_x"], "ktest_fn_x"),
+        lambda: check_interrupt({"interrupt-now": "qemu-system-x86_64: terminating on signal 2\n"}),
+        lambda: need({"a": "x"}, "b", "x", "missing section"),
+    ]
+    for i, case in enumerate(bad):
+        try:
+            case()
+        except Failure:
+            continue
+        raise Failure("judge self-test: bad case %d was accepted" % i)
+    return "the judge rejects warnings, stderr, Python exceptions, bogus frames, a killed QEMU"
+
+
+def scenario_debuginfo(elf, log):
+    r = subprocess.run(["gdb", "-batch", "-nx", "-ex", "set architecture i386:x86-64", elf,
+                        "-x", os.path.join(HERE, "tests", "gdb", "debuginfo.py")],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    with open(log, "w") as f:
+        f.write(r.stdout + "\n---- stderr ----\n" + r.stderr)
+    if r.returncode != 0 or r.stderr.strip():
+        raise Failure("GDB complained reading the debug info:\n" + r.stderr.strip()[:1500])
+    m = re.search(r"looked up (\d+) addresses", r.stdout)
+    if not m or int(m.group(1)) < 1000:
+        raise Failure("the lookup did not cover the kernel's code:\n" + r.stdout[-500:])
+    return "line lookups at %s code addresses (.boot, .text), no warning" % m.group(1)
+
+
+SCENARIOS = {"judge": lambda elf, log: judge_selftest(), "debuginfo": scenario_debuginfo,
+             "cow": scenario_cow,
+             "fatal": scenario_fatal, "interactive": scenario_interactive}
 
 
 def main():

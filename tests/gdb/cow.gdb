@@ -19,6 +19,12 @@ echo @@ frame-regs\n
 zf-frame-regs
 echo @@ interrupted\n
 zf-interrupted
+# Stop here (an error ends the script) rather than wait for a breakpoint
+# that a wrong frame would never hit.
+python
+if not (gdb.selected_frame().name() or "").startswith("ktest_fn_gdb_cow_zero_fill_watched"):
+    raise gdb.GdbError("zf-interrupted selected %s, not the test" % gdb.selected_frame().name())
+end
 tbreak *$pc
 delete 1
 continue
