@@ -157,6 +157,10 @@ class TestMaps(unittest.TestCase):
                                                        (1 << 30) - (2580 << 12))],
                          ["4K", "2M", "512G", "1028K", "1013.9M"])
 
+    def test_table_budget(self):
+        with self.assertRaises(decode.DecodeError):
+            decode.leaves(REC.table, REC.cr3, REC.skip, max_tables=5)
+
     def test_bad_filter(self):
         with self.assertRaises(decode.DecodeError):
             decode.parse_filters(["rw"])

@@ -145,15 +145,24 @@ def format_walk(w, zero_frame=None):
 
 # ---------------------------------------------------------------- mappings
 
-def leaves(read_table, cr3, skip=None):
+MAX_TABLES = 20000  # 40 GiB of 4 KiB mappings; beyond, CR3 is likely wrong
+
+
+def leaves(read_table, cr3, skip=None, max_tables=MAX_TABLES):
     """Every present leaf of the tables rooted at @cr3, in address order:
     (va, size, frame, eff, entry, level).  @read_table(pa) returns the 512
     entries of the table at physical @pa.  @skip(slot, entry) -> str or None:
-    a PML4 slot to report instead of expanding (the recursive slot)."""
+    a PML4 slot to report instead of expanding (the recursive slot).
+    DecodeError past @max_tables tables (a wrong CR3 reads garbage)."""
     out = []
     skipped = []
+    count = [0]
 
     def visit(table, level, base, eff):
+        count[0] += 1
+        if count[0] > max_tables:
+            raise DecodeError("more than %d page tables under CR3 %#x: is it a PML4?" % (
+                max_tables, cr3))
         entries = read_table(table)
         for i, e in enumerate(entries):
             if not e & PTE_P:
