@@ -229,6 +229,9 @@ def scenario_cow(elf, log):
          "wrong error code")
     need(sec, "frame-regs", r"RIP=[0-9a-f]{16} ktest_fn_gdb_cow_zero_fill_watched\+0x",
          "RIP is not in the test")
+    need(sec, "frame-regs", r"^    #0  [0-9a-f]{16} ktest_fn_gdb_cow_zero_fill_watched\+0x[\s\S]*"
+         r"^    #\d+ +[0-9a-f]{16} ktest_run\+0x[\s\S]*^    #\d+ +[0-9a-f]{16} kernel_main\+0x",
+         "the frame-pointer chain does not reach ktest_run and kernel_main")
     need(sec, "interrupted", r"^#\d+\s+0x[0-9a-f]+ in ktest_fn_gdb_cow_zero_fill_watched",
          "zf-interrupted did not select the test function")
     need(sec, "interrupted", r"Temporary breakpoint \d+, (0x[0-9a-f]+ in )?"
@@ -294,6 +297,8 @@ def scenario_fatal(elf, log):
     need(sec, "fault", r"reason: page not present$", "zf-fault: reason")
     need(sec, "fault", r"PDPT = 0000000000000000  not present   <- walk ended here", "zf-fault: walk")
     need(sec, "frame-regs", r"RIP=[0-9a-f]{16} ktest_fn_irq_panic_page_fault\+0x", "zf-frame-regs RIP")
+    need(sec, "frame-regs", r"^    #1  [0-9a-f]{16} ktest_run\+0x[0-9a-f]+  \(\? return address at RSP: "
+         r"no frame record\)\n    #2  [0-9a-f]{16} kernel_main\+0x", "zf-frame-regs chain of a leaf")
     need(sec, "walk", r"-> not mapped: the PDPT entry is not present", "zf-walk $cr2")
     frames_in_order(sec["bt"], ["irq_report_fatal", "irq_dispatch", "irq_common",
                                 "ktest_fn_irq_panic_page_fault", "ktest_run", "kernel_main"],

@@ -1,6 +1,8 @@
 """The zf-* GDB commands.  Each reads memory only (never calls a kernel
 function, so they work on a halted or broken kernel), has `help zf-...`, and
 answers a bad argument with one line (a gdb.GdbError, no traceback)."""
+import struct
+
 import gdb
 
 from . import decode, target, unwind
@@ -31,6 +33,11 @@ class ZfCommand(gdb.Command):
         except KeyError as e:
             raise gdb.GdbError("%s: the kernel's structure has no field %s (helpers out of date?)"
                                % (self.name, e)) from None
+        except gdb.GdbError:
+            raise
+        except Exception as e:  # still one line, never a traceback
+            raise gdb.GdbError("%s: internal error (%s: %s); please report" % (
+                self.name, type(e).__name__, e)) from None
 
     def bad_usage(self, why):
         raise ZfError("%s (usage: %s)" % (why, self.usage))
@@ -321,7 +328,10 @@ class FrameRegs(ZfCommand):
 Usage: zf-frame-regs [ADDR]
 ADDR: a struct irq_frame address; default: the innermost exception entry on
 the stack.  Prints the vector, the error code in words, RIP (symbolised),
-CS, RFLAGS, RSP, SS and every general register.  To make that interrupted
+CS, RFLAGS, RSP, SS, every general register, and the frame-pointer chain
+of the interrupted code (read from memory, like the kernel's report; it
+also works where GDB's bt stops, after a switch from an IST stack).  To
+make that interrupted
 context GDB's current frame (bt, info registers, up/down from there), use
 zf-interrupted."""
     name = "zf-frame-regs"
@@ -349,6 +359,49 @@ zf-interrupted."""
                              "r11", "r12", "r13", "r14", "r15") if n in regs]
         for i in range(0, len(names), 4):
             print("  " + " ".join("%-3s=%016x" % (n.upper(), regs[n]) for n in names[i:i + 4]))
+        # The kernel keeps frame pointers everywhere: the interrupted stack's
+        # chain, as the kernel's own report prints it (GDB's bt cannot follow
+        # a switch from an IST stack down to a lower stack).
+        print("  frame-pointer chain of the interrupted code:")
+        print("    #0  %016x %s" % (rip, target.symbolize(rip)))
+        chain, rbp = [], regs.get("rbp", 0)
+        while len(chain) < 32 and rbp >= 0xFFFF800000000000 and rbp % 8 == 0:
+            try:
+                nxt, ret = struct.unpack("<QQ", target.read_virt(rbp, 16))
+            except ZfError:
+                break
+            if ret == 0:
+                break
+            chain.append(ret)
+            if nxt <= rbp:
+                break
+            rbp = nxt
+        n = 1
+        # A leaf built without a frame record still has its return address at
+        # RSP: shown, marked, when the chain lacks it (as the kernel does).
+        top = self.word_at(regs.get("rsp", 0))
+        lo, hi = self.text_range()
+        if top is not None and lo <= top < hi and top != rip and (not chain or chain[0] != top):
+            print("    #%-2d %016x %s  (? return address at RSP: no frame record)" % (
+                n, top - 1, target.symbolize(top - 1)))
+            n += 1
+        for ret in chain:
+            print("    #%-2d %016x %s" % (n, ret - 1, target.symbolize(ret - 1)))
+            n += 1
+
+    @staticmethod
+    def word_at(addr):
+        try:
+            return struct.unpack("<Q", target.read_virt(addr, 8))[0]
+        except ZfError:
+            return None
+
+    @staticmethod
+    def text_range():
+        try:
+            return (target.eval_int("&kernel_text_start"), target.eval_int("&kernel_text_end"))
+        except ZfError:
+            return (0, 0)
 
 
 class Interrupted(ZfCommand):

@@ -31,7 +31,9 @@ def value_int(v):
         raise ZfError("%s is not a number or an address (it is a %s)" % (v.type, "struct/array"))
     try:
         return int(v) & MASK64
-    except gdb.error:
+    except gdb.error as e:
+        if v.address is None:
+            raise ZfError("%s (not available in this frame?)" % e) from None
         return int(v.address) & MASK64
 
 

@@ -16,6 +16,11 @@ frame (the boot code calls kernel_main with rbp = 0; there is no caller).
 import gdb
 from gdb.unwinder import Unwinder
 
+# Registers an exception leaves as they were (control, segment bases, ...):
+# the interrupted frame shows the current values, not "<not saved>".
+PASS_THROUGH = ["cr0", "cr2", "cr3", "cr4", "cr8", "efer", "ds", "es", "fs", "gs",
+                "fs_base", "gs_base", "k_gs_base"]
+
 # General registers restored from struct irq_frame (same names in GDB).
 GPRS = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11",
         "r12", "r13", "r14", "r15", "rip", "rsp", "cs", "ss"]
@@ -93,6 +98,11 @@ class IrqFrameUnwinder(Unwinder):
         cfa = addr + SITES.frame_type.sizeof
         ptr = gdb.lookup_type("void").pointer()
         info = pending.create_unwind_info(_FrameId(_value(cfa, ptr), _value(SITES.irq_common, ptr)))
+        for name in PASS_THROUGH:
+            try:
+                info.add_saved_register(name, pending.read_register(name))
+            except (ValueError, gdb.error):
+                pass  # not in this target's register set
         for name, val in saved.items():
             # From bytes: eflags is a flags type, cs/ss 32-bit, rip a code pointer.
             t = pending.read_register(name).type
