@@ -31,6 +31,12 @@ for f in "$elf" "$iso"; do
     [[ -f $f ]] || { echo "debug: $f does not exist (run make first)" >&2; exit 2; }
 done
 
+port=${GDB_PORT:-1234}
+if [[ $port != auto ]] && { ! [[ $port =~ ^[0-9]+$ ]] || ((port == 0 || port > 65535)); }; then
+    echo "debug: GDB_PORT=$port is not a TCP port number or 'auto'" >&2
+    exit 2
+fi
+
 runs=$here/build/debug
 run=$runs/run-$(date +%Y%m%d-%H%M%S)-$$
 mkdir -p "$run"
@@ -57,10 +63,12 @@ trap 'exit 129' HUP
 # Is the LISTEN socket on 127.0.0.1:$1 one of QEMU's own file descriptors?
 # (/proc only: no ss/netstat needed.)
 qemu_listens() {
-    local hex inode
+    local hex inode fd
     hex=$(printf '0100007F:%04X' "$1")
     for inode in $(awk -v a="$hex" '$2 == a && $4 == "0A" { print $10 }' /proc/net/tcp); do
-        ls -l "/proc/$qemu/fd" 2>/dev/null | grep -q "socket:\[$inode\]" && return 0
+        for fd in /proc/"$qemu"/fd/*; do
+            [[ $(readlink "$fd" 2>/dev/null) == "socket:[$inode]" ]] && return 0
+        done
     done
     return 1
 }
@@ -90,7 +98,6 @@ start_qemu() {
     return 2
 }
 
-port=${GDB_PORT:-1234}
 if [[ $port == auto ]]; then
     ok=0
     for _ in $(seq 20); do
@@ -102,8 +109,6 @@ if [[ $port == auto ]]; then
     done
     ((ok)) || { echo "debug: QEMU failed to start:" >&2; cat "$run/qemu.log" >&2; exit 1; }
 else
-    [[ $port =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) ||
-        { echo "debug: GDB_PORT=$port is not a TCP port number or 'auto'" >&2; exit 2; }
     rc=0; start_qemu "$port" || rc=$?
     if ((rc == 1)); then
         echo "debug: port $port on 127.0.0.1 is taken (another 'make debug'?);" \

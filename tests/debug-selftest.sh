@@ -4,7 +4,8 @@
 #     (checked against the symbol table; zf-walk, zf-pte, zf-pf answer);
 #  2. refuses a gdbstub port that is taken, with a clear error, without
 #     attaching GDB to the other QEMU (a `debug.sh --server` run holds it),
-#     and leaves that QEMU alone; the server's QEMU ends with the server;
+#     and leaves that QEMU alone; the server's QEMU ends with the server; a
+#     GDB_PORT that is no port number is refused;
 #  3. gives every run its own serial log.
 # The helpers' scenarios are tests/gdb-test.py's.
 set -uo pipefail
@@ -54,6 +55,10 @@ kill -0 "$qemu" 2>/dev/null || fail "the other run's QEMU died"
 kill -TERM $server; wait $server; server=
 for _ in $(seq 100); do kill -0 "$qemu" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$qemu" 2>/dev/null && fail "the server's QEMU outlived the server"
+
+out=$(GDB_PORT=12x34 "$here/scripts/debug.sh" "$elf" "$iso" 2>&1)
+rc=$?
+((rc == 2)) && grep -q "GDB_PORT=12x34 is not a TCP port number" <<<"$out" || fail "a bad GDB_PORT: status $rc, '$out'"
 
 # 3. Runs have their own logs.
 serial2=$(sed -n 's/.*serial console: //p' "$tmp/server.out")
