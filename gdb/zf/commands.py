@@ -220,6 +220,34 @@ def _walk_lines(w):
     return lines
 
 
+KNOWN_FAULT_FIELDS = {"va", "error", "result", "reason", "walk"}
+
+
+def _extra_fields(f):
+    """Fields of struct vmm_fault beyond the five above (the region a
+    decision was made on, ...), by name from the debug info, so that what
+    the VMM adds shows up without changing the helper."""
+    lines = []
+    for fld in f.type.strip_typedefs().fields():
+        if fld.name in KNOWN_FAULT_FIELDS or fld.name is None:
+            continue
+        v = f[fld.name]
+        t = v.type.strip_typedefs()
+        try:
+            if t.code == gdb.TYPE_CODE_PTR and t.target().strip_typedefs().sizeof == 1:
+                text = v.string() if int(v) else "(none)"
+            elif t.code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_BOOL, gdb.TYPE_CODE_ENUM,
+                            gdb.TYPE_CODE_PTR):
+                text = str(v) if t.code in (gdb.TYPE_CODE_BOOL, gdb.TYPE_CODE_ENUM) \
+                    else "%#x" % (int(v) & decode.MASK64)
+            else:
+                continue
+        except (gdb.error, gdb.MemoryError):
+            text = "(not readable)"
+        lines.append("  %s: %s" % (fld.name, text))
+    return lines
+
+
 def _reason_words(reason):
     r = int(reason)
     words = target.sym_or_none("vmm_fault_reason_words")
@@ -275,6 +303,8 @@ Read from pf_last / pf_deciding (kernel/arch/x86_64/page_fault.c)."""
             self.rip(rec)
             print("  result: %s" % str(last["result"]))
             print("  reason: %s" % _reason_words(last["reason"]))
+            for line in _extra_fields(last):
+                print(line)
             print("  walk:")
             for line in _walk_lines(last["walk"]):
                 print(line)
