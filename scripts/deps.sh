@@ -15,6 +15,8 @@ needs=(
     "xorriso                             xorriso"
     "mformat                             mtools"
     "gdb                                 gdb"
+    "python3                             python3"
+    "setsid                              util-linux"
     "clang                               clang"
     "/usr/include/cmocka.h               libcmocka-dev"
     "timeout                             coreutils"

@@ -170,7 +170,10 @@ boot user-fault-stop --timeout 60 \
 
 # --- the tooling's own tests
 step "runner self-tests" tests/runner-selftest.sh
-step "make debug stops at _start" tests/debug-selftest.sh
+step "make debug: stop at _start, taken port refused, per-run logs" tests/debug-selftest.sh
+step "GDB helpers' decoders (python3 -m unittest, recorded tables)" \
+    python3 -m unittest discover -q -s gdb/tests
+step "GDB end to end: CoW fault watched, fatal fault caught, make debug + Ctrl-C" tests/gdb-test.py
 
 echo
 if ((failed)); then

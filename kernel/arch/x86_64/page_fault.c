@@ -9,13 +9,40 @@
 
 static struct vmm_fault last_unresolved;
 
+/* For debuggers (gdb/zf: zf-fault), which read memory only and never call
+ * the kernel: the last page fault, resolved or not, with its number and
+ * RIP.  The VMM decides straight into it (no copy on the fault path); while
+ * it decides, pf_deciding points at it.  A fault nested inside a decision (a
+ * bug) is decided in a record of its own, so the outer one stays intact.
+ * Reason words: vmm_fault_reason_words[reason], the VMM's own
+ * vmm_fault_reason_str() texts, filled in once at install. */
+struct pf_record {
+    uint64_t seq;          /* #PFs taken so far; fault is number seq */
+    uint64_t rip;
+    struct vmm_fault fault;
+};
+struct pf_record pf_last;
+struct vmm_fault *volatile pf_deciding;
+#define PF_REASON_WORDS 64
+const char *vmm_fault_reason_words[PF_REASON_WORDS];
+
 static irq_result_t page_fault_entry(struct irq_frame *frame)
 {
-    struct vmm_fault f;
-    if (vmm_fault_handle(vmm_space_active(), read_cr2(), frame->error_code, &f) ==
-        VMM_FAULT_RESOLVED)
+    struct vmm_fault nested;
+    struct vmm_fault *outer = pf_deciding;
+    struct vmm_fault *f = outer ? &nested : &pf_last.fault;
+    if (!outer) {
+        pf_last.seq++;
+        pf_last.rip = frame->rip;
+    }
+    f->va = read_cr2(); /* vmm_fault_handle sets both again; a debugger may look first */
+    f->error = frame->error_code;
+    pf_deciding = f;
+    enum vmm_fault_result r = vmm_fault_handle(vmm_space_active(), f->va, f->error, f);
+    pf_deciding = outer;
+    if (r == VMM_FAULT_RESOLVED)
         return IRQ_HANDLED;
-    last_unresolved = f;
+    last_unresolved = *f;
     return IRQ_UNHANDLED;
 }
 
@@ -32,6 +59,8 @@ const struct vmm_fault *vmm_fault_last_unresolved(void)
 
 void vmm_fault_entry_install(void)
 {
+    for (int r = 0; r < PF_REASON_WORDS; r++)
+        vmm_fault_reason_words[r] = vmm_fault_reason_str((enum vmm_fault_reason)r);
     irq_set_handler(IRQ_PF, page_fault_entry);
     irq_set_report_hook(IRQ_PF, page_fault_report);
 }

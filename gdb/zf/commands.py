@@ -1,0 +1,562 @@
+"""The zf-* GDB commands.  Each reads memory only (never calls a kernel
+function, so they work on a halted or broken kernel), has `help zf-...`, and
+answers a bad argument with one line (a gdb.GdbError, no traceback)."""
+import struct
+
+import gdb
+
+from . import decode, target, unwind
+from .target import ZfError
+
+COMMANDS = []
+
+
+class ZfCommand(gdb.Command):
+    """Base: one-line errors, registration in the zf-help list."""
+    name = ""
+    usage = ""
+    summary = ""
+
+    def __init__(self):
+        super().__init__(self.name, gdb.COMMAND_USER)
+        COMMANDS.append(self)
+
+    def invoke(self, arg, from_tty):
+        try:
+            self.run(gdb.string_to_argv(arg))
+        except (ZfError, decode.DecodeError) as e:
+            raise gdb.GdbError("%s: %s" % (self.name, e)) from None
+        except gdb.MemoryError as e:
+            raise gdb.GdbError("%s: memory not readable: %s" % (self.name, e)) from None
+        except gdb.error as e:
+            raise gdb.GdbError("%s: %s" % (self.name, e)) from None
+        except KeyError as e:
+            raise gdb.GdbError("%s: the kernel's structure has no field %s (helpers out of date?)"
+                               % (self.name, e)) from None
+        except gdb.GdbError:
+            raise
+        except Exception as e:  # still one line, never a traceback
+            raise gdb.GdbError("%s: internal error (%s: %s); please report" % (
+                self.name, type(e).__name__, e)) from None
+
+    def bad_usage(self, why):
+        raise ZfError("%s (usage: %s)" % (why, self.usage))
+
+    def run(self, argv):
+        raise NotImplementedError
+
+
+def _space_root(argv, pos, cmd):
+    """CR3 from argv[pos] if given, else the live one."""
+    if len(argv) > pos:
+        return target.eval_int(argv[pos]) & decode.ADDR_MASK
+    target.need_target()
+    if not target.paging_on():
+        raise ZfError("paging is off (CR0.PG = 0): addresses are physical, there is nothing "
+                      "to walk yet")
+    return target.cr3()
+
+
+class Walk(ZfCommand):
+    """Walk the page tables for a virtual address.
+
+Usage: zf-walk VA [CR3]
+Shows each level's index, the entry's physical address, its raw value and
+flags (COW is the software copy-on-write bit 9), where the walk stopped,
+the physical address, the effective rights over all levels, and "(the zero
+frame)" when the page is the shared zero frame.  CR3 defaults to the live
+one; tables are read physically (QEMU's PhyMemMode), so any space works.
+Sets $zf_phys and $zf_frame (-1 when unmapped) for scripts."""
+    name = "zf-walk"
+    usage = "zf-walk VA [CR3]"
+    summary = "page-table walk of VA: entries, flags, rights, zero frame"
+
+    def run(self, argv):
+        if not 1 <= len(argv) <= 2:
+            self.bad_usage("expects 1 or 2 arguments")
+        va = target.eval_int(argv[0])
+        root = _space_root(argv, 1, self)
+        zero = target.zero_frame()
+        with target.phys() as p:
+            w = decode.walk(p.u64, root, va)
+        for line in decode.format_walk(w, zero):
+            print(line)
+        # For scripts: $zf_phys / $zf_frame (-1 when not mapped), like $_ after x.
+        gdb.set_convenience_variable("zf_phys", -1 if w.phys is None else w.phys)
+        gdb.set_convenience_variable("zf_frame", -1 if w.frame is None else w.frame)
+
+
+def region_note(run):
+    """Hook for the regions issue: the region and mode covering a run
+    (zf-regions / zf-ps come with regions and processes).  None until then."""
+    return None
+
+
+def space_leaves(root):
+    """Every leaf of the space at @root; the recursive slot is reported, not
+    expanded."""
+    def skip(slot, e):
+        if slot == decode.RECURSIVE_SLOT and (e & decode.ADDR_MASK) == root:
+            return "page tables of this space (recursive slot 510), not expanded"
+        return None
+    with target.phys() as p:
+        return decode.leaves(p.table, root, skip)
+
+
+class Maps(ZfCommand):
+    """List every mapping of an address space, contiguous runs merged.
+
+Usage: zf-maps [FILTER...] [cr3=EXPR]
+Each line: start-end, size, effective rights over all levels (rwx, user or
+kernel), the first physical frame (or "zero frame"), and markers COW
+(copy-on-write) and zero-frame.  Runs merge pages with contiguous frames
+(or all on the zero frame) and the same rights and markers.
+Filters (all must hold): w/writable, x/exec, u/user, k/kernel, cow, zero.
+Example: `zf-maps w x` lists W+X mappings (there should be none)."""
+    name = "zf-maps"
+    usage = "zf-maps [FILTER...] [cr3=EXPR]"
+    summary = "every mapping, runs merged, rights; filters w x u k cow zero"
+
+    def run(self, argv):
+        root_expr = [a[4:] for a in argv if a.startswith("cr3=")]
+        words = [a for a in argv if not a.startswith("cr3=")]
+        if len(root_expr) > 1:
+            self.bad_usage("cr3= given twice")
+        filters = decode.parse_filters(words)
+        root = _space_root(root_expr, 0, self)
+        zero = target.zero_frame()
+        leaves, skipped = space_leaves(root)
+        runs = decode.merge_runs(leaves, zero)
+        shown = [r for r in runs if all(f(r) for f in filters)]
+        print("mappings of the space with CR3 %#x%s:" % (
+            root, " matching " + " ".join(words) if words else ""))
+        for va, size, why in skipped:
+            if not filters:
+                print("  %016x-%016x %6s  %s" % (va, va + size, decode.size_str(size), why))
+        for r in shown:
+            note = region_note(r)
+            print(decode.format_run(r, "  [%s]" % note if note else ""))
+        if not shown:
+            print("  no mappings" + (" match" if filters else ""))
+        print("%d run(s), %d page(s) shown; %d run(s) in all" % (
+            len(shown), sum(r.pages for r in shown), len(runs)))
+
+
+def _ranges(rs):
+    """(start, end) pairs of a struct range_set value."""
+    n = int(rs["n"])
+    return [(int(rs["r"][i]["start"]), int(rs["r"][i]["end"])) for i in range(n)]
+
+
+class Frame(ZfCommand):
+    """The frame allocator's view of a physical frame, and who maps it.
+
+Usage: zf-frame PA
+Reads the allocator's own metadata (kernel/mm/pmm.c: the chunk table, the
+chunk's metadata word for the frame, read physically): not RAM, reserved,
+free, or allocated with its reference count; says when it is the zero
+frame; then lists every virtual address mapping it in the current space."""
+    name = "zf-frame"
+    usage = "zf-frame PA"
+    summary = "allocator state of a physical frame (refcount, zero frame), its mappings"
+
+    def run(self, argv):
+        if len(argv) != 1:
+            self.bad_usage("expects 1 argument")
+        pa = target.eval_int(argv[0])
+        frame = pa & ~0xFFF
+        target.need_target()
+        nchunks = int(target.sym("nchunks", "pmm.c"))
+        chunks = target.sym("chunks", "pmm.c")
+        usable = _ranges(target.sym("usable", "pmm.c"))
+        avail = _ranges(target.sym("avail", "pmm.c"))
+        shift = 30  # PMM_CHUNK_SHIFT (include/pmm.h): a #define, absent from the debug info
+        ci = frame >> shift
+        chunk = None
+        if ci < nchunks:
+            c = chunks[ci]
+            chunk = {"state": str(c["state"].cast(gdb.lookup_type("enum pmm_chunk_state"))),
+                     "nframes": int(c["nframes"]), "meta_frame": int(c["meta_frame"])}
+
+        def meta_word():
+            li = (frame >> 12) & ((1 << (shift - 12)) - 1)
+            with target.phys() as p:
+                return p.u32((chunk["meta_frame"] << 12) + 4 * li)
+
+        kind, words = decode.frame_state(frame, chunk, nchunks, meta_word, usable, avail, shift)
+        zero = target.zero_frame()
+        print("frame %#x: %s" % (frame, words))
+        if zero is not None and frame == zero:
+            print("  this is the zero frame: shared read-only by every lazily zero-filled page")
+        if not target.paging_on():
+            return
+        root = target.cr3()
+        leaves, _ = space_leaves(root)
+        maps = decode.mappers(leaves, frame)
+        print("  mapped %d time(s) in the space with CR3 %#x%s" % (
+            len(maps), root, ":" if maps else ""))
+        for va, eff, e, level in maps[:32]:
+            print("    %016x  %s %s  %s" % (va, decode.rwx(eff), "user" if eff & decode.PTE_U
+                                           else "kern", decode.pte_str(e, level)))
+        if len(maps) > 32:
+            print("    ... and %d more" % (len(maps) - 32))
+
+
+def _walk_lines(w):
+    """The walk recorded in a struct vmm_walk value, as the report prints it."""
+    lines = []
+    try:
+        level = int(w["level"])
+    except gdb.error:
+        return lines
+    if not 1 <= level <= 4:
+        return ["    (no walk: the address is not canonical)"]
+    for lv in range(4, level - 1, -1):
+        e = int(w["seen"][lv]) & decode.MASK64
+        lines.append("    %-4s = %016x  %s%s" % (decode.LEVEL_NAMES[lv], e, decode.pte_str(e, lv),
+                                                "   <- walk ended here" if lv == level else ""))
+    if int(w["seen"][level]) & decode.PTE_P:
+        lines.append("    effective rights: %s" % decode.rights_str(int(w["eff"]) & decode.MASK64))
+    return lines
+
+
+KNOWN_FAULT_FIELDS = {"va", "error", "result", "reason", "walk"}
+
+
+def _extra_fields(f):
+    """Fields of struct vmm_fault beyond the five above (the region a
+    decision was made on, ...), by name from the debug info, so that what
+    the VMM adds shows up without changing the helper."""
+    lines = []
+    for fld in f.type.strip_typedefs().fields():
+        if fld.name in KNOWN_FAULT_FIELDS or fld.name is None:
+            continue
+        v = f[fld.name]
+        t = v.type.strip_typedefs()
+        try:
+            if t.code == gdb.TYPE_CODE_PTR and t.target().strip_typedefs().sizeof == 1:
+                text = v.string() if int(v) else "(none)"
+            elif t.code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_BOOL, gdb.TYPE_CODE_ENUM,
+                            gdb.TYPE_CODE_PTR):
+                text = str(v) if t.code in (gdb.TYPE_CODE_BOOL, gdb.TYPE_CODE_ENUM) \
+                    else "%#x" % (int(v) & decode.MASK64)
+            else:
+                continue
+        except (gdb.error, gdb.MemoryError):
+            text = "(not readable)"
+        lines.append("  %s: %s" % (fld.name, text))
+    return lines
+
+
+def _reason_words(reason):
+    r = int(reason)
+    words = target.sym_or_none("vmm_fault_reason_words")
+    if words is not None and 0 <= r < words.type.range()[1] + 1:
+        p = words[r]
+        if int(p):
+            try:
+                return p.string()
+            except (gdb.error, gdb.MemoryError):
+                pass
+    return str(reason)  # the enumerator's name, from the debug info
+
+
+class Fault(ZfCommand):
+    """The last page fault the kernel saw, in the kernel's words.
+
+Usage: zf-fault
+Address, access, RIP, result, the reason (the VMM's own text), and the walk
+the decision was made on; while a fault is being decided (you stopped
+inside the handler), that fault with "not decided yet".  Then the fault
+counters (vmm_counters).
+Read from pf_last / pf_deciding (kernel/arch/x86_64/page_fault.c)."""
+    name = "zf-fault"
+    usage = "zf-fault"
+    summary = "last page fault decoded (address, access, reason, walk) + counters"
+
+    def run(self, argv):
+        if argv:
+            self.bad_usage("takes no arguments")
+        target.need_target()
+        deciding = target.sym("pf_deciding")
+        rec = target.sym("pf_last")
+        seq = int(rec["seq"])
+        last = rec["fault"]
+        if int(deciding):
+            f = deciding.dereference()
+            va, err = int(f["va"]) & decode.MASK64, int(f["error"])
+            inner = int(deciding) != int(last.address)
+            print("page fault %sbeing decided now (you are inside its handler): %s at %#x" % (
+                "nested in #%d, " % seq if inner else "#%d " % seq, decode.pf_access(err), va))
+            print("  error code %#x: %s" % (err, decode.pf_error_str(err)))
+            if not inner:
+                self.rip(rec)
+            print("  result and reason: not decided yet")
+            if not inner:
+                return self.counters()
+        if seq == 0:
+            print("no page fault yet")
+        else:
+            va, err = int(last["va"]) & decode.MASK64, int(last["error"])
+            print("last page fault (#%d): %s at %#x" % (seq, decode.pf_access(err), va))
+            print("  error code %#x: %s" % (err, decode.pf_error_str(err)))
+            self.rip(rec)
+            print("  result: %s" % str(last["result"]))
+            print("  reason: %s" % _reason_words(last["reason"]))
+            for line in _extra_fields(last):
+                print(line)
+            print("  walk:")
+            for line in _walk_lines(last["walk"]):
+                print(line)
+        self.counters()
+
+    @staticmethod
+    def rip(rec):
+        rip = int(rec["rip"]) & decode.MASK64
+        where = target.symbolize(rip)
+        print("  at RIP %#x%s" % (rip, " " + where if where else ""))
+
+    @staticmethod
+    def counters():
+        counters = target.sym("vmm_counters")
+        print("fault counters: " + ", ".join("%s %d" % nv for nv in target.fields(counters)))
+
+
+def _irq_frame_value(addr):
+    t = gdb.lookup_type("struct irq_frame")
+    return gdb.Value(addr).cast(t.pointer()).dereference()
+
+
+def _find_irq_frame():
+    frames = unwind.irq_frames()
+    if frames:
+        return frames[0][1]
+    # No irq_common frame found (e.g. GDB could not unwind that far): the
+    # first struct irq_frame * argument of a function on the stack.
+    try:
+        want = gdb.lookup_type("struct irq_frame").pointer()
+        f = gdb.selected_frame()
+        while f is not None:
+            try:
+                block = f.block()
+            except RuntimeError:
+                block = None
+            while block is not None and block.function is None:
+                block = block.superblock
+            for s in (block or []):
+                if s.is_argument and s.type.strip_typedefs().unqualified() == want:
+                    return int(s.value(f)) & decode.MASK64
+            f = f.older()
+    except (gdb.error, ValueError):
+        pass
+    raise ZfError("no exception frame on this stack (give its address: zf-frame-regs ADDR)")
+
+
+class FrameRegs(ZfCommand):
+    """The registers saved by the exception entry (struct irq_frame).
+
+Usage: zf-frame-regs [ADDR]
+ADDR: a struct irq_frame address; default: the innermost exception entry on
+the stack.  Prints the vector, the error code in words, RIP (symbolised),
+CS, RFLAGS, RSP, SS, every general register, and the frame-pointer chain
+of the interrupted code (read from memory, like the kernel's report; it
+also works where GDB's bt stops, after a switch from an IST stack).  To
+make that interrupted
+context GDB's current frame (bt, info registers, up/down from there), use
+zf-interrupted."""
+    name = "zf-frame-regs"
+    usage = "zf-frame-regs [ADDR]"
+    summary = "registers saved in an exception frame (struct irq_frame)"
+
+    def run(self, argv):
+        if len(argv) > 1:
+            self.bad_usage("expects at most 1 argument")
+        target.need_target()
+        addr = target.eval_int(argv[0]) if argv else _find_irq_frame()
+        f = _irq_frame_value(addr)
+        regs = dict(target.fields(f))
+        v, err = regs.get("vector", 0), regs.get("error_code", 0)
+        print("exception frame at %#x: %s" % (addr, decode.vector_str(v)))
+        if v == 14:
+            print("  error code %#x: %s" % (err, decode.pf_error_str(err)))
+        else:
+            print("  error code %#x" % err)
+        rip = regs["rip"]
+        print("  RIP=%016x %s CS=%04x" % (rip, target.symbolize(rip), regs["cs"]))
+        print("  RSP=%016x SS=%04x RFLAGS=%016x [%s]" % (
+            regs["rsp"], regs["ss"], regs["rflags"], decode.rflags_str(regs["rflags"])))
+        names = [n for n in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10",
+                             "r11", "r12", "r13", "r14", "r15") if n in regs]
+        for i in range(0, len(names), 4):
+            print("  " + " ".join("%-3s=%016x" % (n.upper(), regs[n]) for n in names[i:i + 4]))
+        # The kernel keeps frame pointers everywhere: the interrupted stack's
+        # chain, as the kernel's own report prints it (GDB's bt cannot follow
+        # a switch from an IST stack down to a lower stack).
+        print("  frame-pointer chain of the interrupted code:")
+        print("    #0  %016x %s" % (rip, target.symbolize(rip)))
+        chain, rbp = [], regs.get("rbp", 0)
+        while len(chain) < 32 and rbp >= 0xFFFF800000000000 and rbp % 8 == 0:
+            try:
+                nxt, ret = struct.unpack("<QQ", target.read_virt(rbp, 16))
+            except ZfError:
+                break
+            if ret == 0:
+                break
+            chain.append(ret)
+            if nxt <= rbp:
+                break
+            rbp = nxt
+        n = 1
+        # A leaf built without a frame record still has its return address at
+        # RSP: shown, marked, when the chain lacks it (as the kernel does).
+        top = self.word_at(regs.get("rsp", 0))
+        lo, hi = self.text_range()
+        if top is not None and lo <= top < hi and top != rip and (not chain or chain[0] != top):
+            print("    #%-2d %016x %s  (? return address at RSP: no frame record)" % (
+                n, top - 1, target.symbolize(top - 1)))
+            n += 1
+        for ret in chain:
+            print("    #%-2d %016x %s" % (n, ret - 1, target.symbolize(ret - 1)))
+            n += 1
+
+    @staticmethod
+    def word_at(addr):
+        try:
+            return struct.unpack("<Q", target.read_virt(addr, 8))[0]
+        except ZfError:
+            return None
+
+    @staticmethod
+    def text_range():
+        try:
+            return (target.eval_int("&kernel_text_start"), target.eval_int("&kernel_text_end"))
+        except ZfError:
+            return (0, 0)
+
+
+class Interrupted(ZfCommand):
+    """Select the interrupted context of the innermost exception as GDB's
+current frame.
+
+Usage: zf-interrupted
+After it, `info registers`, `bt`, `up`/`down`, `x/i $pc` and locals show the
+code that took the exception, with the registers from its irq_frame (the
+zeroframe unwinder supplies them)."""
+    name = "zf-interrupted"
+    usage = "zf-interrupted"
+    summary = "make the interrupted context (below the exception entry) the current frame"
+
+    def run(self, argv):
+        if argv:
+            self.bad_usage("takes no arguments")
+        target.need_target()
+        frames = unwind.irq_frames()
+        if not frames:
+            raise ZfError("no exception entry on this stack")
+        older = frames[0][0].older()
+        if older is None:
+            raise ZfError("GDB could not unwind past the exception entry")
+        older.select()
+        gdb.execute("frame")
+
+
+class FatalBreakpoint(gdb.Breakpoint):
+    def __init__(self, spec):
+        super().__init__(spec, internal=False)
+        self.spec = spec
+
+    def stop(self):
+        print("zf-break-fatal: stopped in %s, before the report and the halt; the faulting "
+              "state is intact.  Try: zf-fault, zf-frame-regs, zf-interrupted, bt" % self.spec)
+        return True
+
+
+FATAL_SITES = ["irq_report_fatal", "panic"]
+
+
+class BreakFatal(ZfCommand):
+    """Stop on the fatal-fault path, before the report is printed and the
+kernel halts.
+
+Usage: zf-break-fatal [off]
+Breakpoints on irq_report_fatal (an exception nobody resolved: the frame
+argument holds the registers) and panic (an explicit kernel panic).  Then
+zf-fault, zf-frame-regs, zf-interrupted and bt explain the fault.  `off`
+deletes them."""
+    name = "zf-break-fatal"
+    usage = "zf-break-fatal [off]"
+    summary = "breakpoints before the fatal report (irq_report_fatal, panic)"
+    bps = []
+
+    def run(self, argv):
+        if argv not in ([], ["off"]):
+            self.bad_usage("the only argument is 'off'")
+        for b in self.bps:
+            if b.is_valid():
+                b.delete()
+        BreakFatal.bps = []
+        if argv == ["off"]:
+            print("zf-break-fatal: off")
+            return
+        for s in FATAL_SITES:
+            BreakFatal.bps.append(FatalBreakpoint(s))
+        print("zf-break-fatal: breakpoints on %s" % ", ".join(FATAL_SITES))
+
+
+class Pte(ZfCommand):
+    """Decode a page-table entry value.
+
+Usage: zf-pte VALUE [LEVEL]
+LEVEL: 1 = PT (default) .. 4 = PML4 (bit 7 is PS above level 1, PAT in a PT)."""
+    name = "zf-pte"
+    usage = "zf-pte VALUE [LEVEL]"
+    summary = "decode a page-table entry value"
+
+    def run(self, argv):
+        if not 1 <= len(argv) <= 2:
+            self.bad_usage("expects 1 or 2 arguments")
+        e = target.eval_int(argv[0])
+        level = decode.parse_int(argv[1]) if len(argv) > 1 else 1
+        if level not in (1, 2, 3, 4):
+            self.bad_usage("LEVEL must be 1..4")
+        if e & decode.PTE_P:
+            print("frame %#x  %s" % (e & decode.ADDR_MASK, decode.pte_str(e, level)))
+        else:
+            print(decode.pte_str(e, level))
+
+
+class Pf(ZfCommand):
+    """Decode a page-fault error code.
+
+Usage: zf-pf ERRCODE"""
+    name = "zf-pf"
+    usage = "zf-pf ERRCODE"
+    summary = "decode a #PF error code"
+
+    def run(self, argv):
+        if len(argv) != 1:
+            self.bad_usage("expects 1 argument")
+        print(decode.pf_error_str(target.eval_int(argv[0])))
+
+
+class Help(ZfCommand):
+    """List the Zeroframe helpers.
+
+Usage: zf-help"""
+    name = "zf-help"
+    usage = "zf-help"
+    summary = "this list"
+
+    def run(self, argv):
+        if argv:
+            self.bad_usage("takes no arguments")
+        print("Zeroframe helpers (help zf-NAME for details; all read-only):")
+        for c in COMMANDS:
+            print("  %-30s %s" % (c.usage, c.summary))
+        print("Ctrl-C interrupts the guest at any time; `make debug` logs the serial "
+              "console to build/debug/last/serial.log")
+
+
+def install():
+    for cls in (Walk, Maps, Frame, Fault, FrameRegs, Interrupted, BreakFatal, Pte, Pf, Help):
+        cls()
