@@ -5,33 +5,20 @@
  * writable frame, and come back.  Manual: runs only when selected
  * (test=gdb.cow_zero_fill_watched). */
 #include "ktest.h"
+#include "region.h"
 #include "vmm.h"
 
-/* Lazy kernel memory is made differently before and after regions
- * (region.h): with regions, an anonymous arena region whose first read
- * maps the zero frame; without, vmm_map_zeroed.  Either way the write below
- * takes cow_zero_fill. */
-#if __has_include("region.h")
-#include "region.h"
+/* Lazy kernel memory: an anonymous arena region, whose first read maps
+ * the zero frame copy-on-write; the write below then takes cow_zero_fill. */
 static uintptr_t lazy_page(void)
 {
     return (uintptr_t)vmm_arena_alloc(1, "gdb-test");
 }
+
 static void lazy_page_free(uintptr_t p)
 {
     EXPECT_EQ(vmm_arena_free((void *)p), VMM_OK);
 }
-#else
-static uintptr_t lazy_page(void)
-{
-    uintptr_t page = KERNEL_ARENA_BASE + 30 * PAGE_2M;
-    return vmm_map_zeroed(&vmm_kernel_space, page, 1, PTE_NX) == VMM_OK ? page : 0;
-}
-static void lazy_page_free(uintptr_t p)
-{
-    EXPECT_EQ(vmm_release(&vmm_kernel_space, p, 1), VMM_OK);
-}
-#endif
 
 /* GDB compares $cr2 with this (by symbol): the address the test writes. */
 volatile uintptr_t gdb_test_cow_va;
