@@ -50,6 +50,33 @@ struct elf64_phdr {
     uint64_t p_align;
 };
 
+#define SHT_SYMTAB 2
+#define STT_FUNC 2
+
+struct elf64_shdr {
+    uint32_t sh_name;
+    uint32_t sh_type;
+    uint64_t sh_flags;
+    uint64_t sh_addr;
+    uint64_t sh_offset;
+    uint64_t sh_size;
+    uint32_t sh_link;
+    uint32_t sh_info;
+    uint64_t sh_addralign;
+    uint64_t sh_entsize;
+};
+
+struct elf64_sym {
+    uint32_t st_name;
+    unsigned char st_info;
+    unsigned char st_other;
+    uint16_t st_shndx;
+    uint64_t st_value;
+    uint64_t st_size;
+};
+
+_Static_assert(sizeof(struct elf64_shdr) == 64, "ELF64 section header is 64 bytes");
+_Static_assert(sizeof(struct elf64_sym) == 24, "ELF64 symbol is 24 bytes");
 _Static_assert(sizeof(struct elf64_ehdr) == 64, "ELF64 header is 64 bytes");
 _Static_assert(sizeof(struct elf64_phdr) == 56, "ELF64 program header is 56 bytes");
 

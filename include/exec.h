@@ -32,4 +32,10 @@ struct exec_image {
 bool elf_load(struct vmm_space *s, struct vmobj *file, uint64_t size, struct exec_image *img,
               const char **why);
 
+/* The function symbol of @file (@size bytes) holding @addr, from its
+ * .symtab: true with the name in @name and the offset in *@off.  Every
+ * table is bounds-checked; a stripped or malformed file gives false. */
+bool elf_symbolize(struct vmobj *file, uint64_t size, uint64_t addr, char *name, size_t n,
+                   uint64_t *off);
+
 #endif

@@ -46,6 +46,8 @@ struct proc {
     int kill_signal;          /* pending terminating signal, 0: none */
     struct wait_queue child_exit; /* the parent waits here in wait4 */
     uintptr_t brk_start, brk; /* the heap: [brk_start, page_up(brk)) is a region */
+    struct vmobj *exe;        /* the program's file (for symbols in reports) */
+    uint64_t exe_size;
     struct file *fd[PROC_MAX_FDS];
     struct proc *next_proc;   /* the process table */
 };

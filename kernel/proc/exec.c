@@ -194,6 +194,11 @@ int proc_exec_object(struct proc *p, const char *path, struct vmobj *file, uint6
         vmm_space_activate(ns);
     proc_space_free(old);
     p->brk_start = p->brk = img.load_end;
+    vmobj_get(file);
+    if (p->exe)
+        vmobj_put(p->exe);
+    p->exe = file;
+    p->exe_size = size;
     proc_set_name(p, path);
     if (p->thread) {
         p->thread->fs_base = 0;

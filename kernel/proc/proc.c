@@ -1,6 +1,7 @@
 /* Process life cycle (include/proc.h): the table, fork, exit, wait4, kill,
  * and what happens when user code faults. */
 #include "errno.h"
+#include "exec.h"
 #include "file.h"
 #include "fpu.h"
 #include "irq.h"
@@ -133,6 +134,8 @@ static void proc_free(struct proc *p)
             file_put(p->fd[i]);
     if (p->space)
         proc_space_free(p->space);
+    if (p->exe)
+        vmobj_put(p->exe);
     kmem_free(&proc_cache, p);
 }
 
@@ -191,6 +194,10 @@ int proc_fork(const struct irq_frame *frame)
     fpu_save(&child->thread->fpu); /* the parent's registers, as they are now */
     child->brk_start = parent->brk_start;
     child->brk = parent->brk;
+    if ((child->exe = parent->exe)) {
+        vmobj_get(child->exe);
+        child->exe_size = parent->exe_size;
+    }
     for (int i = 0; i < PROC_MAX_FDS; i++) {
         child->fd[i] = parent->fd[i];
         if (child->fd[i])
@@ -304,6 +311,35 @@ static int signal_for(unsigned vector)
     }
 }
 
+/* Where the process was, with its program's symbol when it has one, the
+ * error code in words, and every register. */
+static void print_user_frame(struct proc *p, const struct irq_frame *f)
+{
+    char sym[64], err[160] = "";
+    uint64_t off = 0;
+    bool named = p->exe && elf_symbolize(p->exe, p->exe_size, f->rip, sym, sizeof(sym), &off);
+    if (named)
+        kprintf("  RIP=%016lx %s+0x%lx (in %s)\n", (unsigned long)f->rip, sym, (unsigned long)off,
+                p->name);
+    else
+        kprintf("  RIP=%016lx (no symbol)\n", (unsigned long)f->rip);
+    if (f->vector == IRQ_PF)
+        irq_pf_error_describe(f->error_code, err, sizeof(err));
+    else if (f->vector < IRQ_EXCEPTIONS && irq_vector_has_error_code((unsigned)f->vector))
+        irq_selector_error_describe(f->error_code, err, sizeof(err));
+    if (err[0])
+        kprintf("  error code %#lx: %s\n", (unsigned long)f->error_code, err);
+    kprintf("  RSP=%016lx RFLAGS=%016lx\n", (unsigned long)f->rsp, (unsigned long)f->rflags);
+    kprintf("  RAX=%016lx RBX=%016lx RCX=%016lx RDX=%016lx\n", (unsigned long)f->rax,
+            (unsigned long)f->rbx, (unsigned long)f->rcx, (unsigned long)f->rdx);
+    kprintf("  RSI=%016lx RDI=%016lx RBP=%016lx R8 =%016lx\n", (unsigned long)f->rsi,
+            (unsigned long)f->rdi, (unsigned long)f->rbp, (unsigned long)f->r8);
+    kprintf("  R9 =%016lx R10=%016lx R11=%016lx R12=%016lx\n", (unsigned long)f->r9,
+            (unsigned long)f->r10, (unsigned long)f->r11, (unsigned long)f->r12);
+    kprintf("  R13=%016lx R14=%016lx R15=%016lx\n", (unsigned long)f->r13,
+            (unsigned long)f->r14, (unsigned long)f->r15);
+}
+
 void proc_user_fault(struct irq_frame *frame, uint64_t cr2)
 {
     struct proc *p = proc_current();
@@ -330,13 +366,7 @@ void proc_user_fault(struct irq_frame *frame, uint64_t cr2)
         if (v == IRQ_GP && frame->error_code == 0)
             kprintf("  (a #GP with error code 0 in user mode: often a non-canonical address)\n");
     }
-    kprintf("  RIP=%016lx RSP=%016lx RFLAGS=%016lx error=%#lx\n", (unsigned long)frame->rip,
-            (unsigned long)frame->rsp, (unsigned long)frame->rflags,
-            (unsigned long)frame->error_code);
-    kprintf("  RAX=%016lx RBX=%016lx RCX=%016lx RDX=%016lx\n", (unsigned long)frame->rax,
-            (unsigned long)frame->rbx, (unsigned long)frame->rcx, (unsigned long)frame->rdx);
-    kprintf("  RSI=%016lx RDI=%016lx RBP=%016lx R8 =%016lx\n", (unsigned long)frame->rsi,
-            (unsigned long)frame->rdi, (unsigned long)frame->rbp, (unsigned long)frame->r8);
+    print_user_frame(p, frame);
     if (proc_fault_policy == FAULT_POLICY_STOP && sig != SIGKILL) {
         kprintf("PID %d [%s] stopped for inspection (fault=stop); kill it to reap it\n", p->pid,
                 p->name);
