@@ -52,6 +52,10 @@ static void vmstat(struct text *t)
     EMIT(t, "zf_frames_allocated %llu\n", (unsigned long long)s.allocated);
     EMIT(t, "zf_kmem_objects %llu\n", (unsigned long long)kmem_objects_in_use());
     EMIT(t, "zf_vm_objects %llu\n", (unsigned long long)vmobj_live_count());
+    uint64_t cached = 0;
+    for (struct vmobj *o = vmobj_first(); o; o = o->next_obj)
+        cached += o->cached;
+    EMIT(t, "zf_cached_pages %llu\n", (unsigned long long)cached);
 }
 
 static const struct {
