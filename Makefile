@@ -60,7 +60,9 @@ $(BUILD)/obj/%.o: %.c Makefile
 	@echo "  CC      $<"
 	@$(CC) $(KCFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.asm Makefile
+# Assembly includes: few, shared; every .asm depends on them.
+ASM_INC := $(wildcard kernel/arch/x86_64/*.inc)
+$(BUILD)/obj/%.o: %.asm Makefile $(ASM_INC)
 	@mkdir -p $(dir $@)
 	@echo "  NASM    $<"
 	@$(NASM) $(NASMFLAGS) $< -o $@

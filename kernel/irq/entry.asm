@@ -14,6 +14,7 @@
 ; (syscall_entry.asm), which swap it back out last: swapgs stays balanced
 ; on every path.  From kernel mode GS is the kernel's already.
 bits 64
+%include "kernel/arch/x86_64/irq_frame.inc"
 section .text
 extern irq_dispatch, user_return_prepare, user_return_iret
 
@@ -40,21 +41,7 @@ irq_common:
     jz .from_kernel
     swapgs
 .from_kernel:
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+    push_gprs
     mov rdi, rsp                        ; struct irq_frame *
     ; A frame record {interrupted rbp, interrupted rip} so that frame-pointer
     ; backtraces taken inside a handler continue into the interrupted code.
@@ -76,21 +63,7 @@ irq_common:
     call user_return_prepare
     jmp user_return_iret
 .to_kernel:
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+    pop_gprs
     add rsp, 16                         ; vector and error code
     iretq
 

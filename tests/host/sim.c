@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include "boot.h"
+#include "kmap.h"
+#include "kmem.h"
+#include "vmobj.h"
 #include "console.h"
 #include "mmu_hooks.h"
 #include "sim.h"
@@ -198,4 +201,25 @@ void console_putc(char c)
         sim_console[sim_console_len++] = c;
         sim_console[sim_console_len] = '\0';
     }
+}
+
+bool sim_vmm_up(uint64_t frames, struct vmm_space *s)
+{
+    sim_init(frames);
+    sim_console_len = 0;
+    return vmm_space_create_root(&vmm_kernel_space) == VMM_OK && vmm_zero_frame_init() == VMM_OK &&
+           vmm_kernel_slot_reserve(PML4_SLOT_KERNEL_ARENA) == VMM_OK &&
+           vmm_space_create(s) == VMM_OK;
+}
+
+bool sim_vmm_down(struct vmm_space *s)
+{
+    bool clean = kmap_depth() == 0;
+    vmm_space_destroy(s);
+    vmm_space_destroy(&vmm_kernel_space);
+    /* Nothing may survive into the next test: its slabs would point into
+     * freed simulated memory. */
+    clean = clean && vmobj_live_count() == 0 && kmem_objects_in_use() == 0;
+    sim_fini();
+    return clean;
 }

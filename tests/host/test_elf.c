@@ -41,10 +41,7 @@ static const struct vmobj_pager pager = { "test file", serve };
 static int setup(void **state)
 {
     (void)state;
-    sim_init(SIM_FRAMES);
-    assert_int_equal(vmm_space_create_root(&vmm_kernel_space), VMM_OK);
-    assert_int_equal(vmm_zero_frame_init(), VMM_OK);
-    assert_int_equal(vmm_space_create(&space), VMM_OK);
+    assert_true(sim_vmm_up(SIM_FRAMES, &space));
     memcpy(image, file, file_size);
     return 0;
 }
@@ -52,11 +49,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    vmm_space_destroy(&space);
-    vmm_space_destroy(&vmm_kernel_space);
-    assert_int_equal(vmobj_live_count(), 0);
-    assert_int_equal(kmem_objects_in_use(), 0);
-    sim_fini();
+    assert_true(sim_vmm_down(&space));
     return 0;
 }
 

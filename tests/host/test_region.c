@@ -27,21 +27,14 @@ static struct vmm_space space;
 static int setup(void **state)
 {
     (void)state;
-    sim_init(SIM_FRAMES);
-    assert_int_equal(vmm_space_create_root(&vmm_kernel_space), VMM_OK);
-    assert_int_equal(vmm_zero_frame_init(), VMM_OK);
-    assert_int_equal(vmm_space_create(&space), VMM_OK);
+    assert_true(sim_vmm_up(SIM_FRAMES, &space));
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    vmm_space_destroy(&space);
-    assert_int_equal(vmobj_live_count(), 0);
-    assert_int_equal(kmem_objects_in_use(), 0);
-    vmm_space_destroy(&vmm_kernel_space);
-    sim_fini();
+    assert_true(sim_vmm_down(&space));
     return 0;
 }
 

@@ -9,6 +9,7 @@
 ; touch per-CPU data with the user's GS (interrupts are off from `syscall`
 ; to the stack switch: SFMASK clears IF).
 bits 64
+%include "kernel/arch/x86_64/irq_frame.inc"
 section .text
 
 %define PERCPU_SYSCALL_RSP 8
@@ -31,21 +32,7 @@ syscall_entry:
     push rcx                            ; the user's RIP (the instruction after syscall)
     push qword 0                        ; error code
     push qword SYSCALL_VECTOR
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+    push_gprs
     xor ebp, ebp                        ; backtraces stop here
     mov rdi, rsp
     call syscall_dispatch               ; 22 quadwords from a 16-byte aligned top
@@ -53,21 +40,7 @@ syscall_entry:
     call user_return_prepare            ; may switch threads; checks the return address
     ; sysret: RIP from RCX, RFLAGS from R11 (the kernel checked RIP is
     ; canonical: a non-canonical RCX would fault here, in ring 0).
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+    pop_gprs
     add rsp, 16                         ; vector, error code
     mov rcx, [rsp]                      ; RIP
     mov r11, [rsp + 16]                 ; RFLAGS
@@ -83,21 +56,7 @@ thread_start_user:
     ; fall through
 ; Return to user mode through iretq from the struct irq_frame at RSP.
 user_return_iret:
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+    pop_gprs
     add rsp, 16
     swapgs
     iretq
