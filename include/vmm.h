@@ -71,6 +71,7 @@ struct vmm_space {
     uint64_t nregions;
     struct spinlock lock;
     struct vmm_space *next_space, *prev_space; /* every live space */
+    bool allocated;        /* by vmm_space_new: destroy frees it too */
 };
 
 /* Every space between create and destroy (the consistency checker). */
@@ -119,6 +120,11 @@ void vmm_visit(const struct vmm_space *s, uintptr_t start, uintptr_t last,
  * A new space shares the kernel half (PML4 entries 256..511) with the
  * kernel space; its user half starts empty. */
 enum vmm_status vmm_space_create(struct vmm_space *s);
+/* The same in memory the VMM allocates (and vmm_space_destroy frees): for
+ * every space whose owner may vanish without destroying it (a process, a
+ * self-test that fails half-way), so that the list of live spaces never
+ * points into a dead stack.  NULL when out of memory. */
+struct vmm_space *vmm_space_new(void);
 /* A space with an empty kernel half (host tests build their "kernel space"
  * with it; the real kernel space is the boot PML4, adopted by vmm_init). */
 enum vmm_status vmm_space_create_root(struct vmm_space *s);

@@ -54,10 +54,10 @@ static void reserve(uint64_t a, uint64_t b)
 
 /* Below this much usable RAM the boot stops with one line instead of failing
  * self-tests.  Measured (README: Minimum memory): under SeaBIOS the smallest
- * machine whose self-tests all pass is -m 6272K, which leaves 5756 KiB
+ * machine whose self-tests all pass is -m 8320K, which leaves 7804 KiB
  * usable; the binding need is the self-tests' 2 MiB-aligned contiguous run
  * (pmm.contiguous_with_alignment, vmm.huge_page_translate_and_map). */
-#define PMM_MIN_USABLE_KIB 5756
+#define PMM_MIN_USABLE_KIB 7804
 
 static void check_minimum_memory(void)
 {

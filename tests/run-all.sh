@@ -36,8 +36,8 @@ boot cpu-without-nx --cpu qemu64,-nx --expect halt --timeout 5 \
 boot cpu-without-pae --cpu qemu64,-pae --expect halt --timeout 10 \
     --match '^Zeroframe: this CPU does not support PAE \(physical address extension\); halting\.$'
 # Below the minimum (README: Minimum memory): one line, then halt.
-boot too-little-memory --mem 6M --expect halt --timeout 15 \
-    --match '^Zeroframe: too little memory: 5628 KiB of usable RAM found, 5756 KiB needed; halting\.$'
+boot too-little-memory --mem 8M --expect halt --timeout 15 \
+    --match '^Zeroframe: too little memory: 7676 KiB of usable RAM found, 7804 KiB needed; halting\.$'
 # Too little even for GRUB: its own error reaches the serial log.
 boot grub-out-of-memory --mem 4M --expect halt --timeout 15 --match '^error: out of memory\.$'
 

@@ -1,6 +1,7 @@
 /* Address spaces: creation (sharing the kernel half), the list of live
  * spaces, and teardown. */
 #include "kmap.h"
+#include "kmem.h"
 #include "mmu_hooks.h"
 #include "vmm.h"
 #include "walk.h"
@@ -74,7 +75,23 @@ enum vmm_status vmm_space_create_root(struct vmm_space *s)
 
 enum vmm_status vmm_space_create(struct vmm_space *s)
 {
+    s->allocated = false;
     return pml4_create(s, mmu_table(vmm_kernel_space.pml4, 4, 0, vmm_kernel_space.pml4));
+}
+
+static struct kmem_cache space_cache;
+
+struct vmm_space *vmm_space_new(void)
+{
+    kmem_cache_init(&space_cache, "vmm_space", sizeof(struct vmm_space));
+    struct vmm_space *s = kmem_alloc(&space_cache);
+    if (s && vmm_space_create(s) != VMM_OK) {
+        kmem_free(&space_cache, s);
+        return NULL;
+    }
+    if (s)
+        s->allocated = true;
+    return s;
 }
 
 /* Teardown follows the ownership rule (vmm.h): owning leaves, 4 KiB or
@@ -123,4 +140,6 @@ void vmm_space_destroy(struct vmm_space *s)
     mmu_space_gone(s->pml4);
     pmm_free(s->pml4);
     s->pml4 = 0;
+    if (s->allocated)
+        kmem_free(&space_cache, s);
 }

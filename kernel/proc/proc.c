@@ -16,7 +16,7 @@ enum fault_policy proc_fault_policy = FAULT_POLICY_KILL;
 bool proc_check_on_reap;
 unsigned proc_check_failures;
 
-static struct kmem_cache proc_cache, space_cache;
+static struct kmem_cache proc_cache;
 static struct proc kernel_proc = { .pid = 0, .name = "kernel" };
 static struct proc *procs = &kernel_proc;
 static int next_pid = 1;
@@ -24,7 +24,6 @@ static int next_pid = 1;
 void proc_init(void)
 {
     kmem_cache_init(&proc_cache, "proc", sizeof(struct proc));
-    kmem_cache_init(&space_cache, "vmm_space", sizeof(struct vmm_space));
     kernel_proc.space = &vmm_kernel_space;
     kernel_proc.child_exit.name = "wait4";
     sched_init(&kernel_proc);
@@ -77,12 +76,7 @@ void proc_set_name(struct proc *p, const char *path)
 
 struct vmm_space *proc_space_new(void)
 {
-    struct vmm_space *s = kmem_alloc(&space_cache);
-    if (s && vmm_space_create(s) != VMM_OK) {
-        kmem_free(&space_cache, s);
-        s = NULL;
-    }
-    return s;
+    return vmm_space_new();
 }
 
 /* A process with an empty address space, linked under the current one. */
@@ -112,8 +106,7 @@ void proc_space_free(struct vmm_space *s)
 {
     if (vmm_space_active() == s)
         vmm_space_activate(&vmm_kernel_space);
-    vmm_space_destroy(s);
-    kmem_free(&space_cache, s);
+    vmm_space_destroy(s); /* frees it: vmm_space_new made it */
 }
 
 /* Undo proc_alloc for a process that never ran. */

@@ -152,8 +152,8 @@ TEST(region, anonymous_shared_twice_in_one_space_sees_writes)
 
 TEST(region, shared_across_two_spaces_sees_writes)
 {
-    struct vmm_space other;
-    ASSERT_EQ(vmm_space_create(&other), VMM_OK);
+    struct vmm_space *other = vmm_space_new();
+    ASSERT_NE((uintptr_t)other, 0);
     struct vmobj *o = vmobj_create_anon(2, "shm");
     ASSERT_NE((uintptr_t)o, 0);
     uintptr_t k = map_obj(kspace, o, 0, 2, REGION_R | REGION_W, REGION_SHARED);
@@ -161,16 +161,16 @@ TEST(region, shared_across_two_spaces_sees_writes)
         .addr = USER_VA, .len = 2 * PAGE_SIZE, .prot = REGION_R | REGION_W | REGION_U,
         .flags = REGION_SHARED | REGION_FIXED, .obj = o,
     };
-    EXPECT_EQ(region_map(&other, &req, NULL), VMM_OK);
+    EXPECT_EQ(region_map(other, &req, NULL), VMM_OK);
     *vt_q(k) = 0x1111;
-    vmm_space_activate(&other);
+    vmm_space_activate(other);
     uint64_t seen = *vt_q(USER_VA);
     *vt_q(USER_VA + PAGE_SIZE) = 0x2222;
     vmm_space_activate(kspace);
     EXPECT_EQ(seen, 0x1111);
     EXPECT_EQ(*vt_q(k + PAGE_SIZE), 0x2222);
-    EXPECT_EQ(vt_frame(&other, USER_VA), vt_frame(kspace, k));
-    vmm_space_destroy(&other);
+    EXPECT_EQ(vt_frame(other, USER_VA), vt_frame(kspace, k));
+    vmm_space_destroy(other);
     EXPECT_EQ(*vt_q(k + PAGE_SIZE), 0x2222);
     EXPECT_EQ(region_unmap(kspace, k, 2 * PAGE_SIZE), VMM_OK);
     vmobj_put(o);
@@ -530,13 +530,13 @@ TEST(region, bad_requests_are_refused_and_change_nothing)
     req.obj = o;
     req.addr = KERNEL_VMA; /* not region-managed */
     EXPECT_EQ(region_map(kspace, &req, NULL), VMM_ERR_RANGE);
-    struct vmm_space other;
-    ASSERT_EQ(vmm_space_create(&other), VMM_OK);
+    struct vmm_space *other = vmm_space_new();
+    ASSERT_NE((uintptr_t)other, 0);
     req.addr = 0; /* the null page never maps */
-    EXPECT_EQ(region_map(&other, &req, NULL), VMM_ERR_RANGE);
+    EXPECT_EQ(region_map(other, &req, NULL), VMM_ERR_RANGE);
     req.addr = KERNEL_ARENA_BASE; /* the arena belongs to the kernel space */
-    EXPECT_EQ(region_map(&other, &req, NULL), VMM_ERR_RANGE);
-    vmm_space_destroy(&other);
+    EXPECT_EQ(region_map(other, &req, NULL), VMM_ERR_RANGE);
+    vmm_space_destroy(other);
     EXPECT_EQ(region_protect(kspace, va, PAGE_SIZE, 0x40), VMM_ERR_BAD_FLAGS);
     EXPECT_EQ(region_protect(kspace, va + 1, PAGE_SIZE, REGION_R), VMM_ERR_UNALIGNED);
     EXPECT_EQ(region_unmap(kspace, va, 0), VMM_ERR_RANGE);
@@ -584,28 +584,30 @@ TEST(region, lookup_among_a_thousand_regions)
 
 TEST(region, clone_shares_private_pages_copy_on_write_and_shared_pages_stay_shared)
 {
-    struct vmm_space a, b;
-    ASSERT_EQ(vmm_space_create(&a), VMM_OK);
-    ASSERT_EQ(vmm_space_create(&b), VMM_OK);
+    struct vmm_space *a, *b;
+    a = vmm_space_new();
+    ASSERT_NE((uintptr_t)a, 0);
+    b = vmm_space_new();
+    ASSERT_NE((uintptr_t)b, 0);
     const unsigned RWU = REGION_R | REGION_W | REGION_U;
-    ASSERT_EQ(map_anon(&a, USER_VA, 4, RWU, 0), USER_VA);
-    ASSERT_EQ(map_anon(&a, USER_VA + 0x100000, 1, RWU, REGION_SHARED), USER_VA + 0x100000);
-    vmm_space_activate(&a);
+    ASSERT_EQ(map_anon(a, USER_VA, 4, RWU, 0), USER_VA);
+    ASSERT_EQ(map_anon(a, USER_VA + 0x100000, 1, RWU, REGION_SHARED), USER_VA + 0x100000);
+    vmm_space_activate(a);
     for (int i = 0; i < 3; i++)
         *vt_q(USER_VA + i * PAGE_SIZE) = 0xa0 + i;
     *vt_q(USER_VA + 0x100000) = 0x5e;
-    EXPECT_EQ(vmm_space_clone(&b, &a), VMM_OK);
-    EXPECT_EQ(region_count(&b), 2);
-    paddr_t p0 = vt_frame(&a, USER_VA);
-    EXPECT_EQ(vt_frame(&b, USER_VA), p0);
+    EXPECT_EQ(vmm_space_clone(b, a), VMM_OK);
+    EXPECT_EQ(region_count(b), 2);
+    paddr_t p0 = vt_frame(a, USER_VA);
+    EXPECT_EQ(vt_frame(b, USER_VA), p0);
     EXPECT_EQ(pmm_refcount(p0), 2);
-    EXPECT_TRUE(vt_flags(&a, USER_VA) & PTE_COW);
-    EXPECT_FALSE(vt_flags(&a, USER_VA) & PTE_W);
+    EXPECT_TRUE(vt_flags(a, USER_VA) & PTE_COW);
+    EXPECT_FALSE(vt_flags(a, USER_VA) & PTE_W);
 
     struct vmm_fault_counters c0 = vmm_counters_get();
     *vt_q(USER_VA) = 0xaa;                 /* a copies */
     *vt_q(USER_VA + 0x100000) = 0x5f;      /* shared: no copy */
-    vmm_space_activate(&b);
+    vmm_space_activate(b);
     uint64_t seen0 = *vt_q(USER_VA), seen_sh = *vt_q(USER_VA + 0x100000);
     *vt_q(USER_VA) = 0xbb;                 /* b alone holds the old frame: reuse */
     *vt_q(USER_VA + 3 * PAGE_SIZE) = 1;    /* untouched: zero fill */
@@ -616,62 +618,62 @@ TEST(region, clone_shares_private_pages_copy_on_write_and_shared_pages_stay_shar
     EXPECT_EQ(c1.copies - c0.copies, 1);
     EXPECT_EQ(c1.reuses - c0.reuses, 1);
     EXPECT_EQ(c1.zero_fills - c0.zero_fills, 1);
-    EXPECT_EQ(vt_frame(&b, USER_VA), p0);
-    EXPECT_NE(vt_frame(&a, USER_VA), p0);
-    EXPECT_EQ(pmm_refcount(vt_frame(&a, USER_VA + PAGE_SIZE)), 2); /* untouched since */
-    vmm_space_destroy(&a);
-    EXPECT_EQ(pmm_refcount(vt_frame(&b, USER_VA + PAGE_SIZE)), 1);
-    vmm_space_destroy(&b);
+    EXPECT_EQ(vt_frame(b, USER_VA), p0);
+    EXPECT_NE(vt_frame(a, USER_VA), p0);
+    EXPECT_EQ(pmm_refcount(vt_frame(a, USER_VA + PAGE_SIZE)), 2); /* untouched since */
+    vmm_space_destroy(a);
+    EXPECT_EQ(pmm_refcount(vt_frame(b, USER_VA + PAGE_SIZE)), 1);
+    vmm_space_destroy(b);
 }
 
 TEST(region, clone_of_a_clone_keeps_every_copy_isolated)
 {
-    struct vmm_space s[3];
+    struct vmm_space *s[3];
     for (int i = 0; i < 3; i++)
-        ASSERT_EQ(vmm_space_create(&s[i]), VMM_OK);
-    ASSERT_EQ(map_anon(&s[0], USER_VA, 1, REGION_R | REGION_W | REGION_U, 0), USER_VA);
-    vmm_space_activate(&s[0]);
+        ASSERT_NE((uintptr_t)(s[i] = vmm_space_new()), 0);
+    ASSERT_EQ(map_anon(s[0], USER_VA, 1, REGION_R | REGION_W | REGION_U, 0), USER_VA);
+    vmm_space_activate(s[0]);
     *vt_q(USER_VA) = 0;
-    EXPECT_EQ(vmm_space_clone(&s[1], &s[0]), VMM_OK);
-    vmm_space_activate(&s[1]);
-    EXPECT_EQ(vmm_space_clone(&s[2], &s[1]), VMM_OK); /* the CoW mark must survive */
+    EXPECT_EQ(vmm_space_clone(s[1], s[0]), VMM_OK);
+    vmm_space_activate(s[1]);
+    EXPECT_EQ(vmm_space_clone(s[2], s[1]), VMM_OK); /* the CoW mark must survive */
     uint64_t seen[3];
     for (int i = 0; i < 3; i++) {
-        vmm_space_activate(&s[i]);
+        vmm_space_activate(s[i]);
         *vt_q(USER_VA) = 10 + i;
     }
     for (int i = 0; i < 3; i++) {
-        vmm_space_activate(&s[i]);
+        vmm_space_activate(s[i]);
         seen[i] = *vt_q(USER_VA);
     }
     vmm_space_activate(kspace);
     for (int i = 0; i < 3; i++)
         EXPECT_EQ(seen[i], 10 + i);
     for (int i = 0; i < 3; i++)
-        vmm_space_destroy(&s[i]);
+        vmm_space_destroy(s[i]);
 }
 
 TEST(region, destroying_many_spaces_with_many_regions_leaks_nothing)
 {
     uint64_t frames = vt_free_frames(), objs = kmem_objects_in_use();
     for (int round = 0; round < 20; round++) {
-        struct vmm_space s;
-        ASSERT_EQ(vmm_space_create(&s), VMM_OK);
-        vmm_space_activate(&s);
+        struct vmm_space *s = vmm_space_new();
+        ASSERT_NE((uintptr_t)s, 0);
+        vmm_space_activate(s);
         for (int i = 0; i < 40; i++) {
             uintptr_t va = USER_VA + (uintptr_t)i * 0x10000;
             unsigned flags = i % 3 == 0 ? REGION_SHARED : 0;
-            if (map_anon(&s, va, 4, REGION_R | REGION_W | REGION_U, flags) != va)
+            if (map_anon(s, va, 4, REGION_R | REGION_W | REGION_U, flags) != va)
                 break;
             *vt_q(va + (i % 4) * PAGE_SIZE) = i;
             (void)*vt_q(va + ((i + 1) % 4) * PAGE_SIZE);
         }
         struct region_req g = { .addr = USER_VA - PAGE_SIZE, .len = PAGE_SIZE,
                                 .flags = REGION_GUARD | REGION_FIXED };
-        EXPECT_EQ(region_map(&s, &g, NULL), VMM_OK);
+        EXPECT_EQ(region_map(s, &g, NULL), VMM_OK);
         vmm_space_activate(kspace);
-        EXPECT_EQ(region_count(&s), 41);
-        vmm_space_destroy(&s);
+        EXPECT_EQ(region_count(s), 41);
+        vmm_space_destroy(s);
     }
     EXPECT_EQ(vt_free_frames(), frames);
     EXPECT_EQ(kmem_objects_in_use(), objs);

@@ -12,11 +12,12 @@
 static struct vmm_space *const kspace = &vmm_kernel_space;
 
 /* A space with [UVA, +4 pages) rw user anonymous, a guard page after it, a
- * read-only page after that; live when this returns true. */
-static bool user_space(struct vmm_space *s)
+ * read-only page after that; live when this returns it (NULL: no memory). */
+static struct vmm_space *user_space(void)
 {
-    if (vmm_space_create(s) != VMM_OK)
-        return false;
+    struct vmm_space *s = vmm_space_new();
+    if (!s)
+        return NULL;
     struct vmobj *o = vmobj_create_anon(5, "user");
     struct region_req rw = { .addr = UVA, .len = 4 * PAGE_SIZE, .flags = REGION_FIXED,
                              .prot = REGION_R | REGION_W | REGION_U, .obj = o };
@@ -28,9 +29,12 @@ static bool user_space(struct vmm_space *s)
               region_map(s, &ro, NULL) == VMM_OK;
     if (o)
         vmobj_put(o);
-    if (ok)
-        vmm_space_activate(s);
-    return ok;
+    if (!ok) {
+        vmm_space_destroy(s);
+        return NULL;
+    }
+    vmm_space_activate(s);
+    return s;
 }
 
 static void done(struct vmm_space *s)
@@ -41,8 +45,8 @@ static void done(struct vmm_space *s)
 
 TEST(uaccess, copies_resolve_lazy_memory)
 {
-    struct vmm_space s;
-    ASSERT_TRUE(user_space(&s));
+    struct vmm_space *s = user_space();
+    ASSERT_NE((uintptr_t)s, 0);
     char msg[] = "hello, user memory";
     uint64_t fills = vmm_counters_get().zero_fills;
     EXPECT_EQ(copy_to_user(UVA + PAGE_SIZE - 5, msg, sizeof(msg)), 0); /* across two pages */
@@ -57,13 +61,13 @@ TEST(uaccess, copies_resolve_lazy_memory)
     uint64_t zero = 1;
     EXPECT_EQ(copy_from_user(&zero, UVA + 3 * PAGE_SIZE, 8), 0); /* untouched: zeros */
     EXPECT_EQ(zero, 0);
-    done(&s);
+    done(s);
 }
 
 TEST(uaccess, bad_pointers_give_efault)
 {
-    struct vmm_space s;
-    ASSERT_TRUE(user_space(&s));
+    struct vmm_space *s = user_space();
+    ASSERT_NE((uintptr_t)s, 0);
     char buf[16] = "0123456789abcde";
     uint64_t fatal = vmm_counters_get().fatal;
     EXPECT_EQ(copy_to_user(0, buf, 8), -EFAULT);                          /* null page */
@@ -81,30 +85,31 @@ TEST(uaccess, bad_pointers_give_efault)
     EXPECT_EQ(strncpy_from_user(buf, (uintptr_t)buf, 16), -EFAULT);
     /* The four that reached the VMM were refused there, with reasons. */
     EXPECT_GE(vmm_counters_get().fatal - fatal, 4);
-    done(&s);
+    done(s);
 }
 
 TEST(uaccess, copy_into_a_cow_page_never_writes_the_shared_frame)
 {
-    struct vmm_space a, b;
-    ASSERT_TRUE(user_space(&a));
+    struct vmm_space *a = user_space(), *b;
+    ASSERT_NE((uintptr_t)a, 0);
     uint64_t v = 0x1111;
     EXPECT_EQ(copy_to_user(UVA, &v, 8), 0);
-    ASSERT_EQ(vmm_space_create(&b), VMM_OK);
-    ASSERT_EQ(vmm_space_clone(&b, &a), VMM_OK);
-    paddr_t shared = vt_frame(&a, UVA);
-    EXPECT_EQ(vt_frame(&b, UVA), shared);
+    b = vmm_space_new();
+    ASSERT_NE((uintptr_t)b, 0);
+    ASSERT_EQ(vmm_space_clone(b, a), VMM_OK);
+    paddr_t shared = vt_frame(a, UVA);
+    EXPECT_EQ(vt_frame(b, UVA), shared);
     /* The kernel writes into a's copy-on-write page (as read() would). */
     v = 0x2222;
     uint64_t copies = vmm_counters_get().copies;
     EXPECT_EQ(copy_to_user(UVA, &v, 8), 0);
     EXPECT_EQ(vmm_counters_get().copies - copies, 1);
-    EXPECT_NE(vt_frame(&a, UVA), shared);
-    vmm_space_activate(&b);
+    EXPECT_NE(vt_frame(a, UVA), shared);
+    vmm_space_activate(b);
     uint64_t seen = 0;
     EXPECT_EQ(copy_from_user(&seen, UVA, 8), 0);
     EXPECT_EQ(seen, 0x1111); /* the other side kept its data */
-    vmm_space_activate(&a);
-    vmm_space_destroy(&b);
-    done(&a);
+    vmm_space_activate(a);
+    vmm_space_destroy(b);
+    done(a);
 }

@@ -250,12 +250,13 @@ TEST(vmm, huge_page_translate_and_map)
  * unmapped, each through vmm_kernel_space. */
 TEST(vmm, kernel_half_changes_through_another_space_are_invalidated)
 {
-    struct vmm_space user;
+    struct vmm_space *user;
     struct probe_fault pf;
-    ASSERT_EQ(vmm_space_create(&user), VMM_OK);
+    user = vmm_space_new();
+    ASSERT_NE((uintptr_t)user, 0);
     uintptr_t va = (uintptr_t)vmm_arena_alloc(1, "stale");
     ASSERT_NE(va, 0);
-    vmm_space_activate(&user);
+    vmm_space_activate(user);
 
     *q(va) = 0x1111; /* the translation is now cached, writable */
     EXPECT_EQ(region_protect(kspace, va, PAGE_SIZE, REGION_R), VMM_OK);
@@ -273,23 +274,24 @@ TEST(vmm, kernel_half_changes_through_another_space_are_invalidated)
     EXPECT_FALSE(probe_write64(va, 0x6666, &pf));
 
     vmm_space_activate(kspace);
-    vmm_space_destroy(&user);
+    vmm_space_destroy(user);
 }
 
 /* The kernel half is fixed at vmm_init: a mapping that would need a PML4
  * entry of its own there is refused, and spaces leak no table. */
 TEST(vmm, kernel_half_has_no_private_slots)
 {
-    struct vmm_space user;
+    struct vmm_space *user;
     uint64_t before = free_frames();
     paddr_t pa;
-    ASSERT_EQ(vmm_space_create(&user), VMM_OK);
+    user = vmm_space_new();
+    ASSERT_NE((uintptr_t)user, 0);
     ASSERT_EQ(pmm_alloc(&pa), PMM_OK);
-    EXPECT_EQ(vmm_map(&user, VA_SLOT_BASE(300), pa, PTE_W | PTE_NX), VMM_ERR_KERNEL_SLOT);
+    EXPECT_EQ(vmm_map(user, VA_SLOT_BASE(300), pa, PTE_W | PTE_NX), VMM_ERR_KERNEL_SLOT);
     EXPECT_EQ(vmm_map(kspace, VA_SLOT_BASE(300), pa, PTE_W | PTE_NX), VMM_ERR_KERNEL_SLOT);
-    EXPECT_EQ(vmm_map(&user, VA_SLOT_BASE(508) - PAGE_SIZE, vmm_zero_frame, PTE_NX),
+    EXPECT_EQ(vmm_map(user, VA_SLOT_BASE(508) - PAGE_SIZE, vmm_zero_frame, PTE_NX),
               VMM_ERR_KERNEL_SLOT);
-    vmm_space_destroy(&user);
+    vmm_space_destroy(user);
     EXPECT_EQ(pmm_free(pa), PMM_OK);
     EXPECT_EQ(free_frames(), before);
 }
@@ -298,13 +300,14 @@ TEST(vmm, kernel_half_has_no_private_slots)
  * one: destroying the space gives them back. */
 TEST(vmm, destroy_drops_the_references_of_huge_pages)
 {
-    struct vmm_space user;
+    struct vmm_space *user;
     uint64_t before = free_frames();
     paddr_t big;
-    ASSERT_EQ(vmm_space_create(&user), VMM_OK);
+    user = vmm_space_new();
+    ASSERT_NE((uintptr_t)user, 0);
     ASSERT_EQ(pmm_alloc_contig(512, 512, &big), PMM_OK);
-    ASSERT_EQ(vmm_map_2m(&user, USER_VA, big, PTE_W | PTE_NX), VMM_OK);
-    vmm_space_destroy(&user);
+    ASSERT_EQ(vmm_map_2m(user, USER_VA, big, PTE_W | PTE_NX), VMM_OK);
+    vmm_space_destroy(user);
     EXPECT_EQ(pmm_refcount(big), 0);
     EXPECT_EQ(free_frames(), before);
 }
