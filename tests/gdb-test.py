@@ -18,6 +18,16 @@ judging on bad samples:
   fatal  zf-break-fatal stops before the report of irq_panic.page_fault, the
          helpers explain the fault; Ctrl-C after the halt works; every helper
          answers bad arguments with one line.
+  procs  user programs (test_mem, echoargs as modules), fault=stop: at a
+         zombie (PID 2 just exited) and at a stopped child (PID 3 wrote to a
+         read-only page) zf-ps lists every process with parent, name and
+         state, zf-regions the regions of PID 1, PID 3 and the kernel (the
+         ELF's PT_LOAD segments, [heap], shared and private anonymous and
+         file mappings, [stack] and its guard; module views, kernel
+         stacks), zf-maps annotates each user run with a region allowing
+         its rights, zf-frame finds a shared frame in its object's page
+         cache and a text frame in both spaces, zf-fault shows the region;
+         once nothing is runnable, PID 1 waits in wait4.
   interactive  `make debug` itself at GDB's prompt on a terminal: Ctrl-C
          while the kernel runs and at the stopped prompt, QEMU alive until
          `quit`, then gone.
@@ -31,6 +41,7 @@ import os
 import re
 import select
 import signal
+import struct
 import subprocess
 import sys
 import termios
@@ -45,14 +56,16 @@ class Failure(Exception):
     pass
 
 
-def run_gdb(name, elf, cmdline, script, log):
-    """Run debug.sh on an ISO with @cmdline under a pty; type Ctrl-C each time
-    a section "interrupt-now" has printed "Continuing.".  Returns (stdout,
-    stderr, serial path)."""
+def run_gdb(name, elf, cmdline, script, log, modules=(), env_extra=None):
+    """Run debug.sh on an ISO with @cmdline and @modules (mkiso.sh's
+    FILE=NAME) under a pty; type Ctrl-C each time a section "interrupt-now"
+    has printed "Continuing.".  Returns (stdout, stderr, serial path)."""
     iso = os.path.join(HERE, "build", "gdb-test", name + ".iso")
-    subprocess.run([os.path.join(HERE, "scripts", "mkiso.sh"), elf, cmdline, iso], check=True)
+    subprocess.run([os.path.join(HERE, "scripts", "mkiso.sh"), elf, cmdline, iso] + list(modules),
+                   check=True)
     master, slave = os.openpty()
-    env = dict(os.environ, GDB_PORT="auto", GDB_BATCH=os.path.join(HERE, "tests", "gdb", script))
+    env = dict(os.environ, GDB_PORT="auto", GDB_BATCH=os.path.join(HERE, "tests", "gdb", script),
+               **(env_extra or {}))
 
     def make_ctty():
         os.setsid()
@@ -255,6 +268,8 @@ def scenario_cow(elf, log):
     need(sec, "fault-after", r"reason: first write to lazily allocated memory \(zero-filled\)",
          "zf-fault: not the kernel's zero-fill words")
     need(sec, "fault-after", r"fault counters: faults [1-9]\d*, zero_fills [1-9]", "zf-fault: counters")
+    need(sec, "fault-after", r"^  region: \[%#x, %#x\) rw-- private, anonymous object #\d+ 'gdb-test', "
+         r"page 0$" % (page, page + 4096), "zf-fault: not the test's arena region")
     runs = re.findall(r"^  [0-9a-f]{16}-[0-9a-f]{16}\s+\S+  (r[w-][x-]) (kern|user)", sec["maps"], re.M)
     if not any(r == "r-x" for r, _ in runs) or not any(r == "rw-" for r, _ in runs):
         raise Failure("maps: no kernel text (r-x) or data (rw-) run:\n" + sec["maps"])
@@ -262,6 +277,9 @@ def scenario_cow(elf, log):
     if wx:
         raise Failure("maps: %d writable+executable run(s):\n%s" % (len(wx), sec["maps"]))
     need(sec, "maps-wx", r"^  no mappings match$", "zf-maps w x lists something")
+    need(sec, "maps", r"^  %016x-%016x +4K  rw- kern  -> 0x[0-9a-f]+ +\[region rw-- private, "
+         r"anonymous object #\d+ 'gdb-test', offset page 0\]$" % (page, page + 4096),
+         "zf-maps: the test's page is not annotated with its arena region")
     check_interrupt(sec)
     need(sec, "after-interrupt", r"^pc=0xffffffff8", "no PC after the interrupt")
     need(sec, "after-interrupt", r"-> physical 0x", "zf-walk $pc failed after the interrupt")
@@ -453,8 +471,228 @@ def scenario_debuginfo(elf, log):
     return "line lookups at %s code addresses (.boot, .text), no warning" % m.group(1)
 
 
+def elf_entry(path):
+    """e_entry of a 64-bit ELF file."""
+    with open(path, "rb") as f:
+        head = f.read(32)
+    if head[:5] != b"\x7fELF\x02":
+        raise Failure("%s is not a 64-bit ELF file (make user?)" % path)
+    return struct.unpack_from("<Q", head, 24)[0]
+
+
+def elf_segments(path):
+    """The regions the kernel's loader makes of the PT_LOAD segments of a
+    64-bit ELF file: (start, end, 'rwxu private'), pages rounded outwards."""
+    data = open(path, "rb").read()
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    out = []
+    for i in range(phnum):
+        ptype, flags, _off, vaddr, _pa, _filesz, memsz = struct.unpack_from(
+            "<IIQQQQQ", data, phoff + i * phentsize)
+        if ptype == 1:  # PT_LOAD
+            mode = "r" + ("w" if flags & 2 else "-") + ("x" if flags & 1 else "-") + "u private"
+            out.append((vaddr & ~0xFFF, (vaddr + memsz + 0xFFF) & ~0xFFF, mode))
+    return out
+
+
+def scenario_procs(elf, log):
+    progs = [os.path.join(HERE, "build", "user", p) for p in ("test_mem", "echoargs")]
+    for prog in progs:
+        if not os.path.exists(prog):
+            raise Failure("%s is missing (make user)" % prog)
+    entry = elf_entry(progs[0])
+    text, err, serial = run_gdb("procs", elf, "test=gdb.cow_zero_fill_watched fault=stop "
+                                "init=/bin/test_mem", "procs.gdb", log,
+                                modules=["%s=/bin/%s" % (p, os.path.basename(p)) for p in progs],
+                                env_extra={"ZF_TEST_ENTRY": "%#x" % entry})
+    common_checks(text, err)
+    sec = sections(text)
+    # A zombie: PID 2 has just exited (current), PID 1 woken to reap it,
+    # the kernel (PID 0) waiting for PID 1.
+    ps = ps_table(sec, "ps-zombie")
+    expect_ps(ps, "ps-zombie", {0: (None, "blocked (wait4)", "kernel", False),
+                                1: (0, "runnable", "test_mem", False),
+                                2: (1, "zombie", "test_mem", True)})
+    if ps[2]["pml4"] != "-" or ps[1]["pml4"] == "-":
+        raise Failure("ps-zombie: a zombie has no space, a live process has one:\n" + sec["ps-zombie"])
+    regs = regions_table(sec, "regions-1", "PID 1 (test_mem)")
+    if int(ps[1]["regions"]) != len(regs):
+        raise Failure("zf-ps says PID 1 has %s regions, zf-regions lists %d" % (
+            ps[1]["regions"], len(regs)))
+    segs = elf_segments(progs[0])
+    for a, b, mode in segs:
+        if not any((r["start"], r["end"], r["mode"]) == (a, b, mode) for r in regs):
+            raise Failure("regions-1: no %s region [%#x, %#x) for an ELF segment:\n%s" % (
+                mode, a, b, sec["regions-1"]))
+    want = [(mode, "paged", "/bin/test_mem") for _, _, mode in segs] + [
+            ("rw-u private", "anonymous", "[heap]"),
+            ("rw-u shared", "anonymous", ""), ("rw-u private", "anonymous", ""),
+            ("guard", None, "[stack guard]"), ("rw-u private", "anonymous", "[stack]")]
+    expect_regions(regs, want, "regions-1")
+    need(sec, "zombie-regions", r"^BADARG zf-regions \(zombie\) => zf-regions: PID 2 \(test_mem\) "
+         r"has no address space \(it is zombie\)$", "zf-regions of a zombie")
+    shared = [r for r in regs if r["mode"] == "rw-u shared"][0]
+    need(sec, "shared", r"^shared=%#x$" % shared["start"], "the script found another shared region")
+    frame = int(need(sec, "shared", r"-> physical 0x[0-9a-f]+ in a 4 KiB page at (0x[0-9a-f]+); "
+                     r"effective rights: write user no-exec$", "the shared page is not mapped "
+                     "writable").group(1), 16)
+    need(sec, "frame-shared", r"^frame %#x: allocated, reference count 2 " % frame,
+         "the shared frame is not held by the object's cache and PID 1's mapping")
+    need(sec, "frame-shared", r"^  in the page cache of anonymous object #%s as page 0$" %
+         shared["obj_id"], "zf-frame does not find the frame in the shared object's cache")
+    need(sec, "frame-shared", r"^  mapped 1 time\(s\) in PID 1 \(test_mem\) \(PML4 0x[0-9a-f]+\):\n"
+         r"    %016x  rw- user  P W U" % shared["start"], "zf-frame: PID 1's mapping")
+    # Stopped: PID 3 wrote to its read-only page; fault=stop keeps it.
+    # PID 1 is runnable or already blocked: the child may run first.
+    ps = ps_table(sec, "ps-stopped")
+    state1 = ps.get(1, {}).get("state")
+    if state1 not in ("runnable", "blocked (wait4)"):
+        raise Failure("ps-stopped: PID 1 is %r:\n%s" % (state1, sec["ps-stopped"]))
+    expect_ps(ps, "ps-stopped", {0: (None, "blocked (wait4)", "kernel", False),
+                                 1: (0, state1, "test_mem", False),
+                                 3: (1, "stopped", "test_mem", True)})
+    # Idle: nothing runnable; PID 1 certainly waits for PID 3.
+    ps = ps_table(sec, "ps-idle")
+    cur = int(need(sec, "ps-idle", r"^current=(\d+)$", "no current PID").group(1))
+    expect_ps(ps, "ps-idle", {0: (None, "blocked (wait4)", "kernel", False),
+                              1: (0, "blocked (wait4)", "test_mem", cur == 1),
+                              3: (1, "stopped", "test_mem", cur == 3)})
+    regs = regions_table(sec, "regions-live", "the live space (PID 3 (test_mem))")
+    if int(ps[3]["regions"]) != len(regs):
+        raise Failure("zf-ps says PID 3 has %s regions, zf-regions lists %d" % (
+            ps[3]["regions"], len(regs)))
+    n = len(segs) + 3
+    want[n:n] = [("rw-u private", "paged", "/bin/echoargs"), ("r--u private", "anonymous", "")]
+    expect_regions(regs, want, "regions-live")
+    ro = [r for r in regs if r["mode"] == "r--u private" and r["kind"] == "anonymous"][0]
+    kregs = regions_table(sec, "regions-kernel", "the kernel space")
+    for mode, kind, name in [("r--- private", "physical", "/bin/test_mem"),
+                             ("r--- private", "physical", "/bin/echoargs"),
+                             ("guard", None, "kernel stack guard"),
+                             ("rw-- private", "anonymous", "kernel stack")]:
+        if not any((r["mode"], r["kind"], r["name"]) == (mode, kind, name) for r in kregs):
+            raise Failure("regions-kernel: no %s %s region %r:\n%s" % (
+                mode, kind, name, sec["regions-kernel"]))
+    if any(not r["start"] >> 47 for r in kregs):
+        raise Failure("regions-kernel: a kernel region in the user half:\n" + sec["regions-kernel"])
+    # Every user mapping lies in a region that allows its rights.
+    runs = re.findall(r"^  ([0-9a-f]{16})-([0-9a-f]{16})\s+\S+  (r[w-][x-]) user .*?(?:  \[region "
+                      r"(\S+) .*\])?$", sec["maps-user"], re.M)
+    if len(runs) < 8:
+        raise Failure("maps-user: fewer than 8 user runs:\n" + sec["maps-user"])
+    for start, end, rights, region in runs:
+        r = [x for x in regs if x["start"] <= int(start, 16) and int(end, 16) <= x["end"]]
+        if not region or not r or not r[0]["mode"].startswith(region):
+            raise Failure("maps-user: run %s-%s is not annotated with its region (%s):\n%s" % (
+                start, end, r[0]["mode"] if r else "none", sec["maps-user"]))
+        if (rights[1] == "w" and region[1] != "w") or (rights[2] == "x" and region[2] != "x"):
+            raise Failure("maps-user: run %s-%s is %s in a %s region" % (start, end, rights, region))
+    text_frame = int(need(sec, "entry", r"-> physical 0x[0-9a-f]+ in a 4 KiB page at (0x[0-9a-f]+); "
+                          r"effective rights: read-only user exec$", "the entry page").group(1), 16)
+    page = entry & ~0xFFF
+    need(sec, "frame-text", r"^frame %#x: allocated" % text_frame, "the text frame's state")
+    need(sec, "frame-text", r"^  in the page cache of paged object #\d+ '/bin/test_mem' as page %d$" %
+         ((page - 0x401000) // 4096 + 1), "the text frame is not in the program's page cache")
+    for who in (r"PID 3 \(test_mem\), live", r"PID 1 \(test_mem\)"):
+        need(sec, "frame-text", r"^  mapped 1 time\(s\) in %s \(PML4 0x[0-9a-f]+\):\n    %016x  r-x user"
+             % (who, page), "the text frame is not shared by PID 1 and PID 3 (every space searched)")
+    need(sec, "fault", r"^last page fault \(#\d+\): user write at %#x$" % ro["start"],
+         "zf-fault: not the write to the read-only page")
+    need(sec, "fault", r"^  result: VMM_FAULT_FATAL$", "zf-fault: result")
+    need(sec, "fault", r"^  reason: write to a region without write permission$", "zf-fault: reason")
+    need(sec, "fault", r"^  region: \[%#x, %#x\) r--u private, anonymous object #%s, page 0$" % (
+        ro["start"], ro["end"], ro["obj_id"]), "zf-fault: the region line")
+    lines = [l for l in sec.get("badargs", "").split("\n") if l.startswith("BADARG ")]
+    if len(lines) != 6:
+        raise Failure("badargs: %d answers, 6 expected:\n%s" % (len(lines), sec.get("badargs")))
+    for l in lines:
+        m = re.match(r"^BADARG (zf-[a-z-]+).*? => (.*)$", l)
+        if not m or not m.group(2).startswith(m.group(1) + ": ") or "accepted" in m.group(2):
+            raise Failure("badargs: not a one-line error from the helper: %s" % l)
+    log = open(serial, errors="replace").read() if serial else ""
+    if not re.search(r"^PID 3 \[test_mem\] data write fault at %#x: write to a region without write "
+                     r"permission$" % ro["start"], log, re.M):
+        raise Failure("the kernel's report of PID 3's fault (serial log %s) is not zf-fault's" % serial)
+    return "zf-ps: zombie, blocked, runnable, stopped; zf-regions of PID 1, PID 3 and the kernel; " \
+        "zf-frame found a shared frame in a page cache and a text frame in two spaces"
+
+
+PS_LINE = re.compile(r"^([* ]) +(\d+) +(-|\d+)  (.+?) +(0x[0-9a-f]+|-) +(\d+|-)  (\S+)$")
+
+
+def ps_table(sec, name):
+    """{pid: row} from zf-ps; every line must parse."""
+    body = sec.get(name)
+    if body is None:
+        raise Failure("section %s missing (the script stopped early?)" % name)
+    lines = body.rstrip("\n").split("\n")
+    ends = [i for i, l in enumerate(lines) if re.match(r"^\d+ process\(es\)", l)]
+    lines = lines[:ends[0] + 1] if ends else lines
+    if not lines[0].split() == ["PID", "PPID", "STATE", "PML4", "REGIONS", "NAME"]:
+        raise Failure("%s: no zf-ps header:\n%s" % (name, body))
+    rows = {}
+    for l in lines[1:-1]:
+        m = PS_LINE.match(l)
+        if not m:
+            raise Failure("%s: cannot parse %r" % (name, l))
+        rows[int(m.group(2))] = {"current": m.group(1) == "*", "ppid": None if m.group(3) == "-"
+                                 else int(m.group(3)), "state": m.group(4), "pml4": m.group(5),
+                                 "regions": m.group(6), "name": m.group(7)}
+    if lines[-1] != "%d process(es); * = current" % len(rows):
+        raise Failure("%s: wrong count line %r" % (name, lines[-1]))
+    return rows
+
+
+def expect_ps(rows, name, want):
+    for pid, (ppid, state, pname, current) in want.items():
+        r = rows.get(pid)
+        got = r and (r["ppid"], r["state"], r["name"], r["current"])
+        if got != (ppid, state, pname, current):
+            raise Failure("%s: PID %d is %s, expected %s" % (name, pid, got, (ppid, state, pname, current)))
+    if len(rows) != len(want):
+        raise Failure("%s: %d processes, %d expected: %s" % (name, len(rows), len(want), rows))
+
+
+REGION_LINE = re.compile(r"^  ([0-9a-f]{16})-([0-9a-f]{16}) +\S+  (guard|[r-][w-][x-][u-] (?:private|shared))"
+                         r"(?:, (anonymous|paged|physical) object #(\d+)(?: '([^']*)')?, offset page (\d+))?"
+                         r"(?:  (.+))?$")
+
+
+def regions_table(sec, name, owner):
+    """zf-regions' lines as dicts; every line must parse, in address order,
+    disjoint, with the right count."""
+    body = sec.get(name)
+    if body is None:
+        raise Failure("section %s missing (the script stopped early?)" % name)
+    lines = body.rstrip("\n").split("\n")
+    if not lines[0].startswith("regions of %s, PML4 0x" % owner):
+        raise Failure("%s: not the regions of %s:\n%s" % (name, owner, body))
+    out = []
+    for l in lines[1:-1]:
+        m = REGION_LINE.match(l)
+        if not m:
+            raise Failure("%s: cannot parse %r" % (name, l))
+        start, end = int(m.group(1), 16), int(m.group(2), 16)
+        if end <= start or (out and start < out[-1]["end"]):
+            raise Failure("%s: regions out of order or overlapping at %r" % (name, l))
+        out.append({"start": start, "end": end, "mode": m.group(3), "kind": m.group(4),
+                    "obj_id": m.group(5), "name": m.group(8) or m.group(6) or ""})
+    if lines[-1] != "%d region(s)" % len(out):
+        raise Failure("%s: wrong count line %r" % (name, lines[-1]))
+    return out
+
+
+def expect_regions(regs, want, name):
+    """@regs are exactly @want ((mode, object kind, name)) in order."""
+    got = [(r["mode"], r["kind"], r["name"]) for r in regs]
+    if got != want:
+        raise Failure("%s: regions\n  %s\nexpected\n  %s" % (
+            name, "\n  ".join(map(str, got)), "\n  ".join(map(str, want))))
+
+
 SCENARIOS = {"judge": lambda elf, log: judge_selftest(), "debuginfo": scenario_debuginfo,
-             "cow": scenario_cow,
+             "cow": scenario_cow, "procs": scenario_procs,
              "fatal": scenario_fatal, "interactive": scenario_interactive}
 
 

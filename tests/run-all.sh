@@ -176,7 +176,7 @@ step "runner self-tests" tests/runner-selftest.sh
 step "make debug: stop at _start, taken port refused, per-run logs" tests/debug-selftest.sh
 step "GDB helpers' decoders (python3 -m unittest, recorded tables)" \
     python3 -m unittest discover -q -s gdb/tests
-step "GDB end to end: CoW fault watched, fatal fault caught, make debug + Ctrl-C" tests/gdb-test.py
+step "GDB end to end: CoW fault watched, fatal fault caught, processes and regions, make debug + Ctrl-C" tests/gdb-test.py
 
 echo
 if ((failed)); then

@@ -195,3 +195,80 @@ class TestFrames(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestRegions(unittest.TestCase):
+    """Regions, their tree and page caches (the values are those of
+    tests/gdb/procs.gdb's PID 1: ELF segments, [heap], a shared page)."""
+
+    def test_rights_like_region_prot_str(self):
+        self.assertEqual(decode.region_mode(0x9, 0), "r--u private")
+        self.assertEqual(decode.region_mode(0xd, 0), "r-xu private")
+        self.assertEqual(decode.region_mode(0xb, 0), "rw-u private")
+        self.assertEqual(decode.region_mode(0xb, 0x100), "rw-u shared")
+        self.assertEqual(decode.region_mode(0x3, 0), "rw-- private")
+        self.assertEqual(decode.region_mode(0x0, 0x200), "guard")
+        self.assertEqual(decode.region_mode(0xb, 0x300), "guard")
+
+    # An AVL tree of 6 regions as the kernel links them: node -> (left, right).
+    TREE = {0x40: (0x20, 0x60), 0x20: (0x10, 0x30), 0x60: (0, 0x70),
+            0x10: (0, 0), 0x30: (0, 0), 0x70: (0, 0)}
+
+    def test_avl_in_order(self):
+        order = decode.avl_inorder(0x40, lambda n: self.TREE[n], 100)
+        self.assertEqual(order, [0x10, 0x20, 0x30, 0x40, 0x60, 0x70])
+        self.assertEqual(decode.avl_inorder(0, lambda n: self.TREE[n], 100), [])
+
+    def test_avl_corrupt_tree_is_an_error_not_a_hang(self):
+        loop = dict(self.TREE)
+        loop[0x70] = (0x40, 0)  # a child pointing back at the root
+        with self.assertRaisesRegex(decode.DecodeError, "reached twice"):
+            decode.avl_inorder(0x40, lambda n: loop[n], 100)
+        with self.assertRaisesRegex(decode.DecodeError, "more than 5 nodes"):
+            decode.avl_inorder(0x40, lambda n: self.TREE[n], 5)
+
+    def test_page_cache(self):
+        nodes = {0x1000: [0] * 64, 0x2000: [0] * 64, 0x3000: [0] * 64}
+        nodes[0x1000][0] = 0x2000
+        nodes[0x1000][1] = 0x3000
+        nodes[0x2000][0] = 0x40b000
+        nodes[0x3000][3] = 0x3ef000
+        pages = decode.radix_pages(lambda n: nodes[n], 0x1000, 2)
+        self.assertEqual(pages, [(0, 0x40b000), (64 + 3, 0x3ef000)])
+        self.assertEqual(decode.radix_pages(lambda n: nodes[n], 0x2000, 1), [(0, 0x40b000)])
+        self.assertEqual(decode.radix_pages(lambda n: nodes[n], 0, 1), [])
+        with self.assertRaises(decode.DecodeError):
+            decode.radix_pages(lambda n: nodes[n], 0x1000, 12)
+
+    def test_runs_cut_at_region_bounds(self):
+        text = decode.Run(0x400000, 0x1000, 0x3f8000, decode.PTE_U, False, False)
+        text.end, text.pages = 0x404000, 4
+        zero = decode.Run(0x7f0000000000, 0x1000, 0x3cc000, decode.PTE_U, True, True)
+        zero.end, zero.pages = 0x7f0000002000, 2
+        bounds = [(0x400000, 0x401000), (0x401000, 0x408000), (0x7f0000000000, 0x7f0000001000),
+                  (0x7f0000001000, 0x7f0000002000)]
+        out = decode.split_runs([text, zero], bounds)
+        self.assertEqual([(r.start, r.end, r.frame, r.pages) for r in out],
+                         [(0x400000, 0x401000, 0x3f8000, 1), (0x401000, 0x404000, 0x3f9000, 3),
+                          (0x7f0000000000, 0x7f0000001000, 0x3cc000, 1),
+                          (0x7f0000001000, 0x7f0000002000, 0x3cc000, 1)])
+        self.assertEqual(decode.region_at(bounds, 0x403fff), 1)
+        self.assertEqual(decode.region_at(bounds, 0x7f0000001000), 3)
+        self.assertIsNone(decode.region_at(bounds, 0x408000))
+        self.assertIsNone(decode.region_at([], 0x408000))
+
+    def test_huge_runs_stay_whole(self):
+        huge = decode.Run(0x200000, 1 << 21, 0x200000, 0, False, False)
+        self.assertEqual(len(decode.split_runs([huge], [(0x200000, 0x201000)])), 1)
+
+
+class TestArgs(unittest.TestCase):
+    def test_expressions_keep_their_quotes(self):
+        self.assertEqual(decode.split_args("'percpu.c'::cpu0.current->proc->pid"),
+                         ["'percpu.c'::cpu0.current->proc->pid"])
+        self.assertEqual(decode.split_args(" $shared  $pml4 "), ["$shared", "$pml4"])
+        self.assertEqual(decode.split_args("f(a, b) x[1 + 2]"), ["f(a, b)", "x[1 + 2]"])
+        self.assertEqual(decode.split_args('"a b" c'), ['"a b"', "c"])
+        self.assertEqual(decode.split_args(""), [])
+        with self.assertRaisesRegex(decode.DecodeError, "unbalanced ' quote"):
+            decode.split_args("'unbalanced")

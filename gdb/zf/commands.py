@@ -5,7 +5,7 @@ import struct
 
 import gdb
 
-from . import decode, target, unwind
+from . import decode, kstate, target, unwind
 from .target import ZfError
 
 COMMANDS = []
@@ -22,8 +22,9 @@ class ZfCommand(gdb.Command):
         COMMANDS.append(self)
 
     def invoke(self, arg, from_tty):
+        self.raw = arg.strip()  # for an expression argument: GDB's quoting intact
         try:
-            self.run(gdb.string_to_argv(arg))
+            self.run(decode.split_args(arg))
         except (ZfError, decode.DecodeError) as e:
             raise gdb.GdbError("%s: %s" % (self.name, e)) from None
         except gdb.MemoryError as e:
@@ -86,10 +87,144 @@ Sets $zf_phys and $zf_frame (-1 when unmapped) for scripts."""
         gdb.set_convenience_variable("zf_frame", -1 if w.frame is None else w.frame)
 
 
-def region_note(run):
-    """Hook for the regions issue: the region and mode covering a run
-    (zf-regions / zf-ps come with regions and processes).  None until then."""
+def _space_arg(arg):
+    """(struct vmm_space * value, words) for zf-regions' argument: none (the
+live space), `kernel`, a PID, a struct proc * or a struct vmm_space *."""
+    target.need_target()
+    if arg is None:
+        s = kstate.live_space()
+        return s, "the live space (%s)" % kstate.space_owner_words(s)
+    if arg == "kernel":
+        return kstate.kernel_space(), "the kernel space"
+    try:
+        v = gdb.parse_and_eval(arg)
+    except gdb.error as e:
+        raise ZfError("cannot evaluate %r: %s" % (arg, e)) from None
+    t = v.type.strip_typedefs()
+    if t.code == gdb.TYPE_CODE_STRUCT:
+        if v.address is None:
+            raise ZfError("%r is a struct without an address" % arg)
+        v, t = v.address, v.address.type.strip_typedefs()
+    if t.code == gdb.TYPE_CODE_PTR:
+        tag = t.target().strip_typedefs().tag
+        if tag == "proc":
+            return _pid_space(int(v.dereference()["pid"]))
+        if tag and tag != "vmm_space":
+            raise ZfError("%r is a struct %s, not a space or a process" % (arg, tag))
+    n = target.value_int(v)
+    if n < 1 << 31:
+        return _pid_space(n)
+    for s in kstate.all_spaces():
+        if int(s) & decode.MASK64 == n:
+            return s, "the space at %#x (%s)" % (n, kstate.space_owner_words(s))
+    raise ZfError("%#x is not a live address space (not the kernel's, not in the space list)" % n)
+
+
+def _pid_space(pid):
+    for p in kstate.processes():
+        if p["pid"] == pid:
+            if not p["space_ptr"]:
+                raise ZfError("PID %d (%s) has no address space (it is %s)" % (
+                    pid, p["name"], p["state"]))
+            return p["space"], "PID %d (%s)" % (pid, p["name"])
+    raise ZfError("no process with PID %d (zf-ps lists them)" % pid)
+
+
+class Regions(ZfCommand):
+    """The regions of an address space, in address order.
+
+Usage: zf-regions [PID | kernel | SPACE]
+Default: the live space (cpu0.mm.active_space).  PID: that process's space;
+`kernel`: vmm_kernel_space, whose regions are the kernel arena; SPACE: a
+struct vmm_space * or struct proc * expression.  Each line: start-end, size,
+rights (r w x, u: user access) and private/shared, or guard; the memory
+object (kind, #id, name) and the region's first page in it; the region's
+name.  Read from the space's AVL tree (struct vmm_space.regions) in order."""
+    name = "zf-regions"
+    usage = "zf-regions [PID|kernel|SPACE]"
+    summary = "regions of a space: bounds, rights, object, name"
+
+    def run(self, argv):
+        # One argument, an expression that may contain spaces and quotes
+        # ('file.c'::var): taken as typed.
+        space, words = _space_arg(self.raw or None)
+        rs = kstate.regions(space)
+        sp = space.dereference()
+        print("regions of %s, PML4 %#x:" % (words, int(sp["pml4"])))
+        for r in rs:
+            print("  %016x-%016x %6s  %s" % (r["start"], r["end"],
+                                            decode.size_str(r["end"] - r["start"]),
+                                            kstate.region_words(r)))
+        count = int(sp["nregions"])
+        print("%d region(s)%s" % (len(rs), "" if count == len(rs) else
+                                  " (but nregions says %d: corrupt or changing)" % count))
+
+
+class Ps(ZfCommand):
+    """Every process, from the process table.
+
+Usage: zf-ps
+PID, parent PID, state (runnable, blocked and on what, stopped, zombie,
+with a pending signal), the address space's PML4 and number of regions,
+the name; `*` marks the current process (cpu0.current)."""
+    name = "zf-ps"
+    usage = "zf-ps"
+    summary = "processes: PID, parent, state, PML4, regions, name, current"
+
+    def run(self, argv):
+        if argv:
+            self.bad_usage("takes no arguments")
+        target.need_target()
+        procs = kstate.processes()
+        print("  %5s %5s  %-26s %-12s %7s  %s" % ("PID", "PPID", "STATE", "PML4", "REGIONS",
+                                                  "NAME"))
+        for p in procs:
+            if p["space_ptr"]:
+                sp = p["space"].dereference()
+                pml4, nreg = "%#x" % int(sp["pml4"]), "%d" % int(sp["nregions"])
+            else:
+                pml4, nreg = "-", "-"
+            print("%s %5d %5s  %-26s %-12s %7s  %s" % (
+                "*" if p["current"] else " ", p["pid"],
+                "-" if p["ppid"] is None else p["ppid"], p["state"], pml4, nreg, p["name"]))
+        print("%d process(es); * = current" % len(procs))
+
+
+def _space_of_root(root):
+    """The struct vmm_space * whose PML4 is @root, or None."""
+    try:
+        for s in kstate.all_spaces():
+            if int(s.dereference()["pml4"]) & decode.ADDR_MASK == root:
+                return s
+    except (ZfError, gdb.error):
+        pass
     return None
+
+
+def region_notes(root, runs):
+    """@runs cut at region boundaries, each with its note: the region of the
+    space at @root (the user half) or of the kernel space (the arena), as
+    zf-regions words it ('region rw-u private, anonymous object #7 ...');
+    '' outside every region."""
+    space = _space_of_root(root)
+    if space is None:
+        return [(r, "") for r in runs]
+    try:
+        regs = kstate.regions(space)
+        kspace = kstate.kernel_space()
+        if int(space) != int(kspace):
+            regs += kstate.regions(kspace)
+    except (ZfError, decode.DecodeError, gdb.error) as e:
+        # The mappings are still worth seeing when the regions are broken.
+        print("  (no region notes: %s)" % e)
+        return [(r, "") for r in runs]
+    regs.sort(key=lambda r: r["start"])
+    bounds = [(r["start"], r["end"]) for r in regs]
+    out = []
+    for run in decode.split_runs(runs, bounds):
+        i = decode.region_at(bounds, run.start)
+        out.append((run, "" if i is None else "region %s" % kstate.region_words(regs[i])))
+    return out
 
 
 def space_leaves(root):
@@ -111,11 +246,14 @@ Each line: start-end, size, effective rights over all levels (rwx, user or
 kernel), the first physical frame (or "zero frame"), and markers COW
 (copy-on-write) and zero-frame.  Runs merge pages with contiguous frames
 (or all on the zero frame) and the same rights and markers.
+Runs are cut at region boundaries and each is annotated with its region
+(user half: the space's own; kernel arena: the kernel space's) and mode,
+as zf-regions prints it; no note: no region (kernel image, windows).
 Filters (all must hold): w/writable, x/exec, u/user, k/kernel, cow, zero.
 Example: `zf-maps w x` lists W+X mappings (there should be none)."""
     name = "zf-maps"
     usage = "zf-maps [FILTER...] [cr3=EXPR]"
-    summary = "every mapping, runs merged, rights; filters w x u k cow zero"
+    summary = "every mapping, runs merged, rights, region; filters w x u k cow zero"
 
     def run(self, argv):
         root_expr = [a[4:] for a in argv if a.startswith("cr3=")]
@@ -126,20 +264,19 @@ Example: `zf-maps w x` lists W+X mappings (there should be none)."""
         root = _space_root(root_expr, 0, self)
         zero = target.zero_frame()
         leaves, skipped = space_leaves(root)
-        runs = decode.merge_runs(leaves, zero)
-        shown = [r for r in runs if all(f(r) for f in filters)]
+        runs = region_notes(root, decode.merge_runs(leaves, zero))
+        shown = [(r, n) for r, n in runs if all(f(r) for f in filters)]
         print("mappings of the space with CR3 %#x%s:" % (
             root, " matching " + " ".join(words) if words else ""))
         for va, size, why in skipped:
             if not filters:
                 print("  %016x-%016x %6s  %s" % (va, va + size, decode.size_str(size), why))
-        for r in shown:
-            note = region_note(r)
+        for r, note in shown:
             print(decode.format_run(r, "  [%s]" % note if note else ""))
         if not shown:
             print("  no mappings" + (" match" if filters else ""))
         print("%d run(s), %d page(s) shown; %d run(s) in all" % (
-            len(shown), sum(r.pages for r in shown), len(runs)))
+            len(shown), sum(r.pages for r, _ in shown), len(runs)))
 
 
 def _ranges(rs):
@@ -155,10 +292,12 @@ Usage: zf-frame PA
 Reads the allocator's own metadata (kernel/mm/pmm.c: the chunk table, the
 chunk's metadata word for the frame, read physically): not RAM, reserved,
 free, or allocated with its reference count; says when it is the zero
-frame; then lists every virtual address mapping it in the current space."""
+frame and which memory objects hold it in their page cache (and as which
+page); then every virtual address mapping it, in every live space: the
+kernel space, then each process's user half (the live one marked)."""
     name = "zf-frame"
     usage = "zf-frame PA"
-    summary = "allocator state of a physical frame (refcount, zero frame), its mappings"
+    summary = "allocator state of a frame (refcount, zero frame), page caches, mappings in every space"
 
     def run(self, argv):
         if len(argv) != 1:
@@ -190,16 +329,62 @@ frame; then lists every virtual address mapping it in the current space."""
             print("  this is the zero frame: shared read-only by every lazily zero-filled page")
         if not target.paging_on():
             return
+        self.cache_holders(frame)
+        for root, words, maps in self.mappings(frame):
+            print("  mapped %d time(s) in %s (PML4 %#x)%s" % (
+                len(maps), words, root, ":" if maps else ""))
+            for va, eff, e, level in maps[:32]:
+                print("    %016x  %s %s  %s" % (va, decode.rwx(eff), "user" if eff & decode.PTE_U
+                                               else "kern", decode.pte_str(e, level)))
+            if len(maps) > 32:
+                print("    ... and %d more" % (len(maps) - 32))
+
+    @staticmethod
+    def mappings(frame):
+        """(root, words, mappers) for every live space: the kernel space
+        whole, the others' user half only (their kernel half is the kernel
+        space's).  Before the VMM keeps spaces: the live CR3."""
         root = target.cr3()
-        leaves, _ = space_leaves(root)
-        maps = decode.mappers(leaves, frame)
-        print("  mapped %d time(s) in the space with CR3 %#x%s" % (
-            len(maps), root, ":" if maps else ""))
-        for va, eff, e, level in maps[:32]:
-            print("    %016x  %s %s  %s" % (va, decode.rwx(eff), "user" if eff & decode.PTE_U
-                                           else "kern", decode.pte_str(e, level)))
-        if len(maps) > 32:
-            print("    ... and %d more" % (len(maps) - 32))
+        try:
+            spaces = kstate.all_spaces()
+            procs = kstate.processes()
+        except (ZfError, gdb.error):
+            spaces = []
+        if not spaces or not int(spaces[0].dereference()["pml4"]):
+            leaves, _ = space_leaves(root)
+            return [(root, "the space with CR3 %#x" % root, decode.mappers(leaves, frame))]
+        out, seen = [], set()
+        for k, s in enumerate(spaces):
+            pml4 = int(s.dereference()["pml4"]) & decode.ADDR_MASK
+            if not pml4 or pml4 in seen:
+                continue
+            seen.add(pml4)
+            if k == 0:
+                leaves, _ = space_leaves(pml4)
+            else:
+                with target.phys() as p:
+                    leaves, _ = decode.leaves(p.table, pml4,
+                                              lambda slot, e: "kernel half" if slot >= 256 else None)
+            words = kstate.space_owner_words(s, procs)
+            if pml4 == root:
+                words += ", live"
+            out.append((pml4, words, decode.mappers(leaves, frame)))
+        return out
+
+    @staticmethod
+    def cache_holders(frame):
+        """Say which objects hold @frame in their page cache."""
+        try:
+            objs = kstate.all_objects()
+        except ZfError:
+            return
+        for o in objs:
+            hits = [i for i, f in kstate.cache_pages(o) if f & ~0xFFF == frame]
+            if hits:
+                info = kstate.obj_info(o)
+                print("  in the page cache of %s object #%d%s as page %s" % (
+                    info["kind"], info["id"], " '%s'" % info["name"] if info["name"] else "",
+                    ", ".join("%d" % i for i in hits)))
 
 
 def _walk_lines(w):
@@ -221,6 +406,53 @@ def _walk_lines(w):
 
 
 KNOWN_FAULT_FIELDS = {"va", "error", "result", "reason", "walk"}
+# Shown as one region line when has_region is set (and omitted when not).
+REGION_FAULT_FIELDS = {"has_region", "region_start", "region_end", "region_prot", "region_flags",
+                       "object_id", "object_kind", "region_name", "page_index"}
+
+
+def _object_name(oid):
+    """" 'name'" of the live object #@oid, '' when unnamed or gone."""
+    try:
+        for o in kstate.all_objects():
+            info = kstate.obj_info(o)
+            if info["id"] == oid:
+                return " '%s'" % info["name"] if info["name"] else ""
+    except (ZfError, gdb.error):
+        pass
+    return ""
+
+
+def _fault_region_line(f):
+    """The region a fault was decided on, in region_describe()'s words, or
+    None when the fault had none (or the kernel records no region)."""
+    names = {fld.name for fld in f.type.strip_typedefs().fields()}
+    if not REGION_FAULT_FIELDS <= names:
+        return None
+    if not bool(f["has_region"]):
+        return "  region: none holds the address"
+    prot, flags = int(f["region_prot"]), int(f["region_flags"])
+    start, end = int(f["region_start"]) & decode.MASK64, int(f["region_end"]) & decode.MASK64
+    line = "  region: [%#x, %#x) %s" % (start, end, decode.region_mode(prot, flags))
+    oid = int(f["object_id"])
+    oname = ""
+    if oid:
+        kind = int(f["object_kind"])
+        try:
+            kind_word = str(gdb.Value(kind).cast(gdb.lookup_type("enum vmobj_kind")))
+        except gdb.error:
+            kind_word = str(kind)
+        oname = _object_name(oid)
+        line += ", %s object #%d%s, page %d" % (decode.OBJ_KIND_WORDS.get(kind_word, kind_word),
+                                               oid, oname, int(f["page_index"]))
+    name = f["region_name"]
+    if int(name):
+        try:
+            if " '%s'" % name.string() != oname:  # not twice the same name
+                line += "  %s" % name.string()
+        except (gdb.error, gdb.MemoryError):
+            line += "  (name not readable)"
+    return line
 
 
 def _extra_fields(f):
@@ -228,8 +460,13 @@ def _extra_fields(f):
     decision was made on, ...), by name from the debug info, so that what
     the VMM adds shows up without changing the helper."""
     lines = []
+    region = _fault_region_line(f)
+    if region is not None:
+        lines.append(region)
     for fld in f.type.strip_typedefs().fields():
         if fld.name in KNOWN_FAULT_FIELDS or fld.name is None:
+            continue
+        if region is not None and fld.name in REGION_FAULT_FIELDS:
             continue
         v = f[fld.name]
         t = v.type.strip_typedefs()
@@ -265,14 +502,16 @@ class Fault(ZfCommand):
     """The last page fault the kernel saw, in the kernel's words.
 
 Usage: zf-fault
-Address, access, RIP, result, the reason (the VMM's own text), and the walk
-the decision was made on; while a fault is being decided (you stopped
-inside the handler), that fault with "not decided yet".  Then the fault
+Address, access, RIP, result, the reason (the VMM's own text), the region
+it was decided on (bounds, rights, object and page, name) or that none holds
+the address, any further field of struct vmm_fault, and the walk the
+decision was made on; while a fault is being decided (you stopped inside
+the handler), that fault with "not decided yet".  Then the fault
 counters (vmm_counters).
 Read from pf_last / pf_deciding (kernel/arch/x86_64/page_fault.c)."""
     name = "zf-fault"
     usage = "zf-fault"
-    summary = "last page fault decoded (address, access, reason, walk) + counters"
+    summary = "last page fault decoded (address, access, reason, region, walk) + counters"
 
     def run(self, argv):
         if argv:
@@ -558,5 +797,6 @@ Usage: zf-help"""
 
 
 def install():
-    for cls in (Walk, Maps, Frame, Fault, FrameRegs, Interrupted, BreakFatal, Pte, Pf, Help):
+    for cls in (Walk, Maps, Regions, Ps, Frame, Fault, FrameRegs, Interrupted, BreakFatal, Pte, Pf,
+                Help):
         cls()

@@ -346,9 +346,150 @@ def rflags_str(f):
     return " ".join(names)
 
 
+def split_args(text):
+    """Words of a command line, split at blanks outside quotes and brackets,
+    quotes kept: each word is a GDB expression as typed ('file.c'::var,
+    f(a, b)).  gdb.string_to_argv would strip the quotes."""
+    words, cur, depth, quote = [], "", 0, None
+    for c in text:
+        if quote:
+            cur += c
+            if c == quote:
+                quote = None
+        elif c in "'\"":
+            quote = c
+            cur += c
+        elif c in "([":
+            depth += 1
+            cur += c
+        elif c in ")]":
+            depth -= 1
+            cur += c
+        elif c.isspace() and depth <= 0:
+            if cur:
+                words.append(cur)
+            cur = ""
+        else:
+            cur += c
+    if quote:
+        raise DecodeError("unbalanced %s quote in %r" % (quote, text.strip()))
+    if cur:
+        words.append(cur)
+    return words
+
+
 def parse_int(text):
     """A plain integer literal (decimal or 0x...), else DecodeError."""
     try:
         return int(text, 0) & MASK64
     except ValueError:
         raise DecodeError("%r is not a number" % text) from None
+
+
+# ---------------------------------------------------------------- regions
+
+# include/region.h: #defines, absent from the debug info.
+REGION_R, REGION_W, REGION_X, REGION_U = 0x1, 0x2, 0x4, 0x8
+REGION_SHARED, REGION_GUARD = 0x100, 0x200
+
+# enum vmobj_kind's enumerators in the kernel's words (vmobj_kind_str).
+OBJ_KIND_WORDS = {"VMOBJ_ANON": "anonymous", "VMOBJ_PAGED": "paged", "VMOBJ_PHYS": "physical"}
+
+
+def region_mode(prot, flags):
+    """'rw-u private', 'r-xu shared' or 'guard', as region_prot_str() says."""
+    if flags & REGION_GUARD:
+        return "guard"
+    return "%s%s%s%s %s" % ("r" if prot & REGION_R else "-", "w" if prot & REGION_W else "-",
+                            "x" if prot & REGION_X else "-", "u" if prot & REGION_U else "-",
+                            "shared" if flags & REGION_SHARED else "private")
+
+
+def avl_inorder(root, children, limit):
+    """The nodes of the AVL tree at @root (0: empty) in order.
+    @children(node) -> (left, right); more than @limit nodes or a node seen
+    twice (a corrupt or changing tree) is a DecodeError, never a hang."""
+    out, seen, stack = [], set(), []
+    node = root
+    while stack or node:
+        while node:
+            if node in seen:
+                raise DecodeError("region tree node %#x reached twice: the tree is corrupt "
+                                  "(or changing)" % node)
+            if len(seen) >= limit:
+                raise DecodeError("more than %d nodes in the region tree: corrupt?" % limit)
+            seen.add(node)
+            stack.append(node)
+            node = children(node)[0]
+        node = stack.pop()
+        out.append(node)
+        node = children(node)[1]
+    return out
+
+
+RADIX_BITS = 6  # kernel/mm/vmobj.c: 64-way page-cache nodes
+RADIX_SLOTS = 1 << RADIX_BITS
+
+
+def radix_pages(read_slots, root, levels, limit=1 << 20):
+    """Every (page index, frame) of an object's page cache: a radix tree of
+    @levels levels of 64-slot nodes at @root; the last level holds frames.
+    @read_slots(node) -> the node's 64 slots."""
+    out = []
+    if not root or levels < 1:
+        return out
+    if levels > 11:
+        raise DecodeError("page cache with %d levels: corrupt object?" % levels)
+    visited = [0]
+
+    def visit(node, level, base):
+        visited[0] += 1
+        if visited[0] > limit:
+            raise DecodeError("more than %d page-cache nodes: corrupt object?" % limit)
+        for i, v in enumerate(read_slots(node)):
+            if not v:
+                continue
+            index = base | (i << (RADIX_BITS * (level - 1)))
+            if level == 1:
+                out.append((index, v))
+            else:
+                visit(v, level - 1, index)
+
+    visit(root, levels, 0)
+    return out
+
+
+def split_runs(runs, bounds):
+    """@runs cut at every region boundary in @bounds (sorted (start, end)
+    pairs), so that each piece lies in one region or in none.  Runs of huge
+    pages are left whole."""
+    out = []
+    edges = sorted({a for a, _ in bounds} | {b for _, b in bounds})
+    for r in runs:
+        if r.end - r.start != r.pages << 12:
+            out.append(r)
+            continue
+        cuts = [e for e in edges if r.start < e < r.end]
+        start = r.start
+        for end in cuts + [r.end]:
+            frame = r.frame if r.zero else r.frame + (start - r.start)
+            piece = Run(start, end - start, frame, r.eff, r.cow, r.zero)
+            piece.pages = (end - start) >> 12
+            out.append(piece)
+            start = end
+    return out
+
+
+def region_at(bounds, va):
+    """Index of the (start, end) pair of sorted @bounds holding @va, or None."""
+    lo, hi = 0, len(bounds)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        a, b = bounds[mid]
+        if va < a:
+            hi = mid
+        elif va >= b:
+            lo = mid + 1
+        else:
+            return mid
+    return None

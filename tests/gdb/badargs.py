@@ -8,7 +8,8 @@ BAD = ["zf-walk", "zf-walk 1 2 3", "zf-walk no_such_symbol", "zf-walk boot_info"
        "zf-walk 0x0000800000000000", "zf-pte", "zf-pte 0x1 9", "zf-pte 1 2 3", "zf-pf",
        "zf-maps bogus", "zf-maps cr3=1 cr3=2", "zf-frame", "zf-frame 1 2",
        "zf-frame-regs 1 2", "zf-fault extra", "zf-interrupted now", "zf-break-fatal on",
-       "zf-help me"]
+       "zf-help me", "zf-regions 1 2", "zf-regions no_such_symbol", "zf-regions 'unbalanced",
+       "zf-ps 1"]
 for cmd in BAD:
     try:
         out = gdb.execute(cmd, to_string=True)
