@@ -23,40 +23,15 @@ for mem in 128M 4T; do
     /usr/bin/time -v -o "$rss_file" tests/run-boot.sh --name "bench-boot-$mem" --mem "$mem" \
         --timeout 300 >/dev/null || echo "bench: boot at $mem failed"
     entry=$(grep -a -m1 'kernel entry at tsc=' "build/boots/bench-boot-$mem.serial" | sed 's/.*tsc=//' | tr -d '\r')
-    init=$(grep -a -m1 'pmm: init     # User mode: the same static binary Linux can run (user/zfbench.c).
-    tests/run-boot.sh --name "bench-user-$mem" --mem "$mem" --timeout 300 \
-        --cmdline 'test=pmm.stats_add_up vmcheck=off init=/bin/zfbench' --module build/user/zfbench=/bin/zfbench \
-        >/dev/null || echo "bench: user-mode boot at $mem failed"
-    grep -a '^bench name=' "build/boots/bench-user-$mem.serial" | tr -d '\r' | sed "s/^/MEM=$mem: /"
-done at tsc=' "build/boots/bench-boot-$mem.serial" | sed 's/.*tsc=//' | tr -d '\r')
-        # User mode: the same static binary Linux can run (user/zfbench.c).
-    tests/run-boot.sh --name "bench-user-$mem" --mem "$mem" --timeout 300 \
-        --cmdline 'test=pmm.stats_add_up vmcheck=off init=/bin/zfbench' --module build/user/zfbench=/bin/zfbench \
-        >/dev/null || echo "bench: user-mode boot at $mem failed"
-    grep -a '^bench name=' "build/boots/bench-user-$mem.serial" | tr -d '\r' | sed "s/^/MEM=$mem: /"
-done_=$(grep -a -m1 'self-tests     # User mode: the same static binary Linux can run (user/zfbench.c).
-    tests/run-boot.sh --name "bench-user-$mem" --mem "$mem" --timeout 300 \
-        --cmdline 'test=pmm.stats_add_up vmcheck=off init=/bin/zfbench' --module build/user/zfbench=/bin/zfbench \
-        >/dev/null || echo "bench: user-mode boot at $mem failed"
-    grep -a '^bench name=' "build/boots/bench-user-$mem.serial" | tr -d '\r' | sed "s/^/MEM=$mem: /"
-done at tsc=' "build/boots/bench-boot-$mem.serial" | sed 's/.*tsc=//' | tr -d '\r')
+    init=$(grep -a -m1 'pmm: init done at tsc=' "build/boots/bench-boot-$mem.serial" | sed 's/.*tsc=//' | tr -d '\r')
+    done_=$(grep -a -m1 'self-tests done at tsc=' "build/boots/bench-boot-$mem.serial" | sed 's/.*tsc=//' | tr -d '\r')
     rss=$(grep 'Maximum resident' "$rss_file" | awk '{print $NF}')
     echo "MEM=$mem: ${pair#\# bench: }"
     tests/run-boot.sh --name "bench-vmm-$mem" --mem "$mem" --timeout 300 \
         --cmdline 'test=vmm.bench' >/dev/null || echo "bench: fault-path boot at $mem failed"
     grep -a '^# bench:' "build/boots/bench-vmm-$mem.serial" | tr -d '\r' | sed "s/^# bench: /MEM=$mem: /"
-    echo "MEM=$mem: guest instructions from reset (BIOS and GRUB included) to end of pmm_init: $init; to end of self-tests: $    # User mode: the same static binary Linux can run (user/zfbench.c).
-    tests/run-boot.sh --name "bench-user-$mem" --mem "$mem" --timeout 300 \
-        --cmdline 'test=pmm.stats_add_up vmcheck=off init=/bin/zfbench' --module build/user/zfbench=/bin/zfbench \
-        >/dev/null || echo "bench: user-mode boot at $mem failed"
-    grep -a '^bench name=' "build/boots/bench-user-$mem.serial" | tr -d '\r' | sed "s/^/MEM=$mem: /"
-done_"
-    echo "MEM=$mem: the kernel's own share: kernel entry to end of pmm_init: $((init - entry)); to end of self-tests: $((    # User mode: the same static binary Linux can run (user/zfbench.c).
-    tests/run-boot.sh --name "bench-user-$mem" --mem "$mem" --timeout 300 \
-        --cmdline 'test=pmm.stats_add_up vmcheck=off init=/bin/zfbench' --module build/user/zfbench=/bin/zfbench \
-        >/dev/null || echo "bench: user-mode boot at $mem failed"
-    grep -a '^bench name=' "build/boots/bench-user-$mem.serial" | tr -d '\r' | sed "s/^/MEM=$mem: /"
-done_ - entry))"
+    echo "MEM=$mem: guest instructions from reset (BIOS and GRUB included) to end of pmm_init: $init; to end of self-tests: $done_"
+    echo "MEM=$mem: the kernel's own share: kernel entry to end of pmm_init: $((init - entry)); to end of self-tests: $((done_ - entry))"
     echo "MEM=$mem: QEMU max RSS: ${rss} KiB"
     # User mode: the same static binary Linux can run (user/zfbench.c).
     tests/run-boot.sh --name "bench-user-$mem" --mem "$mem" --timeout 300 \
