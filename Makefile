@@ -99,6 +99,11 @@ $(ELF): $(KOBJ) linker.ld scripts/link.sh scripts/gen-ksyms.sh
 	@LD="$(LD)" LDFLAGS="$(LDFLAGS)" NASM="$(NASM)" NASMFLAGS="$(NASMFLAGS)" NM="$(CROSS)nm" \
 	    scripts/link.sh $@ $(KOBJ)
 
+# User programs (built below): defined here because the ISO's prerequisites
+# are expanded when make reads its rule.
+USER_SRC := $(wildcard user/*.c)
+USER_BIN := $(patsubst user/%.c,$(BUILD)/user/%,$(USER_SRC)) $(BUILD)/user/badelf
+
 # The ISO's default command line is empty: `make run` mode.  The test runner
 # builds its own ISOs with other command lines (scripts/mkiso.sh).
 # Every program of user/ travels in it as the module /bin/NAME, and so does
@@ -220,8 +225,6 @@ host-test: host-test-vmm
 # ---- user programs (static musl executables: the same binary runs on Linux) ----
 MUSL_CC ?= musl-gcc
 USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static
-USER_SRC := $(wildcard user/*.c)
-USER_BIN := $(patsubst user/%.c,$(BUILD)/user/%,$(USER_SRC)) $(BUILD)/user/badelf
 .PHONY: user
 user: $(USER_BIN)
 # A truncated executable: execve must refuse it with ENOEXEC.
