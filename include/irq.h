@@ -72,6 +72,11 @@ void irq_dispatch(struct irq_frame *frame);
  * with BOOT_EXIT_PANIC). */
 __attribute__((noreturn)) void irq_report_fatal(const struct irq_frame *frame);
 
+/* For a #GP with error code 0: say that a non-canonical address is the
+ * usual cause and name every general register of @frame holding a
+ * non-canonical value (or say none does).  Each line starts with @indent. */
+void irq_print_gp_hint(const struct irq_frame *frame, const char *indent);
+
 /* Statistics, for tests and reports. */
 uint64_t irq_count(unsigned vector);        /* dispatches of @vector */
 uint64_t irq_spurious_count(void);          /* spurious IRQ 7/15 and vector 255 */

@@ -162,6 +162,8 @@ boot user-programs --timeout 180 --cmdline "init=/bin/runtests -- ${user_tests[*
     --match '^PID [0-9]+ \[test_mem\] data read fault at 0x[0-9a-f]+: no region holds this address$' \
     --match '^PID [0-9]+ \[test_mem\] data write fault at 0x[0-9a-f]+: access to a guard region$' \
     --match '^PID [0-9]+ \[test_traps\] #DE \(divide error\) at 0x' \
+    --match '^  Hint: #GP with error code 0 is usually an access to a non-canonical address$' \
+    --match '^    Non-canonical values in: (.*, )?RBX=dead000000002000(,|$)' \
     --match '^PID [0-9]+ \[test_oom\] out of memory resolving a data write fault at 0x[0-9a-f]+: killed$' \
     --match '^  RIP=[0-9a-f]{16} touch_guard\+0x[0-9a-f]+ \(in test_mem\)$' \
     --match '^  error code 0x7: protection violation on a present page, write, user mode$' \

@@ -108,27 +108,33 @@ static bool canonical(uint64_t a)
 }
 
 /* #GP with error code 0 gives no address: a non-canonical one is the usual
- * cause, and it sits in (or was computed from) a register. */
-static void print_gp_hint(const struct irq_frame *f)
+ * cause, and it sits in (or was computed from) a register.  Shared with the
+ * user fault report (kernel/proc/proc.c), which indents it under its line. */
+void irq_print_gp_hint(const struct irq_frame *f, const char *indent)
 {
     static const char *const names[] = { "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "R8",
                                          "R9",  "R10", "R11", "R12", "R13", "R14", "R15" };
     const uint64_t regs[] = { f->rax, f->rbx, f->rcx, f->rdx, f->rsi, f->rdi, f->rbp, f->r8,
                               f->r9,  f->r10, f->r11, f->r12, f->r13, f->r14, f->r15 };
     unsigned found = 0;
-    kprintf("Hint: #GP with error code 0 is usually an access to a non-canonical address\n"
-            "  (bits 63..47 not all equal); the CPU reports no fault address for it.\n");
+    kprintf("%sHint: #GP with error code 0 is usually an access to a non-canonical address\n"
+            "%s  (bits 63..47 not all equal); the CPU reports no fault address for it.\n",
+            indent, indent);
     for (unsigned i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
         if (canonical(regs[i]))
             continue;
-        kprintf("%s%s=%016lx", found++ ? ", " : "  Non-canonical values in: ", names[i],
-                (unsigned long)regs[i]);
+        if (found++)
+            kprintf(", %s=%016lx", names[i], (unsigned long)regs[i]);
+        else
+            kprintf("%s  Non-canonical values in: %s=%016lx", indent, names[i],
+                    (unsigned long)regs[i]);
     }
     if (found)
         kprintf("\n");
     else
-        kprintf("  No general register holds a non-canonical value (the address may be\n"
-                "  base + index + displacement, or the cause is another #GP reason).\n");
+        kprintf("%s  No general register holds a non-canonical value (the address may be\n"
+                "%s  base + index + displacement, or the cause is another #GP reason).\n",
+                indent, indent);
 }
 
 static void print_stack_note(const struct irq_frame *f)
@@ -218,7 +224,7 @@ void irq_report_fatal(const struct irq_frame *f)
     if (v == IRQ_DF)
         print_double_fault(f, cr2);
     if (v == IRQ_GP && f->error_code == 0)
-        print_gp_hint(f);
+        irq_print_gp_hint(f, "");
     print_stack_note(f);
 
     irq_report_hook_t hook = irq_report_hook(v);

@@ -357,7 +357,7 @@ void proc_user_fault(struct irq_frame *frame, uint64_t cr2)
         kprintf("PID %d [%s] %s (%s) at %#lx\n", p->pid, p->name, irq_vector_mnemonic(v),
                 irq_vector_name(v), (unsigned long)frame->rip);
         if (v == IRQ_GP && frame->error_code == 0)
-            kprintf("  (a #GP with error code 0 in user mode: often a non-canonical address)\n");
+            irq_print_gp_hint(frame, "  ");
     }
     print_user_frame(p, frame);
     if (proc_fault_policy == FAULT_POLICY_STOP && sig != SIGKILL) {
