@@ -35,9 +35,23 @@ expect_runner_failure runner-select-manual-by-wildcard 'test selection refused: 
     --cmdline 'test=runner.*'
 expect_runner_failure runner-select-bare 'test selection refused: empty test selection' \
     --cmdline 'test'
-long=$(printf 'x%.0s' {1..300})
+# 256 characters: one too many, refused whole (never cut).
+long=$(printf 'x%.0s' {1..246}),kprintf.*
 expect_runner_failure runner-select-too-long 'test selection refused: the test= selection is longer than 255' \
-    --cmdline "test=$long*"
+    --cmdline "test=$long"
+
+# 255 characters: accepted whole.  Only its last item selects anything, so a
+# selection cut short (the old limit was 95) would select nothing and fail.
+long=$(printf 'x%.0s' {1..245}),kprintf.*
+out=$("$here/tests/run-boot.sh" --name runner-select-long --cmdline "test=$long" \
+      --match "^# Zeroframe self-tests, selection: $long\$" --match '^ok 1 kprintf\.' 2>&1)
+if [[ $? -ne 0 || ${#long} -ne 255 ]]; then
+    echo "FAIL runner-selftest runner-select-long: a 255-character selection (${#long}) was not run whole:"
+    head -n 5 <<<"$out"
+    status=1
+else
+    echo "PASS runner-selftest runner-select-long: a 255-character selection ran whole ($(head -n1 <<<"$out"))"
+fi
 
 # test=* runs every automatic test and no manual one: it passes (any manual
 # test would fail, hang or panic it) with the same plan as the default run.
@@ -48,13 +62,20 @@ if [[ $? -ne 0 ]]; then
     status=1
 else
     out2=$("$here/tests/run-boot.sh" --name runner-select-default 2>&1)
-    star=$(tr -d '\r' < "$here/build/boots/runner-select-star.serial" | grep -m1 -xE '1\.\.[0-9]+')
-    all=$(tr -d '\r' < "$here/build/boots/runner-select-default.serial" | grep -m1 -xE '1\.\.[0-9]+')
-    if [[ $star != "$all" || -z $star ]]; then
-        echo "FAIL runner-selftest runner-select-star: plan '$star' differs from the default run's '$all' ($out2)"
+    # The plan and every test name, in order; the default run is every
+    # automatic test (tests/ktest.c: selected() with no selection).
+    results() { tr -d '\r' < "$here/build/boots/$1.serial" |
+                grep -E '^1\.\.[0-9]+$|^(not )?ok [0-9]+ ' | sed -E 's/ # SKIP .*//'; }
+    star=$(results runner-select-star) all=$(results runner-select-default)
+    manual=$(grep -ho 'TEST_MANUAL([a-z_0-9]*, *[a-z_0-9]*)' "$here"/tests/kernel/*.c |
+             sed -E 's/TEST_MANUAL\(([a-z_0-9]*), *([a-z_0-9]*)\)/\1.\2/')
+    leaked=$(grep -oE '[a-z_0-9]+\.[a-z_0-9]+$' <<<"$star" | grep -xF -f <(echo "$manual") | head -n1)
+    if [[ -z $star || $star != "$all" || -z $manual || -n $leaked ]]; then
+        echo "FAIL runner-selftest runner-select-star: test=* is not the default run's tests" \
+             "(manual test run: ${leaked:-none}; $(diff <(echo "$star") <(echo "$all") | head -n 3 | paste -sd' '); $out2)"
         status=1
     else
-        echo "PASS runner-selftest runner-select-star: test=* passed with the default plan $star"
+        echo "PASS runner-selftest runner-select-star: test=* ran the default run's $(head -n1 <<<"$star") tests, in order, none of the $(wc -l <<<"$manual") manual ones"
     fi
 fi
 
