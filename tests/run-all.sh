@@ -30,16 +30,21 @@ step "build with clang" make --no-print-directory -s CC=clang BUILD=build/clang 
 # --- kernel boots (a normal SeaBIOS memory map is not worth a warning)
 boot selftests --no-match '^pmm: warning'
 boot selftests-clang --elf build/clang/zeroframe.elf
-boot cpu-without-nx --cpu qemu64,-nx --expect halt --timeout 5 \
-    --match 'does not support the NX \(no-execute\) bit; halting'
+# Halt messages on VGA too, without CR and LF drawn as glyphs.
+boot cpu-without-nx --cpu qemu64,-nx --expect halt --timeout 10 \
+    --match 'does not support the NX \(no-execute\) bit; halting' \
+    --vga-match '^Zeroframe: this CPU does not support the NX \(no-execute\) bit; halting\. *$'
 # GRUB boots a CPU without PAE; the kernel's first check stops it.
 boot cpu-without-pae --cpu qemu64,-pae --expect halt --timeout 10 \
-    --match '^Zeroframe: this CPU does not support PAE \(physical address extension\); halting\.$'
+    --match '^Zeroframe: this CPU does not support PAE \(physical address extension\); halting\.$' \
+    --vga-match '^Zeroframe: this CPU does not support PAE \(physical address extension\); halting\. *$'
 # The minimum (README: Minimum memory) on both sides: at MEM=8320K every
 # self-test passes; 8 KiB less (QEMU's granule) is one line, then halt.
 boot selftests-minimum-memory --mem 8320K --timeout 60
 boot too-little-memory --mem 8312K --expect halt --timeout 15 \
-    --match '^Zeroframe: too little memory: 7796 KiB of usable RAM found, 7804 KiB needed; halting\.$'
+    --match '^Zeroframe: too little memory: 7796 KiB of usable RAM found, 7804 KiB needed; halting\.$' \
+    --vga-match '^Zeroframe: too little memory: 7796 KiB of usable RAM found, 7804 KiB needed; hal$' \
+    --vga-match '^ting\. *$'
 # Too little even for GRUB: its own error reaches the serial log.
 boot grub-out-of-memory --mem 4M --expect halt --timeout 15 --match '^error: out of memory\.$'
 

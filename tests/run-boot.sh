@@ -4,13 +4,16 @@
 #   tests/run-boot.sh --name NAME [--cmdline "test=..."] [--mem 128M] [--cpu qemu64]
 #                     [--machine pc|q35] [--firmware bios|uefi] [--module FILE[=NAME]]...
 #                     [--timeout 60] [--expect pass|panic|halt] [--match REGEX]...
-#                     [--no-match REGEX]...
+#                     [--no-match REGEX]... [--vga-match REGEX]...
 #                     [--elf build/zeroframe.elf]
 #
 # --module adds a multiboot2 module (repeatable; NAME defaults to FILE's base
 # name).  --firmware uefi boots the same hybrid ISO under OVMF.
 # Every --match regex must occur in the serial log, whatever --expect says;
-# no --no-match regex may.
+# no --no-match regex may.  --vga-match (with --expect halt and --match, BIOS
+# only) must match a line of the VGA text screen, read through the QEMU
+# monitor once the halt is seen (tests/vga-screen.py: control characters
+# drawn as glyphs show as ^M, ^J, and fail the boot wherever they are).
 #
 # --expect pass  (default) passes only on the pass exit code AND a complete
 #                KTAP run: version line, plan 1..N, N result lines numbered in
@@ -23,14 +26,15 @@
 # Otherwise prints the reason (timeout, triple fault, crash mid-test, failed
 # tests, panic) and the tail of the serial log, and exits 1.
 #
-# Logs: build/boots/NAME.serial (serial), build/boots/NAME.qemu.log (QEMU -d).
+# Logs: build/boots/NAME.serial (serial), build/boots/NAME.qemu.log (QEMU -d),
+# build/boots/NAME.vga.txt (the VGA screen, with --vga-match).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 name= cmdline= mem=${MEM:-128M} cpu=${CPU:-qemu64} timeout=${BOOT_TIMEOUT:-60} expect=pass
 machine=${MACHINE:-pc} firmware=${FIRMWARE:-bios}
 elf=$here/build/zeroframe.elf
-matches=() nomatches=() modules=()
+matches=() nomatches=() modules=() vgamatches=()
 while (($#)); do
     case $1 in
         --name) name=$2; shift 2 ;;
@@ -44,6 +48,7 @@ while (($#)); do
         --expect) expect=$2; shift 2 ;;
         --match) matches+=("$2"); shift 2 ;;
         --no-match) nomatches+=("$2"); shift 2 ;;
+        --vga-match) vgamatches+=("$2"); shift 2 ;;
         --elf) elf=$2; shift 2 ;;
         *) echo "run-boot: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -51,18 +56,24 @@ done
 [[ -n $name ]] || { echo "run-boot: --name is required" >&2; exit 2; }
 case $expect in pass|panic|halt) ;; *) echo "run-boot: bad --expect $expect" >&2; exit 2 ;; esac
 case $firmware in bios|uefi) ;; *) echo "run-boot: bad --firmware $firmware (bios or uefi)" >&2; exit 2 ;; esac
+if ((${#vgamatches[@]})) && [[ $expect != halt || ${#matches[@]} -eq 0 || $firmware != bios ]]; then
+    echo "run-boot: --vga-match needs --expect halt, a --match and --firmware bios" >&2; exit 2
+fi
 
 out=$here/build/boots
 mkdir -p "$out"
 iso=$out/$name.iso serial=$out/$name.serial qlog=$out/$name.qemu.log
-rm -f "$serial" "$qlog"
+vga=$out/$name.vga.txt monsock=$out/$name.monitor
+rm -f "$serial" "$qlog" "$vga" "$monsock"
+monitor=none
+((${#vgamatches[@]})) && monitor=unix:$monsock,server=on,wait=off
 "$here/scripts/mkiso.sh" "$elf" "mode=test $cmdline" "$iso" "${modules[@]}" ||
     { echo "FAIL $name: could not build the ISO"; exit 1; }
 
 qargs=$(MEM=$mem CPU=$cpu MACHINE=$machine FIRMWARE=$firmware "$here/scripts/qemu-args.sh") || exit 1
 # shellcheck disable=SC2086
 timeout --kill-after=5 "$timeout" qemu-system-x86_64 $qargs -cdrom "$iso" \
-    -serial "file:$serial" -display none -monitor none \
+    -serial "file:$serial" -display none -monitor "$monitor" \
     -d cpu_reset,guest_errors -D "$qlog" </dev/null 2>"$out/$name.stderr" &
 qpid=$!
 # An expected halt need not wait for the timeout: once every --match is in
@@ -79,6 +90,10 @@ if [[ $expect == halt && ${#matches[@]} -gt 0 ]]; then
         ((all)) || continue
         sleep "$halt_settle"
         if kill -0 "$qpid" 2>/dev/null; then
+            if ((${#vgamatches[@]})); then
+                "$here/tests/vga-screen.py" "$monsock" "$out/$name.vga.bin" > "$vga" 2>"$vga.err" ||
+                    cat "$vga.err" > "$vga"
+            fi
             kill "$qpid" 2>/dev/null
             wait "$qpid"
             rc=124 # still running: it halted
@@ -107,6 +122,15 @@ check_matches() {
     plain=$(tr -d '\r' < "$serial")
     for m in "${matches[@]}"; do
         grep -Eq -- "$m" <<<"$plain" || fail "$1, but the log lacks /$m/"
+    done
+    if ((${#vgamatches[@]})); then
+        [[ -s $vga ]] || fail "$1, but the VGA screen was not read"
+        if grep -q '\^[@-_]' "$vga"; then
+            fail "$1, but the VGA screen shows control characters as glyphs: $(grep -m1 '\^[@-_]' "$vga")"
+        fi
+    fi
+    for m in "${vgamatches[@]}"; do
+        grep -Eq -- "$m" "$vga" || fail "$1, but no line of the VGA screen matches /$m/: $(grep -v '^ *$' "$vga" | head -n 3 | paste -sd'|')"
     done
     for m in "${nomatches[@]}"; do
         if grep -Eq -- "$m" <<<"$plain"; then
