@@ -280,6 +280,25 @@ def scenario_cow(elf, log):
     need(sec, "maps", r"^  %016x-%016x +4K  rw- kern  -> 0x[0-9a-f]+ +\[region rw-- private, "
          r"anonymous object #\d+ 'gdb-test', offset page 0\]$" % (page, page + 4096),
          "zf-maps: the test's page is not annotated with its arena region")
+    # Filters: every run listed has what was asked, and the test page is
+    # among the CoW and zero-frame runs before the write, not after it.
+    def filtered(name, what, marker):
+        need(sec, name, r"^mappings of the space with CR3 0x[0-9a-f]+ matching %s:$" % what,
+             "zf-maps %s: no header" % what)
+        runs = re.findall(r"^  ([0-9a-f]{16})-([0-9a-f]{16}) .*$", sec[name], re.M)
+        lines = re.findall(r"^  [0-9a-f]{16}-[0-9a-f]{16} .*$", sec[name], re.M)
+        bad = [l for l in lines if not re.search(marker, l)]
+        if bad:
+            raise Failure("zf-maps %s lists a run without /%s/: %s" % (what, marker, bad[0]))
+        return [(int(a, 16), int(b, 16)) for a, b in runs]
+    for name, what, marker in (("maps-cow-before", "cow", r"  -> .* COW( |$)"),
+                               ("maps-zero-before", "zero", r"  -> zero frame 0x[0-9a-f]+ .*zero-frame")):
+        if not any(a <= page < b for a, b in filtered(name, what, marker)):
+            raise Failure("%s: the test page %#x is not listed:\n%s" % (name, page, sec[name]))
+    if any(a <= page < b for a, b in filtered("maps-cow-after", "cow", r"  -> .* COW( |$)")):
+        raise Failure("maps-cow-after: the test page is still CoW:\n" + sec["maps-cow-after"])
+    filtered("maps-user", "u", r"^  \S+ +\S+  r[w-][x-] user  ")
+    need(sec, "maps-user", r"^  no mappings match$", "zf-maps u: the kernel space maps user pages")
     check_interrupt(sec)
     need(sec, "after-interrupt", r"^pc=0xffffffff8", "no PC after the interrupt")
     need(sec, "after-interrupt", r"-> physical 0x", "zf-walk $pc failed after the interrupt")
@@ -471,6 +490,49 @@ def scenario_debuginfo(elf, log):
     return "line lookups at %s code addresses (.boot, .text), no warning" % m.group(1)
 
 
+REQUIRED_HELPERS = {"zf-walk", "zf-maps", "zf-frame", "zf-fault", "zf-frame-regs", "zf-regions",
+                    "zf-ps", "zf-break-fatal", "zf-interrupted", "zf-help"}
+
+
+def scenario_help(elf, log):
+    """No target: every zf-* command GDB knows is in zf-help's list, has a
+    `help` text (a summary sentence, "Usage: " as zf-help gives it, then at
+    least one line more), and has a bad-argument case in badargs.py."""
+    r = subprocess.run(["gdb", "-batch", "-nx", "-x", os.path.join(HERE, "gdb", "zeroframe.py"), elf,
+                        "-ex", "help user-defined", "-ex", "echo @@ zf-help\\n", "-ex", "zf-help"],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    known = sorted(set(re.findall(r"^(zf-[a-z-]+) -- ", r.stdout, re.M)))
+    listed = dict(re.findall(r"^  (zf-[a-z-]+)((?: \S+)*?)  +\S", r.stdout.split("@@ zf-help", 1)[-1], re.M))
+    out = r.stdout
+    args = ["gdb", "-batch", "-nx", "-x", os.path.join(HERE, "gdb", "zeroframe.py"), elf]
+    for name in known:
+        args += ["-ex", "echo @@ help %s\\n" % name, "-ex", "help " + name]
+    h = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT)
+    out += h.stdout
+    with open(log, "w") as f:
+        f.write(out + "\n---- stderr ----\n" + r.stderr + h.stderr)
+    if r.returncode or h.returncode or (r.stderr + h.stderr).strip():
+        raise Failure("GDB complained:\n" + (r.stderr + h.stderr).strip()[:1500])
+    missing = REQUIRED_HELPERS - set(known)
+    if missing:
+        raise Failure("helpers missing: %s" % ", ".join(sorted(missing)))
+    if sorted(listed) != known:
+        raise Failure("zf-help lists %s, GDB knows %s" % (sorted(listed), known))
+    bad_cases = open(os.path.join(HERE, "tests", "gdb", "badargs.py")).read()
+    for name in known:
+        text = h.stdout.split("@@ help %s\n" % name, 1)[-1].split("@@ help ", 1)[0].rstrip("\n")
+        summary, _, rest = text.partition("\n\n")
+        body = rest.split("\n")
+        usage = name + listed[name]
+        if not summary.endswith(".") or body[0] != "Usage: " + usage or len(body) < 2 or \
+                not body[1].strip():
+            raise Failure("help %s: not a summary, a blank line, 'Usage: %s' and a description:\n%s" % (
+                name, usage, "\n".join(body)))
+        if not re.search(r'"%s(?: [^"]*)?"' % re.escape(name), bad_cases):
+            raise Failure("%s has no bad-argument case in tests/gdb/badargs.py" % name)
+    return "%d helpers, each in zf-help with its usage, a help text and a bad-argument case" % len(known)
+
+
 def elf_entry(path):
     """e_entry of a 64-bit ELF file."""
     with open(path, "rb") as f:
@@ -577,6 +639,9 @@ def scenario_procs(elf, log):
     if any(not r["start"] >> 47 for r in kregs):
         raise Failure("regions-kernel: a kernel region in the user half:\n" + sec["regions-kernel"])
     # Every user mapping lies in a region that allows its rights.
+    kern = re.findall(r"^  [0-9a-f]{16}-[0-9a-f]{16}\s+\S+  r[w-][x-] kern .*$", sec["maps-user"], re.M)
+    if kern or "matching u:" not in sec["maps-user"]:
+        raise Failure("maps-user: zf-maps u lists kernel runs: %s" % (kern[:1] or sec["maps-user"][:200]))
     runs = re.findall(r"^  ([0-9a-f]{16})-([0-9a-f]{16})\s+\S+  (r[w-][x-]) user .*?(?:  \[region "
                       r"(\S+) .*\])?$", sec["maps-user"], re.M)
     if len(runs) < 8:
@@ -692,6 +757,7 @@ def expect_regions(regs, want, name):
 
 
 SCENARIOS = {"judge": lambda elf, log: judge_selftest(), "debuginfo": scenario_debuginfo,
+             "help": scenario_help,
              "cow": scenario_cow, "procs": scenario_procs,
              "fatal": scenario_fatal, "interactive": scenario_interactive}
 

@@ -133,7 +133,7 @@ def _pid_space(pid):
 class Regions(ZfCommand):
     """The regions of an address space, in address order.
 
-Usage: zf-regions [PID | kernel | SPACE]
+Usage: zf-regions [PID|kernel|SPACE]
 Default: the live space (cpu0.mm.active_space).  PID: that process's space;
 `kernel`: vmm_kernel_space, whose regions are the kernel arena; SPACE: a
 struct vmm_space * or struct proc * expression.  Each line: start-end, size,
@@ -600,9 +600,8 @@ the stack.  Prints the vector, the error code in words, RIP (symbolised),
 CS, RFLAGS, RSP, SS, every general register, and the frame-pointer chain
 of the interrupted code (read from memory, like the kernel's report; it
 also works where GDB's bt stops, after a switch from an IST stack).  To
-make that interrupted
-context GDB's current frame (bt, info registers, up/down from there), use
-zf-interrupted."""
+make that interrupted context GDB's current frame (bt, info registers,
+up/down from there), use zf-interrupted."""
     name = "zf-frame-regs"
     usage = "zf-frame-regs [ADDR]"
     summary = "registers saved in an exception frame (struct irq_frame)"
@@ -767,7 +766,10 @@ LEVEL: 1 = PT (default) .. 4 = PML4 (bit 7 is PS above level 1, PAT in a PT)."""
 class Pf(ZfCommand):
     """Decode a page-fault error code.
 
-Usage: zf-pf ERRCODE"""
+Usage: zf-pf ERRCODE
+Each bit of the error code the CPU pushes for a #PF, in the words of the
+kernel's report: present or not, read or write, kernel or user mode, then
+reserved bit, instruction fetch, protection key, shadow stack, SGX."""
     name = "zf-pf"
     usage = "zf-pf ERRCODE"
     summary = "decode a #PF error code"
@@ -781,7 +783,9 @@ Usage: zf-pf ERRCODE"""
 class Help(ZfCommand):
     """List the Zeroframe helpers.
 
-Usage: zf-help"""
+Usage: zf-help
+One line each: its usage and what it shows.  `help zf-NAME` gives the
+details of one."""
     name = "zf-help"
     usage = "zf-help"
     summary = "this list"
@@ -790,8 +794,9 @@ Usage: zf-help"""
         if argv:
             self.bad_usage("takes no arguments")
         print("Zeroframe helpers (help zf-NAME for details; all read-only):")
+        width = max(len(c.usage) for c in COMMANDS) + 2  # at least two spaces before the summary
         for c in COMMANDS:
-            print("  %-30s %s" % (c.usage, c.summary))
+            print("  %-*s%s" % (width, c.usage, c.summary))
         print("Ctrl-C interrupts the guest at any time; `make debug` logs the serial "
               "console to build/debug/last/serial.log")
 

@@ -11,6 +11,10 @@ echo @@ zero\n
 printf "zero=%#lx\n", vmm_zero_frame
 echo @@ frame-zero-before\n
 zf-frame vmm_zero_frame
+echo @@ maps-cow-before\n
+zf-maps cow
+echo @@ maps-zero-before\n
+zf-maps zero
 echo @@ bt\n
 bt
 echo @@ fault-deciding\n
@@ -40,6 +44,10 @@ echo @@ maps\n
 zf-maps
 echo @@ maps-wx\n
 zf-maps w x
+echo @@ maps-cow-after\n
+zf-maps cow
+echo @@ maps-user\n
+zf-maps u
 echo @@ interrupt-now\n
 continue
 echo @@ after-interrupt\n
