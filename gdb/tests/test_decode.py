@@ -1,7 +1,8 @@
 """Unit tests of the GDB helpers' decoders (gdb/zf/decode.py) on page tables
 recorded from a live kernel (data/cow-break.json: the kernel space at the
-break in cow_zero_fill of tests/gdb/cow.gdb, read with QEMU's PhyMemMode)
-and on single recorded entries.  Run: python3 -m unittest discover gdb/tests
+break in cow_zero_fill of tests/gdb/cow.gdb, read with QEMU's PhyMemMode,
+by a kernel that still had its boot window: those 2 MiB pages are what the
+huge-page cases walk) and on single recorded entries.  Run: python3 -m unittest discover gdb/tests
 """
 import json
 import os
