@@ -36,13 +36,13 @@ expect_runner_failure runner-select-manual-by-wildcard 'test selection refused: 
 expect_runner_failure runner-select-bare 'test selection refused: empty test selection' \
     --cmdline 'test'
 # 256 characters: one too many, refused whole (never cut).
-long=$(printf 'x%.0s' {1..246}),kprintf.*
+long="$(printf 'x%.0s' {1..246}),kprintf.*"
 expect_runner_failure runner-select-too-long 'test selection refused: the test= selection is longer than 255' \
     --cmdline "test=$long"
 
 # 255 characters: accepted whole.  Only its last item selects anything, so a
 # selection cut short (the old limit was 95) would select nothing and fail.
-long=$(printf 'x%.0s' {1..245}),kprintf.*
+long="$(printf 'x%.0s' {1..245}),kprintf.*"
 out=$("$here/tests/run-boot.sh" --name runner-select-long --cmdline "test=$long" \
       --match "^# Zeroframe self-tests, selection: $long\$" --match '^ok 1 kprintf\.' 2>&1)
 if [[ $? -ne 0 || ${#long} -ne 255 ]]; then
