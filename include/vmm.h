@@ -245,6 +245,10 @@ enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint6
                                         struct vmm_fault *f);
 
 const char *vmm_fault_reason_str(enum vmm_fault_reason r);
+/* The reason with its particulars, as reports print it: for a pager's
+ * failure "pager failed to provide page N of object #X: <the pager's
+ * reason>"; otherwise vmm_fault_reason_str().  Returns @buf. */
+const char *vmm_fault_reason_text(const struct vmm_fault *f, char *buf, size_t n);
 
 /* Kernel only (kernel/arch/x86_64/page_fault.c): route #PF to
  * vmm_fault_handle; the last fault it could not resolve (for probes and

@@ -160,6 +160,7 @@ boot user-programs --timeout 180 --cmdline "init=/bin/runtests -- ${user_tests[*
     --match '^PID [0-9]+ \[test_mem\] data write fault at 0x[0-9a-f]+: write to a region without write permission$' \
     --match '^PID [0-9]+ \[test_mem\] instruction fetch fault at 0x[0-9a-f]+: execute in a region without execute permission$' \
     --match '^PID [0-9]+ \[test_mem\] data read fault at 0x[0-9a-f]+: no region holds this address$' \
+    --match '^PID [0-9]+ \[test_mem\] data read fault at 0x[0-9a-f]+: read of a region without read permission$' \
     --match '^PID [0-9]+ \[test_mem\] data write fault at 0x[0-9a-f]+: access to a guard region$' \
     --match '^PID [0-9]+ \[test_traps\] #DE \(divide error\) at 0x' \
     --match '^PID [0-9]+ \[test_oom\] out of memory resolving a data write fault at 0x[0-9a-f]+: killed$' \

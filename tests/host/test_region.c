@@ -218,6 +218,56 @@ static void test_unmap_middle_splits_protect_splits_and_merges(void **state)
     }
 }
 
+/* ---- pagers: failure text and "later" ---------------------------------------- */
+
+static enum pager_result pager_answer;
+static enum pager_result host_provide(struct vmobj *o, uint64_t index, paddr_t frame,
+                                      const char **why)
+{
+    (void)o;
+    (void)index;
+    (void)frame;
+    if (pager_answer == PAGER_FAIL)
+        *why = "disk on fire";
+    return pager_answer;
+}
+static const struct vmobj_pager host_pager = { "host", host_provide };
+
+static void test_pager_failure_names_page_object_and_reason(void **state)
+{
+    (void)state;
+    struct vmobj *o = vmobj_create_paged(8, &host_pager, "p");
+    assert_non_null(o);
+    /* The region maps pages 3..4 of the object: the fault at its second
+     * page is page 4 of the object. */
+    assert_int_equal(map_fixed(BASE, 2, REGION_R | REGION_U, 0, o, 3), VMM_OK);
+    uint64_t frames = sim_free_frames();
+    struct vmm_fault f;
+    pager_answer = PAGER_FAIL;
+    assert_int_equal(vmm_fault_handle(&space, BASE + PAGE_SIZE + 8, PF_ERR_U, &f), VMM_FAULT_FATAL);
+    assert_int_equal(f.reason, FAULT_PAGER_FAILED);
+    char want[128], got[160];
+    snprintf(want, sizeof(want), "pager failed to provide page 4 of object #%u: disk on fire", o->id);
+    assert_string_equal(vmm_fault_reason_text(&f, got, sizeof(got)), want);
+    sim_console_len = 0;
+    vmm_fault_report(&f);
+    snprintf(got, sizeof(got), "  reason: %s\n", want);
+    assert_non_null(strstr(sim_console, got));
+    assert_int_equal(o->cached, 0);
+    /* "Later": a result of its own, naming what to wait for; nothing mapped,
+     * nothing kept (the frame went back). */
+    pager_answer = PAGER_LATER;
+    assert_int_equal(vmm_fault_handle(&space, BASE + 8, PF_ERR_U, &f), VMM_FAULT_WAIT);
+    assert_int_equal(f.reason, FAULT_PAGER_WAIT);
+    assert_ptr_equal(f.wait_obj, o);
+    assert_int_equal(f.wait_index, 3);
+    snprintf(want, sizeof(want), "waiting for the pager to provide page 3 of object #%u", o->id);
+    assert_string_equal(vmm_fault_reason_text(&f, got, sizeof(got)), want);
+    assert_int_equal(o->cached, 0);
+    assert_int_equal(sim_free_frames(), frames); /* no table either: nothing to install */
+    vmobj_put(o);
+}
+
 /* ---- the random model --------------------------------------------------------- */
 
 #define MODEL_PAGES 96
@@ -376,6 +426,7 @@ int main(void)
         T(test_kmem_alloc_free_and_misuse),
         T(test_map_lookup_overlap_and_pick),
         T(test_unmap_middle_splits_protect_splits_and_merges),
+        T(test_pager_failure_names_page_object_and_reason),
         T(test_random_operations_match_the_model),
     };
     return cmocka_run_group_tests_name("regions", tests, NULL, NULL);

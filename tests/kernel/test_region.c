@@ -373,9 +373,10 @@ TEST(region, every_fatal_reason_made_by_its_access)
     uintptr_t guard = 0;
     ASSERT_EQ(region_map(kspace, &g, &guard), VMM_OK);
     test_pager_answer = PAGER_FAIL;
-    struct vmobj *o = vmobj_create_paged(1, &test_pager, "failing");
+    struct vmobj *o = vmobj_create_paged(3, &test_pager, "failing");
     ASSERT_NE((uintptr_t)o, 0);
-    uintptr_t paged = map_obj(kspace, o, 0, 1, REGION_R, 0);
+    uint32_t paged_id = o->id;
+    uintptr_t paged = map_obj(kspace, o, 2, 1, REGION_R, 0);
     vmobj_put(o);
     ASSERT_NE(ro & rw & none & paged, 0);
     uint64_t fatal = vmm_counters_get().fatal;
@@ -387,7 +388,12 @@ TEST(region, every_fatal_reason_made_by_its_access)
     vt_expect_fault(ro + 8, 'w', "write to a region without write permission", PF_ERR_W);
     vt_expect_fault(rw, 'x', "execute in a region without execute permission", PF_ERR_I);
     vt_expect_fault(none, 'r', "read of a region without read permission", 0);
-    vt_expect_fault(paged, 'r', "pager failed to provide the page", 0);
+    /* Page 2 of the object, so the page number in the text is not the
+     * region's first page by accident. */
+    char want[96];
+    ksnprintf(want, sizeof(want), "pager failed to provide page 2 of object #%u: the test pager says no",
+              paged_id);
+    vt_expect_fault(paged, 'r', want, 0);
     EXPECT_STREQ(vmm_fault_last_unresolved()->pager_why, "the test pager says no");
     EXPECT_TRUE(vmm_fault_last_unresolved()->has_region);
     EXPECT_EQ(vmm_fault_last_unresolved()->region_start, paged);
