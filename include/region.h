@@ -78,12 +78,15 @@ struct region_req {
 enum vmm_status region_map(struct vmm_space *s, const struct region_req *req, uintptr_t *out);
 /* Remove every region part inside [start, start + len), splitting regions
  * that extend past it, and drop their pages.  Holes are fine.  All or
- * nothing (VMM_ERR_NOMEM before anything changed). */
+ * nothing: only a hole strictly inside one region needs memory (one new
+ * region), and VMM_ERR_NOMEM comes before anything changed. */
 enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len);
 /* Change the permissions of [start, start + len), which regions must cover
  * without holes (VMM_ERR_NO_REGION) and without guard regions
  * (VMM_ERR_GUARD).  Splits at the ends, merges with compatible neighbours,
- * and updates present page-table entries.  All or nothing. */
+ * and updates present page-table entries.  All or nothing: each end inside
+ * a region needs one new region, and VMM_ERR_NOMEM (after the refusals
+ * above) comes before anything changed. */
 enum vmm_status region_protect(struct vmm_space *s, uintptr_t start, size_t len, unsigned prot);
 /* Drop the pages of [start, start + len) without changing any region: the
  * next access faults them in again (anonymous: zeros; a private mapping of

@@ -1,8 +1,8 @@
 /* Host unit tests for regions (cmocka, the real sources against simulated
  * memory): the AVL tree, lookup, split, merge, overlap refusal, and a random
- * sequence of map / unmap / protect / touch checked after every step against
- * a page-by-page reference model of the region set and against the
- * consistency checker. */
+ * sequence of map / unmap / protect / touch (a quarter of the unmaps and
+ * protects out of memory) checked after every step against a page-by-page
+ * reference model of the region set and against the consistency checker. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -208,14 +208,102 @@ static void test_unmap_middle_splits_protect_splits_and_merges(void **state)
     assert_int_equal(region_protect(&space, BASE, PAGE_SIZE, REGION_W), VMM_OK);
     assert_true(region_lookup(&space, BASE, &r));
     assert_int_equal(r.prot, REGION_R | REGION_W);
-    /* Out of memory for the split regions: nothing changes. */
-    sim_fail_allocations_after(0);
-    enum vmm_status st = region_protect(&space, BASE + 7 * PAGE_SIZE, PAGE_SIZE, REGION_R);
-    sim_fail_allocations_after(-1);
-    if (st != VMM_OK) { /* a slab page had room: the split needed no frame */
-        assert_int_equal(st, VMM_ERR_NOMEM);
-        assert_int_equal(region_count(&space), 2);
+}
+
+/* ---- out of memory: unmap and protect are all or nothing ------------------ */
+
+/* Take every free object of the region cache, so that its next allocation
+ * needs a frame; kmem_release gives them back. */
+static void *held[4096];
+static unsigned nheld;
+
+static void kmem_exhaust(const char *name)
+{
+    struct kmem_cache *c = kmem_caches();
+    while (c && strcmp(c->name, name) != 0)
+        c = c->next_cache;
+    assert_non_null(c);
+    while (c->partial) {
+        assert_true(nheld < sizeof(held) / sizeof(held[0]));
+        held[nheld] = kmem_alloc(c);
+        assert_non_null(held[nheld]);
+        nheld++;
     }
+    held[nheld++] = c; /* the cache itself, last */
+}
+
+static void kmem_release(void)
+{
+    struct kmem_cache *c = held[--nheld];
+    while (nheld)
+        assert_int_equal(kmem_free(c, held[--nheld]), KMEM_OK);
+}
+
+/* Every leaf entry of [BASE, BASE + n pages), to compare before and after. */
+static void leaves(uint64_t *out, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct vmm_walk w;
+        vmm_walk(&space, BASE + (uintptr_t)i * PAGE_SIZE, 1, &w);
+        out[i] = w.end == WALK_LEAF ? *w.entry : 0x1000u + (uint64_t)w.level;
+    }
+}
+
+static void test_unmap_and_protect_out_of_memory_change_nothing(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    struct vmobj *o = anon(N);
+    assert_int_equal(map_fixed(BASE, N, REGION_R | REGION_W, 0, o, 0), VMM_OK);
+    vmobj_put(o);
+    struct vmm_fault f;
+    for (int i = 0; i < N; i++)
+        assert_int_equal(vmm_fault_handle(&space, BASE + (uintptr_t)i * PAGE_SIZE, PF_ERR_W, &f),
+                         VMM_FAULT_RESOLVED);
+    uint64_t before[N], after[N];
+    leaves(before, N);
+    uint64_t frames = sim_free_frames();
+    /* No frame, and no free region object in any slab. */
+    kmem_exhaust("region");
+    sim_fail_allocations_after(0);
+    /* A hole in the middle and protecting the middle or one end need new
+     * regions: refused, and the regions, entries and frames are as they were. */
+    assert_int_equal(region_unmap(&space, BASE + 4 * PAGE_SIZE, 2 * PAGE_SIZE), VMM_ERR_NOMEM);
+    assert_int_equal(region_protect(&space, BASE + 4 * PAGE_SIZE, 2 * PAGE_SIZE, REGION_R),
+                     VMM_ERR_NOMEM);
+    assert_int_equal(region_protect(&space, BASE, PAGE_SIZE, REGION_R), VMM_ERR_NOMEM);
+    assert_int_equal(region_protect(&space, BASE + (N - 1) * PAGE_SIZE, PAGE_SIZE, REGION_R),
+                     VMM_ERR_NOMEM);
+    /* A refusal keeps its own reason, out of memory or not. */
+    assert_int_equal(region_protect(&space, BASE, (N + 1) * PAGE_SIZE, REGION_R),
+                     VMM_ERR_NO_REGION);
+    assert_int_equal(region_count(&space), 1);
+    struct region r;
+    assert_true(region_lookup(&space, BASE, &r));
+    assert_int_equal(r.start, BASE);
+    assert_int_equal(r.end, BASE + N * PAGE_SIZE);
+    assert_int_equal(r.prot, REGION_R | REGION_W);
+    leaves(after, N);
+    assert_memory_equal(before, after, sizeof(before));
+    assert_int_equal(sim_free_frames(), frames);
+    /* What needs no new region still works with no memory at all: protect
+     * of the whole region, trimming an end, unmapping the rest. */
+    assert_int_equal(region_protect(&space, BASE, N * PAGE_SIZE, REGION_R), VMM_OK);
+    assert_int_equal(region_unmap(&space, BASE, 2 * PAGE_SIZE), VMM_OK);
+    assert_int_equal(region_unmap(&space, BASE + (N - 2) * PAGE_SIZE, 2 * PAGE_SIZE), VMM_OK);
+    assert_true(region_lookup(&space, BASE + 5 * PAGE_SIZE, &r));
+    assert_int_equal(r.start, BASE + 2 * PAGE_SIZE);
+    assert_int_equal(r.end, BASE + (N - 2) * PAGE_SIZE);
+    assert_int_equal(r.offset, 2);
+    assert_int_equal(r.prot, REGION_R);
+    sim_fail_allocations_after(-1);
+    kmem_release();
+    /* With memory back, the refused operations go through. */
+    assert_int_equal(region_unmap(&space, BASE + 4 * PAGE_SIZE, 2 * PAGE_SIZE), VMM_OK);
+    assert_int_equal(region_count(&space), 2);
+    char why[200];
+    if (!vmm_check_consistency(why, sizeof(why)))
+        fail_msg("consistency: %s", why);
 }
 
 /* ---- pagers: failure text and "later" ---------------------------------------- */
@@ -333,6 +421,15 @@ static unsigned random_prot(void)
     return p[rand() % 5];
 }
 
+static int oom_refusals;
+
+/* Whether one region holds both @a and @b. */
+static bool same_region(uintptr_t a, uintptr_t b)
+{
+    struct region ra, rb;
+    return region_lookup(&space, a, &ra) && region_lookup(&space, b, &rb) && ra.start == rb.start;
+}
+
 static void model_step(void)
 {
     int a = rand() % MODEL_PAGES, n = 1 + rand() % 12;
@@ -367,25 +464,54 @@ static void model_step(void)
                 model[i] = (struct model_page){ true, guard, shared,
                                                 prot & (REGION_W | REGION_X) ? prot | REGION_R : prot,
                                                 o, off + (uint64_t)(i - a) };
-    } else if (op < 5) { /* unmap */
-        assert_int_equal(region_unmap(&space, va, (size_t)n * PAGE_SIZE), VMM_OK);
-        for (int i = a; i < a + n; i++)
-            model[i].mapped = false;
-    } else if (op < 7) { /* protect */
+    } else if (op < 7) { /* unmap or protect, a quarter of them out of memory */
+        bool oom = rand() % 4 == 0;
+        uintptr_t end = va + (uintptr_t)n * PAGE_SIZE;
+        /* New regions needed: one per end strictly inside a region. */
+        bool cut_start = same_region(va - PAGE_SIZE, va), cut_end = same_region(end - PAGE_SIZE, end);
+        uint64_t before[MODEL_PAGES], after[MODEL_PAGES];
+        leaves(before, MODEL_PAGES);
+        uint64_t nregions = region_count(&space);
+        enum vmm_status want = VMM_OK, got;
         unsigned prot = random_prot();
-        enum vmm_status want = VMM_OK;
-        for (int i = a; i < a + n; i++) {
-            if (!model[i].mapped) {
-                want = VMM_ERR_NO_REGION;
-                break;
-            }
-            if (model[i].guard)
-                want = VMM_ERR_GUARD;
+        if (oom) {
+            kmem_exhaust("region");
+            sim_fail_allocations_after(0);
         }
-        assert_int_equal(region_protect(&space, va, (size_t)n * PAGE_SIZE, prot), want);
-        if (want == VMM_OK)
+        if (op < 5) {
+            if (oom && cut_start && cut_end && same_region(va, end - PAGE_SIZE))
+                want = VMM_ERR_NOMEM; /* a hole inside one region */
+            got = region_unmap(&space, va, (size_t)n * PAGE_SIZE);
+        } else {
+            for (int i = a; i < a + n; i++) {
+                if (!model[i].mapped) {
+                    want = VMM_ERR_NO_REGION;
+                    break;
+                }
+                if (model[i].guard)
+                    want = VMM_ERR_GUARD;
+            }
+            if (want == VMM_OK && oom && (cut_start || cut_end))
+                want = VMM_ERR_NOMEM;
+            got = region_protect(&space, va, (size_t)n * PAGE_SIZE, prot);
+        }
+        if (oom) {
+            sim_fail_allocations_after(-1);
+            kmem_release();
+        }
+        assert_int_equal(got, want);
+        oom_refusals += want == VMM_ERR_NOMEM;
+        if (want != VMM_OK) { /* refused: nothing changed, entries included */
+            leaves(after, MODEL_PAGES);
+            assert_memory_equal(before, after, sizeof(before));
+            assert_int_equal(region_count(&space), nregions);
+        } else if (op < 5) {
+            for (int i = a; i < a + n; i++)
+                model[i].mapped = false;
+        } else {
             for (int i = a; i < a + n; i++)
                 model[i].prot = prot & (REGION_W | REGION_X) ? prot | REGION_R : prot;
+        }
     } else { /* touch: the fault must agree with the model's rights */
         int i = a;
         bool write = rand() % 2;
@@ -406,11 +532,14 @@ static void test_random_operations_match_the_model(void **state)
     (void)state;
     memset(model, 0, sizeof(model));
     nobjs = 0;
+    oom_refusals = 0;
     srand(12345);
     for (int step = 0; step < 3000; step++) {
         model_step();
         compare_with_model();
     }
+    /* The out-of-memory path was taken, not only planned for. */
+    assert_true(oom_refusals >= 10); /* 17 with this seed */
     /* The objects were the test's until now; the regions hold their own. */
     for (int i = 0; i < nobjs; i++)
         vmobj_put(objs[i]);
@@ -426,6 +555,7 @@ int main(void)
         T(test_kmem_alloc_free_and_misuse),
         T(test_map_lookup_overlap_and_pick),
         T(test_unmap_middle_splits_protect_splits_and_merges),
+        T(test_unmap_and_protect_out_of_memory_change_nothing),
         T(test_pager_failure_names_page_object_and_reason),
         T(test_random_operations_match_the_model),
     };

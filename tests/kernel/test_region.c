@@ -756,6 +756,66 @@ TEST(region, out_of_memory_in_each_resolution_changes_nothing)
     EXPECT_EQ(region_unmap(kspace, a, 4 * PAGE_SIZE), VMM_OK);
 }
 
+/* Every free object of kmem cache @name taken, so its next allocation needs
+ * a frame; the cache is returned for kmem_give_back. */
+static void *kheld[1024];
+static unsigned nkheld;
+
+static struct kmem_cache *kmem_take_all(const char *name)
+{
+    struct kmem_cache *c = kmem_caches();
+    while (c && strcmp(c->name, name) != 0)
+        c = c->next_cache;
+    while (c && c->partial && nkheld < sizeof(kheld) / sizeof(kheld[0]))
+        kheld[nkheld++] = kmem_alloc(c);
+    return c && !c->partial ? c : NULL;
+}
+
+static void kmem_give_back(struct kmem_cache *c)
+{
+    while (nkheld)
+        kmem_free(c, kheld[--nkheld]);
+}
+
+TEST(region, unmap_and_protect_out_of_memory_change_nothing)
+{
+    enum { N = 8 };
+    uintptr_t va = map_anon(kspace, 0, N, REGION_R | REGION_W, 0);
+    ASSERT_NE(va, 0);
+    for (int i = 0; i < N; i++)
+        *vt_q(va + i * PAGE_SIZE) = 0x100 + i;
+    uint64_t pte[N];
+    for (int i = 0; i < N; i++)
+        pte[i] = snap_of(va + i * PAGE_SIZE).pte;
+    struct snap before = snap_of(va);
+    struct kmem_cache *c = kmem_take_all("region");
+    ASSERT_NE((uintptr_t)c, 0);
+    pmm_fail_all(true);
+    /* A hole in the middle, protecting the middle or one end: each needs a
+     * new region, none can have one. */
+    enum vmm_status hole = region_unmap(kspace, va + 3 * PAGE_SIZE, 2 * PAGE_SIZE);
+    enum vmm_status mid = region_protect(kspace, va + 3 * PAGE_SIZE, 2 * PAGE_SIZE, REGION_R);
+    enum vmm_status low = region_protect(kspace, va, PAGE_SIZE, REGION_R);
+    /* Whole regions need none. */
+    enum vmm_status whole = region_protect(kspace, va, N * PAGE_SIZE, REGION_R);
+    pmm_fail_all(false);
+    kmem_give_back(c);
+    EXPECT_EQ(hole, VMM_ERR_NOMEM);
+    EXPECT_EQ(mid, VMM_ERR_NOMEM);
+    EXPECT_EQ(low, VMM_ERR_NOMEM);
+    EXPECT_EQ(whole, VMM_OK);
+    struct snap after = snap_of(va);
+    EXPECT_EQ(after.regions, before.regions);
+    EXPECT_EQ(after.free, before.free);
+    EXPECT_TRUE(region_is(va + 4 * PAGE_SIZE, va, va + N * PAGE_SIZE, REGION_R, 0));
+    for (int i = 0; i < N; i++) {
+        /* The same frame in every entry; only the write right went. */
+        EXPECT_EQ(snap_of(va + i * PAGE_SIZE).pte, pte[i] & ~(uint64_t)PTE_W);
+        EXPECT_EQ(*vt_q(va + i * PAGE_SIZE), 0x100 + i);
+    }
+    EXPECT_EQ(region_unmap(kspace, va, N * PAGE_SIZE), VMM_OK);
+}
+
 /* ---- kernel memory in regions ---------------------------------------------- */
 
 TEST(region, kernel_stack_is_populated_with_a_guard_region_below)
