@@ -16,7 +16,7 @@
  * Ownership, for 4 KiB and 2 MiB leaves alike: a leaf owns one reference to
  * every 4 KiB frame it covers.  vmm_map / vmm_map_2m take over references
  * the caller holds (pmm_alloc / pmm_alloc_contig give one per frame);
- * vmm_space_destroy and vmm_release drop them; vmm_unmap hands them back.
+ * vmm_space_destroy and region unmaps drop them; vmm_unmap hands them back.
  * Two kinds of leaves own nothing: leaves onto the zero frame (never
  * counted), and leaves with PTE_NOREF, for frames the VMM must not count
  * (device memory, the kernel image, frames owned elsewhere).
