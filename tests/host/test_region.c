@@ -306,6 +306,107 @@ static void test_unmap_and_protect_out_of_memory_change_nothing(void **state)
         fail_msg("consistency: %s", why);
 }
 
+/* ---- the consistency checker names each kind of mismatch -------------------- */
+
+/* The checker must fail with a message containing @what, then pass again
+ * once the caller has undone the damage. */
+static void expect_mismatch(const char *what)
+{
+    char why[200];
+    if (vmm_check_consistency(why, sizeof(why)))
+        fail_msg("the checker found nothing; expected '%s'", what);
+    if (!strstr(why, what))
+        fail_msg("checker said '%s', expected '%s'", why, what);
+}
+
+static void expect_consistent(void)
+{
+    char why[200];
+    if (!vmm_check_consistency(why, sizeof(why)))
+        fail_msg("consistency: %s", why);
+}
+
+static uint64_t *leaf(uintptr_t va)
+{
+    struct vmm_walk w;
+    vmm_walk(&space, va, 1, &w);
+    assert_int_equal(w.end, WALK_LEAF);
+    return w.entry;
+}
+
+static void test_checker_names_each_mismatch(void **state)
+{
+    (void)state;
+    const unsigned RWU = REGION_R | REGION_W | REGION_U;
+    struct vmm_fault f;
+    struct vmobj *o = anon(4);
+    /* Page 0: private, written; page 1: private, read (zero frame). */
+    assert_int_equal(map_fixed(BASE, 2, RWU, 0, o, 0), VMM_OK);
+    /* The object's page 2 through a shared and a private region. */
+    assert_int_equal(map_fixed(BASE + 4 * PAGE_SIZE, 1, RWU, REGION_SHARED, o, 2), VMM_OK);
+    assert_int_equal(map_fixed(BASE + 5 * PAGE_SIZE, 1, RWU, 0, o, 2), VMM_OK);
+    assert_int_equal(map_fixed(BASE + 8 * PAGE_SIZE, 1, 0, REGION_GUARD, NULL, 0), VMM_OK);
+    vmobj_put(o);
+    assert_int_equal(vmm_fault_handle(&space, BASE, PF_ERR_W | PF_ERR_U, &f), VMM_FAULT_RESOLVED);
+    assert_int_equal(vmm_fault_handle(&space, BASE + PAGE_SIZE, PF_ERR_U, &f), VMM_FAULT_RESOLVED);
+    assert_int_equal(vmm_fault_handle(&space, BASE + 4 * PAGE_SIZE, PF_ERR_W | PF_ERR_U, &f),
+                     VMM_FAULT_RESOLVED);
+    assert_int_equal(vmm_fault_handle(&space, BASE + 5 * PAGE_SIZE, PF_ERR_U, &f), VMM_FAULT_RESOLVED);
+    expect_consistent();
+
+    /* A reference nobody holds. */
+    paddr_t pa = *leaf(BASE) & PTE_ADDR_MASK;
+    assert_int_equal(pmm_ref_inc(pa), PMM_OK);
+    expect_mismatch("allocator count 2, but 1 mappings and page-cache entries");
+    pmm_ref_dec(pa, NULL);
+    expect_consistent();
+    /* The zero frame writable. */
+    uint64_t *e = leaf(BASE + PAGE_SIZE), saved = *e;
+    assert_int_equal(saved & PTE_ADDR_MASK, vmm_zero_frame);
+    *e = (saved & ~PTE_COW) | PTE_W;
+    expect_mismatch("maps the zero frame");
+    *e = saved;
+    /* A private region writing a frame the object still holds (and the
+     * shared region maps): CoW isolation broken. */
+    e = leaf(BASE + 5 * PAGE_SIZE);
+    saved = *e;
+    assert_true(saved & PTE_COW);
+    *e = (saved & ~PTE_COW) | PTE_W;
+    expect_mismatch("writable in a private region while 3 references share it");
+    *e = saved;
+    /* More rights than the region: W on a read-only region, X, U. */
+    assert_int_equal(region_protect(&space, BASE, PAGE_SIZE, REGION_R | REGION_U), VMM_OK);
+    e = leaf(BASE);
+    saved = *e;
+    *e = saved | PTE_W;
+    expect_mismatch("allows more than its region");
+    *e = saved & ~PTE_NX;
+    expect_mismatch("allows more than its region");
+    *e = saved;
+    expect_consistent();
+    /* An entry outside every region, and one in a guard region. */
+    paddr_t stray;
+    assert_int_equal(pmm_alloc(&stray), PMM_OK);
+    assert_int_equal(vmm_map(&space, BASE + 7 * PAGE_SIZE, stray, PTE_U), VMM_OK);
+    expect_mismatch("outside every region");
+    assert_int_equal(vmm_unmap(&space, BASE + 7 * PAGE_SIZE, &stray), VMM_OK);
+    assert_int_equal(vmm_map(&space, BASE + 8 * PAGE_SIZE, stray, PTE_U), VMM_OK);
+    expect_mismatch("in a guard region");
+    assert_int_equal(vmm_unmap(&space, BASE + 8 * PAGE_SIZE, &stray), VMM_OK);
+    assert_int_equal(pmm_free(stray), PMM_OK);
+    expect_consistent();
+    /* The region tree's own checks: a count that disagrees, a region that
+     * runs past its object. */
+    space.nregions++;
+    expect_mismatch("region tree broken");
+    space.nregions--;
+    struct region *r = region_find_locked(&space, BASE + 4 * PAGE_SIZE);
+    r->offset = 4; /* one page from page 4 of a 4-page object */
+    expect_mismatch("runs past its object's end");
+    r->offset = 2;
+    expect_consistent();
+}
+
 /* ---- pagers: failure text and "later" ---------------------------------------- */
 
 static enum pager_result pager_answer;
@@ -556,6 +657,7 @@ int main(void)
         T(test_map_lookup_overlap_and_pick),
         T(test_unmap_middle_splits_protect_splits_and_merges),
         T(test_unmap_and_protect_out_of_memory_change_nothing),
+        T(test_checker_names_each_mismatch),
         T(test_pager_failure_names_page_object_and_reason),
         T(test_random_operations_match_the_model),
     };
