@@ -176,6 +176,22 @@ static void test_map_lookup_overlap_and_pick(void **state)
     assert_int_equal(got, REGION_USER_MIN);
     assert_int_equal(region_count(&space), 4);
     vmobj_put(o);
+    /* O(1) in the size: 64 GiB of anonymous memory costs no page table and
+     * no frame beyond, at most, a new slab each for the object and the
+     * region (the simulated machine has 32 MiB). */
+    uint64_t frames = sim_free_frames();
+    struct vmobj *big = vmobj_create_anon(64ull << 18, "64 GiB");
+    assert_non_null(big);
+    req = (struct region_req){ .addr = 0x100000000000ull, .len = 64ull << 30,
+                               .prot = REGION_R | REGION_W, .flags = REGION_FIXED, .obj = big };
+    assert_int_equal(region_map(&space, &req, NULL), VMM_OK);
+    vmobj_put(big);
+    assert_true(frames - sim_free_frames() <= 2);
+    struct vmm_walk w;
+    vmm_walk(&space, 0x100000000000ull + (32ull << 30), 1, &w);
+    assert_int_not_equal(w.end, WALK_LEAF); /* no table below the PML4's entry */
+    assert_int_equal(region_unmap(&space, 0x100000000000ull, 64ull << 30), VMM_OK);
+    assert_int_equal(sim_free_frames(), frames);
 }
 
 static void test_unmap_middle_splits_protect_splits_and_merges(void **state)

@@ -362,6 +362,59 @@ TEST(region, pager_later_waits_then_the_provided_page_is_mapped)
     vmobj_put(o);
 }
 
+/* ---- refault: once a page is mapped, the same access costs no fault ----------- */
+
+/* Read @va, then read it again and (when @write) write it twice: the
+ * first of each kind may fault, the second must not. */
+static void refault_free(uintptr_t va, bool write, const char *mode)
+{
+    uint64_t f0 = faults();
+    (void)*vt_q(va);
+    uint64_t f1 = faults();
+    (void)*vt_q(va + 8);
+    uint64_t f2 = faults();
+    EXPECT_EQ(f1 - f0, 1); /* the first touch did fault: nothing was mapped */
+    EXPECT_EQ(f2, f1);
+    uint64_t f3 = f2, f4 = f2;
+    if (write) {
+        *vt_q(va + 16) = 1;
+        f3 = faults();
+        *vt_q(va + 24) = 2;
+        f4 = faults();
+        EXPECT_EQ(f4, f3);
+    }
+    if (f2 != f1 || f4 != f3 || f1 - f0 != 1)
+        kprintf("# refault in mode: %s\n", mode);
+}
+
+TEST(region, refault_costs_no_fault_in_every_mode)
+{
+    const unsigned RW = REGION_R | REGION_W;
+    uintptr_t pa = map_anon(kspace, 0, 1, RW, 0);
+    uintptr_t sh = map_anon(kspace, 0, 1, RW, REGION_SHARED);
+    struct vmobj *pg = vmobj_create_module(rodata_pa(), PAGE_SIZE, "rodata");
+    struct vmobj *ph = vmobj_create_phys(rodata_pa(), 1, "rodata frame");
+    ASSERT_NE((uintptr_t)pg, 0);
+    ASSERT_NE((uintptr_t)ph, 0);
+    uintptr_t pp = map_obj(kspace, pg, 0, 1, RW, 0);
+    uintptr_t ps = map_obj(kspace, pg, 0, 1, RW, REGION_SHARED);
+    uintptr_t xr = map_obj(kspace, ph, 0, 1, REGION_R, 0);
+    ASSERT_NE(pa & sh & pp & ps & xr, 0);
+    refault_free(pa, true, "anonymous private");
+    refault_free(sh, true, "anonymous shared");
+    refault_free(pp, true, "paged private");
+    refault_free(ps, true, "paged shared");
+    refault_free(xr, false, "physical");
+    EXPECT_EQ(*vt_q(xr), *(const uint64_t *)kernel_rodata_start);
+    EXPECT_EQ(region_unmap(kspace, pa, PAGE_SIZE), VMM_OK);
+    EXPECT_EQ(region_unmap(kspace, sh, PAGE_SIZE), VMM_OK);
+    EXPECT_EQ(region_unmap(kspace, pp, PAGE_SIZE), VMM_OK);
+    EXPECT_EQ(region_unmap(kspace, ps, PAGE_SIZE), VMM_OK);
+    EXPECT_EQ(region_unmap(kspace, xr, PAGE_SIZE), VMM_OK);
+    vmobj_put(pg);
+    vmobj_put(ph);
+}
+
 /* ---- every refusal, by the access it names -------------------------------- */
 
 TEST(region, every_fatal_reason_made_by_its_access)
@@ -746,10 +799,27 @@ TEST(region, out_of_memory_in_each_resolution_changes_nothing)
     ASSERT_NE(p, 0);
     EXPECT_TRUE(probe_read64(p + PAGE_SIZE, NULL, NULL));
     oom_case(p, 'r', "page-in");
-    /* Private copy of a cached page, and a CoW copy of a read-mapped one. */
+    /* A CoW copy of a read-mapped object page. */
     uint64_t cached = o->cached;
     oom_case(p + PAGE_SIZE, 'w', "CoW copy of an object page");
     EXPECT_EQ(o->cached, cached);
+    /* A first write through another private region to a page the object
+     * holds: its own copy at once. */
+    uintptr_t p2 = map_obj(kspace, o, 0, 2, RW, 0);
+    ASSERT_NE(p2, 0);
+    EXPECT_TRUE(probe_read64(p2, NULL, NULL)); /* the table exists now */
+    oom_case(p2 + PAGE_SIZE, 'w', "private copy of a cached object page");
+    EXPECT_EQ(o->cached, cached);
+    EXPECT_EQ(region_unmap(kspace, p2, 2 * PAGE_SIZE), VMM_OK);
+    /* A physical object's frame where a page table must be made first. */
+    struct vmobj *ph = vmobj_create_phys(rodata_pa(), 1, "rodata frame");
+    ASSERT_NE((uintptr_t)ph, 0);
+    struct region_req far = { .addr = KERNEL_ARENA_BASE + 0x60000000ull, .len = PAGE_SIZE,
+                              .prot = REGION_R, .flags = REGION_FIXED, .obj = ph };
+    ASSERT_EQ(region_map(kspace, &far, NULL), VMM_OK);
+    vmobj_put(ph);
+    oom_case(far.addr, 'r', "physical frame, page tables needed");
+    EXPECT_EQ(region_unmap(kspace, far.addr, PAGE_SIZE), VMM_OK);
     EXPECT_EQ(region_unmap(kspace, p, 2 * PAGE_SIZE), VMM_OK);
     vmobj_put(o);
     EXPECT_EQ(region_unmap(kspace, sh, 2 * PAGE_SIZE), VMM_OK);
