@@ -109,7 +109,9 @@ sized=(--module $mods/empty=/bin/empty --module $mods/six-mb=/bin/six-mb
 many=()
 for i in $(seq 0 199); do many+=(--module $mods/many/$i=/bin/m$i); done
 boot modules-0-6M-40M --cmdline 'modules=3' "${sized[@]}" \
-    --match '^# modules: 3, 2 with a verified header, 1 empty, 48234619 bytes$'
+    --match '^# modules: 3, 2 with a verified header, 1 empty, 48234619 bytes$' \
+    --match '^# module /bin/six-mb: 6291579 bytes compared through a paged region$' \
+    --match '^ok [0-9]+ region\.paged_region_over_a_module_is_the_module_byte_for_byte$'
 # 130 MB: the frame allocator's first 128 MiB segment holds no free frame.
 boot modules-130M --mem 256M --cmdline 'modules=1' --module $mods/m130=/bin/m130 \
     --match '^# modules: 1, 1 with a verified header, 0 empty, 136314880 bytes$'
