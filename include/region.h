@@ -146,5 +146,8 @@ bool vmm_is_module_view(uintptr_t start);
  * ordered, balanced and disjoint.  True when all hold; else false with the
  * first mismatch described in @why. */
 bool vmm_check_consistency(char *why, size_t n);
+/* How many passes the last check took: 1 unless more frames were
+ * referenced than its tally holds (then 2, 4, ...: no limit but time). */
+unsigned vmm_check_last_passes(void);
 
 #endif
