@@ -70,7 +70,8 @@ struct region_req {
 };
 
 /* Map a range of an object (or a guard range).  Costs O(log n) in the
- * number of regions and nothing per page: no frame, no page table.  Errors:
+ * number of regions at a fixed address or a free hint (first fit also steps
+ * over the regions in its way), and nothing per page: no frame, no table.  Errors:
  * VMM_ERR_UNALIGNED, VMM_ERR_RANGE (empty, outside the space's managed
  * ranges, or past the object's end), VMM_ERR_BAD_FLAGS, VMM_ERR_OVERLAP
  * (REGION_FIXED over an existing region), VMM_ERR_NO_SPACE (no gap large
