@@ -229,6 +229,7 @@ struct vmm_fault {
     uint32_t object_id;        /* 0: none */
     int object_kind;           /* enum vmobj_kind */
     const char *region_name;
+    uint64_t region_offset;    /* the object's page at region_start */
     uint64_t page_index;       /* page of the object at va */
     const char *pager_why;     /* FAULT_PAGER_FAILED: the pager's reason */
     struct vmobj *wait_obj;    /* VMM_FAULT_WAIT: what to wait for */

@@ -136,7 +136,7 @@ boot vmm-panic-write-read-only --cmdline 'test=vmm_panic.write_to_read_only_regi
     --match '^PANIC: #PF page fault \(vector 14\) in kernel mode' \
     --match '^Page fault: kernel write at 0xffff8[0-9a-f]{8}040 \(protection violation on a present page\)' \
     --match '^  reason: write to a region without write permission$' \
-    --match '^  region: \[0xffff8[0-9a-f]{11}, 0xffff8[0-9a-f]{11}\) r--- private, anonymous object #[0-9]+, page 0 of it .read-only.$' \
+    --match '^  region: \[0xffff8[0-9a-f]{11}, 0xffff8[0-9a-f]{11}\) r--- private, anonymous object #[0-9]+ from page 0 \(fault in page 0\) .read-only.$' \
     --match '^    PML4\[256\] = [0-9a-f]{16}  P W' \
     --match '^    PT  \[ *[0-9]+\] = 80000000[0-9a-f]{8}  P A NX   <- walk ended here' \
     --match '\(the zero frame\), effective rights: read-only kernel no-exec' \

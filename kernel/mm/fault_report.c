@@ -67,9 +67,9 @@ void vmm_fault_report(const struct vmm_fault *f)
         kprintf("  region: [%#lx, %#lx) %s", (unsigned long)f->region_start,
                 (unsigned long)f->region_end, p);
         if (f->object_id)
-            kprintf(", %s object #%u, page %llu of it",
+            kprintf(", %s object #%u from page %llu (fault in page %llu)",
                     vmobj_kind_str((enum vmobj_kind)f->object_kind), f->object_id,
-                    (unsigned long long)f->page_index);
+                    (unsigned long long)f->region_offset, (unsigned long long)f->page_index);
         kprintf("%s%s%s\n", f->region_name ? " '" : "", f->region_name ? f->region_name : "",
                 f->region_name ? "'" : "");
     } else if (f->reason == FAULT_NO_REGION || f->reason == FAULT_NULL_DEREF) {

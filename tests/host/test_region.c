@@ -479,6 +479,12 @@ static void test_pager_failure_names_page_object_and_reason(void **state)
     vmm_fault_report(&f);
     snprintf(got, sizeof(got), "  reason: %s\n", want);
     assert_non_null(strstr(sim_console, got));
+    /* The region line: bounds, rights and mode, the object, the region's
+     * offset in it and the page at the fault. */
+    snprintf(got, sizeof(got), "  region: [%#lx, %#lx) r--u private, paged object #%u from page 3 "
+             "(fault in page 4)\n", (unsigned long)BASE, (unsigned long)(BASE + 2 * PAGE_SIZE), o->id);
+    if (!strstr(sim_console, got))
+        fail_msg("report lacks '%s':\n%s", got, sim_console);
     assert_int_equal(o->cached, 0);
     /* "Later": a result of its own, naming what to wait for; nothing mapped,
      * nothing kept (the frame went back). */
