@@ -70,7 +70,8 @@ struct region_req {
 };
 
 /* Map a range of an object (or a guard range).  Costs O(log n) in the
- * number of regions and nothing per page: no frame, no page table.  Errors:
+ * number of regions at a fixed address or a free hint (first fit also steps
+ * over the regions in its way), and nothing per page: no frame, no table.  Errors:
  * VMM_ERR_UNALIGNED, VMM_ERR_RANGE (empty, outside the space's managed
  * ranges, or past the object's end), VMM_ERR_BAD_FLAGS, VMM_ERR_OVERLAP
  * (REGION_FIXED over an existing region), VMM_ERR_NO_SPACE (no gap large
@@ -78,12 +79,15 @@ struct region_req {
 enum vmm_status region_map(struct vmm_space *s, const struct region_req *req, uintptr_t *out);
 /* Remove every region part inside [start, start + len), splitting regions
  * that extend past it, and drop their pages.  Holes are fine.  All or
- * nothing (VMM_ERR_NOMEM before anything changed). */
+ * nothing: only a hole strictly inside one region needs memory (one new
+ * region), and VMM_ERR_NOMEM comes before anything changed. */
 enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len);
 /* Change the permissions of [start, start + len), which regions must cover
  * without holes (VMM_ERR_NO_REGION) and without guard regions
  * (VMM_ERR_GUARD).  Splits at the ends, merges with compatible neighbours,
- * and updates present page-table entries.  All or nothing. */
+ * and updates present page-table entries.  All or nothing: each end inside
+ * a region needs one new region, and VMM_ERR_NOMEM (after the refusals
+ * above) comes before anything changed. */
 enum vmm_status region_protect(struct vmm_space *s, uintptr_t start, size_t len, unsigned prot);
 /* Drop the pages of [start, start + len) without changing any region: the
  * next access faults them in again (anonymous: zeros; a private mapping of
@@ -143,5 +147,8 @@ bool vmm_is_module_view(uintptr_t start);
  * ordered, balanced and disjoint.  True when all hold; else false with the
  * first mismatch described in @why. */
 bool vmm_check_consistency(char *why, size_t n);
+/* How many passes the last check took: 1 unless more frames were
+ * referenced than its tally holds (then 2, 4, ...: no limit but time). */
+unsigned vmm_check_last_passes(void);
 
 #endif

@@ -16,7 +16,7 @@
  * Ownership, for 4 KiB and 2 MiB leaves alike: a leaf owns one reference to
  * every 4 KiB frame it covers.  vmm_map / vmm_map_2m take over references
  * the caller holds (pmm_alloc / pmm_alloc_contig give one per frame);
- * vmm_space_destroy and vmm_release drop them; vmm_unmap hands them back.
+ * vmm_space_destroy and region unmaps drop them; vmm_unmap hands them back.
  * Two kinds of leaves own nothing: leaves onto the zero frame (never
  * counted), and leaves with PTE_NOREF, for frames the VMM must not count
  * (device memory, the kernel image, frames owned elsewhere).
@@ -229,6 +229,7 @@ struct vmm_fault {
     uint32_t object_id;        /* 0: none */
     int object_kind;           /* enum vmobj_kind */
     const char *region_name;
+    uint64_t region_offset;    /* the object's page at region_start */
     uint64_t page_index;       /* page of the object at va */
     const char *pager_why;     /* FAULT_PAGER_FAILED: the pager's reason */
     struct vmobj *wait_obj;    /* VMM_FAULT_WAIT: what to wait for */
@@ -245,6 +246,10 @@ enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint6
                                         struct vmm_fault *f);
 
 const char *vmm_fault_reason_str(enum vmm_fault_reason r);
+/* The reason with its particulars, as reports print it: for a pager's
+ * failure "pager failed to provide page N of object #X: <the pager's
+ * reason>"; otherwise vmm_fault_reason_str().  Returns @buf. */
+const char *vmm_fault_reason_text(const struct vmm_fault *f, char *buf, size_t n);
 
 /* Kernel only (kernel/arch/x86_64/page_fault.c): route #PF to
  * vmm_fault_handle; the last fault it could not resolve (for probes and

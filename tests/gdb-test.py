@@ -268,8 +268,8 @@ def scenario_cow(elf, log):
     need(sec, "fault-after", r"reason: first write to lazily allocated memory \(zero-filled\)",
          "zf-fault: not the kernel's zero-fill words")
     need(sec, "fault-after", r"fault counters: faults [1-9]\d*, zero_fills [1-9]", "zf-fault: counters")
-    need(sec, "fault-after", r"^  region: \[%#x, %#x\) rw-- private, anonymous object #\d+ 'gdb-test', "
-         r"page 0$" % (page, page + 4096), "zf-fault: not the test's arena region")
+    need(sec, "fault-after", r"^  region: \[%#x, %#x\) rw-- private, anonymous object #\d+ 'gdb-test' "
+         r"from page 0 \(fault in page 0\)$" % (page, page + 4096), "zf-fault: not the test's arena region")
     runs = re.findall(r"^  [0-9a-f]{16}-[0-9a-f]{16}\s+\S+  (r[w-][x-]) (kern|user)", sec["maps"], re.M)
     if not any(r == "r-x" for r, _ in runs) or not any(r == "rw-" for r, _ in runs):
         raise Failure("maps: no kernel text (r-x) or data (rw-) run:\n" + sec["maps"])
@@ -666,7 +666,7 @@ def scenario_procs(elf, log):
          "zf-fault: not the write to the read-only page")
     need(sec, "fault", r"^  result: VMM_FAULT_FATAL$", "zf-fault: result")
     need(sec, "fault", r"^  reason: write to a region without write permission$", "zf-fault: reason")
-    need(sec, "fault", r"^  region: \[%#x, %#x\) r--u private, anonymous object #%s, page 0$" % (
+    need(sec, "fault", r"^  region: \[%#x, %#x\) r--u private, anonymous object #%s from page 0 \(fault in page 0\)$" % (
         ro["start"], ro["end"], ro["obj_id"]), "zf-fault: the region line")
     lines = [l for l in sec.get("badargs", "").split("\n") if l.startswith("BADARG ")]
     if len(lines) != 6:

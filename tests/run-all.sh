@@ -116,7 +116,9 @@ sized=(--module $mods/empty=/bin/empty --module $mods/six-mb=/bin/six-mb
 many=()
 for i in $(seq 0 199); do many+=(--module $mods/many/$i=/bin/m$i); done
 boot modules-0-6M-40M --cmdline 'modules=3' "${sized[@]}" \
-    --match '^# modules: 3, 2 with a verified header, 1 empty, 48234619 bytes$'
+    --match '^# modules: 3, 2 with a verified header, 1 empty, 48234619 bytes$' \
+    --match '^# module /bin/six-mb: 6291579 bytes compared through a paged region$' \
+    --match '^ok [0-9]+ region\.paged_region_over_a_module_is_the_module_byte_for_byte$'
 # 130 MB: the frame allocator's first 128 MiB segment holds no free frame.
 boot modules-130M --mem 256M --cmdline 'modules=1' --module $mods/m130=/bin/m130 \
     --match '^# modules: 1, 1 with a verified header, 0 empty, 136314880 bytes$'
@@ -141,7 +143,7 @@ boot vmm-panic-write-read-only --cmdline 'test=vmm_panic.write_to_read_only_regi
     --match '^PANIC: #PF page fault \(vector 14\) in kernel mode' \
     --match '^Page fault: kernel write at 0xffff8[0-9a-f]{8}040 \(protection violation on a present page\)' \
     --match '^  reason: write to a region without write permission$' \
-    --match '^  region: \[0xffff8[0-9a-f]{11}, 0xffff8[0-9a-f]{11}\) r--- private, anonymous object #[0-9]+, page 0 of it .read-only.$' \
+    --match '^  region: \[0xffff8[0-9a-f]{11}, 0xffff8[0-9a-f]{11}\) r--- private, anonymous object #[0-9]+ from page 0 \(fault in page 0\) .read-only.$' \
     --match '^    PML4\[256\] = [0-9a-f]{16}  P W' \
     --match '^    PT  \[ *[0-9]+\] = 80000000[0-9a-f]{8}  P A NX   <- walk ended here' \
     --match '\(the zero frame\), effective rights: read-only kernel no-exec' \
@@ -167,6 +169,7 @@ boot user-programs --timeout 180 --cmdline "init=/bin/runtests -- ${user_tests[*
     --match '^PID [0-9]+ \[test_mem\] data write fault at 0x[0-9a-f]+: write to a region without write permission$' \
     --match '^PID [0-9]+ \[test_mem\] instruction fetch fault at 0x[0-9a-f]+: execute in a region without execute permission$' \
     --match '^PID [0-9]+ \[test_mem\] data read fault at 0x[0-9a-f]+: no region holds this address$' \
+    --match '^PID [0-9]+ \[test_mem\] data read fault at 0x[0-9a-f]+: read of a region without read permission$' \
     --match '^PID [0-9]+ \[test_mem\] data write fault at 0x[0-9a-f]+: access to a guard region$' \
     --match '^PID [0-9]+ \[test_traps\] #DE \(divide error\) at 0x' \
     --match '^  Hint: #GP with error code 0 is usually an access to a non-canonical address$' \

@@ -91,4 +91,12 @@ for m in '^# guard pmm_free_frames changed by -[0-9]+ in this test' \
         status=1
     fi
 done
+# A leaked memory object: charged by the kmem object guard.
+expect_runner_failure runner-object-leak 'failed tests: 1 of 1' \
+    --cmdline 'test=runner.leaked_memory_object'
+if ! tr -d '\r' < "$here/build/boots/runner-object-leak.serial" |
+        grep -Eq '^# guard kmem_objects changed by 1 in this test'; then
+    echo "FAIL runner-selftest runner-object-leak: the kmem object guard did not charge the test"
+    status=1
+fi
 exit $status

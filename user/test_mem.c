@@ -1,19 +1,20 @@
 /* Memory system calls: brk, mmap (anonymous and file, private and shared,
  * fixed and hinted), munmap, mprotect, madvise; and the refusals: in a
  * child, a write to a PROT_READ mapping, an execute of a PROT_READ|PROT_WRITE
- * mapping, an access to a munmap'ed page and to the stack's guard region
- * each end in SIGSEGV. */
+ * mapping, a read of a PROT_NONE mapping, an access to a munmap'ed page and
+ * to the stack's guard region each end in SIGSEGV. */
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "lib/check.h"
 
-static char *ro, *rw, *gone;
+static char *ro, *rw, *gone, *none;
 
 static void write_ro(void *a) { (void)a; ro[0] = 1; }
 static void exec_rw(void *a) { (void)a; ((void (*)(void))rw)(); }
 static void touch_gone(void *a) { (void)a; (void)*(volatile char *)gone; }
+static void read_none(void *a) { (void)a; (void)*(volatile char *)none; }
 static void touch_guard(void *a)
 {
     (void)a;
@@ -101,6 +102,9 @@ int main(void)
     CHECK(mprotect(rw, 4096, PROT_READ | PROT_EXEC) == 0, "mprotect read+exec");
     ((void (*)(void))rw)();
     CHECK(1, "and then it runs");
+    none = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(none != MAP_FAILED, "mmap PROT_NONE");
+    CHECK(killed_by(in_child(read_none, NULL), SIGSEGV), "a read of a PROT_NONE mapping: SIGSEGV");
     gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     gone[0] = 1;
     munmap(gone, 4096);

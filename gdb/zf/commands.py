@@ -408,7 +408,7 @@ def _walk_lines(w):
 KNOWN_FAULT_FIELDS = {"va", "error", "result", "reason", "walk"}
 # Shown as one region line when has_region is set (and omitted when not).
 REGION_FAULT_FIELDS = {"has_region", "region_start", "region_end", "region_prot", "region_flags",
-                       "object_id", "object_kind", "region_name", "page_index"}
+                       "object_id", "object_kind", "region_name", "region_offset", "page_index"}
 
 
 def _object_name(oid):
@@ -443,8 +443,9 @@ def _fault_region_line(f):
         except gdb.error:
             kind_word = str(kind)
         oname = _object_name(oid)
-        line += ", %s object #%d%s, page %d" % (decode.OBJ_KIND_WORDS.get(kind_word, kind_word),
-                                               oid, oname, int(f["page_index"]))
+        line += ", %s object #%d%s from page %d (fault in page %d)" % (
+            decode.OBJ_KIND_WORDS.get(kind_word, kind_word), oid, oname,
+            int(f["region_offset"]), int(f["page_index"]))
     name = f["region_name"]
     if int(name):
         try:

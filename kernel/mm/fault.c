@@ -327,6 +327,7 @@ static void note_region(struct vmm_fault *f, const struct region *r)
     f->region_name = r->name;
     f->object_id = r->obj ? r->obj->id : 0;
     f->object_kind = r->obj ? (int)r->obj->kind : -1;
+    f->region_offset = r->offset;
     f->page_index = r->offset + (f->va - r->start) / PAGE_SIZE;
 }
 

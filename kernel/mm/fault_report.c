@@ -40,25 +40,36 @@ static const char *access_str(uint64_t err)
     return err & PF_ERR_W ? "write" : "read";
 }
 
+const char *vmm_fault_reason_text(const struct vmm_fault *f, char *buf, size_t n)
+{
+    if (f->reason == FAULT_PAGER_FAILED)
+        ksnprintf(buf, n, "pager failed to provide page %llu of object #%u: %s",
+                  (unsigned long long)f->page_index, f->object_id,
+                  f->pager_why ? f->pager_why : "no reason given");
+    else if (f->reason == FAULT_PAGER_WAIT)
+        ksnprintf(buf, n, "waiting for the pager to provide page %llu of object #%u",
+                  (unsigned long long)f->page_index, f->object_id);
+    else
+        ksnprintf(buf, n, "%s", vmm_fault_reason_str(f->reason));
+    return buf;
+}
+
 void vmm_fault_report(const struct vmm_fault *f)
 {
-    char flags[64];
+    char flags[64], why[160];
     kprintf("Page fault: %s %s at %#lx (%s)\n", f->error & PF_ERR_U ? "user" : "kernel",
             access_str(f->error), (unsigned long)f->va,
             f->error & PF_ERR_P ? "protection violation on a present page" : "page not present");
-    kprintf("  reason: %s\n", vmm_fault_reason_str(f->reason));
-    if (f->reason == FAULT_PAGER_FAILED || f->reason == FAULT_PAGER_WAIT)
-        kprintf("  pager: page %llu of object #%u%s%s\n", (unsigned long long)f->page_index,
-                f->object_id, f->pager_why ? ": " : "", f->pager_why ? f->pager_why : "");
+    kprintf("  reason: %s\n", vmm_fault_reason_text(f, why, sizeof(why)));
     if (f->has_region) {
         char p[24];
         region_prot_str(f->region_prot, f->region_flags, p, sizeof(p));
         kprintf("  region: [%#lx, %#lx) %s", (unsigned long)f->region_start,
                 (unsigned long)f->region_end, p);
         if (f->object_id)
-            kprintf(", %s object #%u, page %llu of it",
+            kprintf(", %s object #%u from page %llu (fault in page %llu)",
                     vmobj_kind_str((enum vmobj_kind)f->object_kind), f->object_id,
-                    (unsigned long long)f->page_index);
+                    (unsigned long long)f->region_offset, (unsigned long long)f->page_index);
         kprintf("%s%s%s\n", f->region_name ? " '" : "", f->region_name ? f->region_name : "",
                 f->region_name ? "'" : "");
     } else if (f->reason == FAULT_NO_REGION || f->reason == FAULT_NULL_DEREF) {

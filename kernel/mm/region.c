@@ -324,17 +324,69 @@ static void region_split(struct vmm_space *s, struct region *r, uintptr_t at, st
     tree_insert(s, tail);
 }
 
+/* How many new regions splitting [start, end) out of @s's regions takes: one
+ * per end that falls strictly inside a region (both inside one region: a
+ * hole, two pieces left around it, still one new region for unmap). */
+static unsigned splits_needed(struct vmm_space *s, uintptr_t start, uintptr_t end)
+{
+    struct region *first = first_ending_after(s, start);
+    struct region *last = first_ending_after(s, end - 1);
+    unsigned n = 0;
+    if (first && first->start < start)
+        n++;
+    if (last && last->start < end && last->end > end)
+        n++;
+    return n;
+}
+
+/* Take @s's lock with @want spare regions in hand: allocated with the lock
+ * dropped, then @want asked again (another CPU may have changed the tree
+ * meanwhile).  False (lock not held) when out of memory. */
+static bool lock_with_spares(struct vmm_space *s, uintptr_t start, uintptr_t end,
+                             unsigned (*want)(struct vmm_space *, uintptr_t, uintptr_t),
+                             struct region *spare[2], unsigned *have)
+{
+    for (;;) {
+        spin_lock(&s->lock);
+        unsigned n = want(s, start, end);
+        if (n <= *have)
+            return true;
+        spin_unlock(&s->lock);
+        while (*have < n) {
+            if (!(spare[*have] = region_alloc()))
+                return false;
+            ++*have;
+        }
+    }
+}
+
+static void free_spares(struct region *spare[2], unsigned from, unsigned have)
+{
+    for (unsigned i = from; i < have; i++)
+        kmem_free(&region_cache, spare[i]);
+}
+
+/* Unmap needs a new region only for a hole strictly inside one region. */
+static unsigned unmap_needs(struct vmm_space *s, uintptr_t start, uintptr_t end)
+{
+    struct region *r = first_ending_after(s, start);
+    return r && r->start < start && r->end > end ? 1 : 0;
+}
+
 enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len)
 {
     enum vmm_status st = check_range(s, start, len);
     if (st != VMM_OK)
         return st;
     uintptr_t end = start + len;
-    /* Cutting a hole in one region needs one new region: get it first. */
-    struct region *spare = region_alloc();
-    if (!spare)
+    /* Whatever memory the change takes is in hand before anything changes;
+     * removing or trimming whole regions takes none. */
+    struct region *spare[2];
+    unsigned have = 0, used = 0;
+    if (!lock_with_spares(s, start, end, unmap_needs, spare, &have)) {
+        free_spares(spare, 0, have);
         return VMM_ERR_NOMEM;
-    spin_lock(&s->lock);
+    }
     struct region *r = first_ending_after(s, start);
     while (r && r->start < end) {
         struct region *next = region_next(r);
@@ -350,16 +402,14 @@ enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len)
         } else if (b == r->end) {
             r->end = a;
         } else {
-            region_split(s, r, b, spare);
-            spare = NULL;
+            region_split(s, r, b, spare[used++]);
             r->end = a;
         }
         r = next;
     }
     s->hint = NULL;
     spin_unlock(&s->lock);
-    if (spare)
-        kmem_free(&region_cache, spare);
+    free_spares(spare, used, have);
     return VMM_OK;
 }
 
@@ -368,6 +418,27 @@ static bool regions_mergeable(const struct region *a, const struct region *b)
 {
     return a->end == b->start && a->prot == b->prot && a->flags == b->flags && a->obj == b->obj &&
            a->name == b->name && (!a->obj || a->offset + (a->end - a->start) / PAGE_SIZE == b->offset);
+}
+
+/* [start, end) covered by regions without holes (else VMM_ERR_NO_REGION)
+ * and without guard regions (VMM_ERR_GUARD). */
+static enum vmm_status protect_check(struct vmm_space *s, uintptr_t start, uintptr_t end)
+{
+    uintptr_t at = start;
+    bool guard = false;
+    for (struct region *r = first_ending_after(s, start); at < end; r = region_next(r)) {
+        if (!r || r->start > at)
+            return VMM_ERR_NO_REGION;
+        guard |= r->flags & REGION_GUARD;
+        at = r->end;
+    }
+    return guard ? VMM_ERR_GUARD : VMM_OK;
+}
+
+/* A refused request needs nothing: its refusal comes before any shortage. */
+static unsigned protect_needs(struct vmm_space *s, uintptr_t start, uintptr_t end)
+{
+    return protect_check(s, start, end) == VMM_OK ? splits_needed(s, start, end) : 0;
 }
 
 enum vmm_status region_protect(struct vmm_space *s, uintptr_t start, size_t len, unsigned prot)
@@ -379,28 +450,14 @@ enum vmm_status region_protect(struct vmm_space *s, uintptr_t start, size_t len,
         return st;
     prot = normalize_prot(prot);
     uintptr_t end = start + len;
-    struct region *spare[2] = { region_alloc(), region_alloc() };
-    if (!spare[0] || !spare[1]) {
-        for (int i = 0; i < 2; i++)
-            if (spare[i])
-                kmem_free(&region_cache, spare[i]);
+    struct region *spare[2];
+    unsigned have = 0;
+    if (!lock_with_spares(s, start, end, protect_needs, spare, &have)) {
+        free_spares(spare, 0, have);
         return VMM_ERR_NOMEM;
     }
-    spin_lock(&s->lock);
-    /* Check: covered without holes (first), no guard region. */
-    uintptr_t at = start;
-    bool guard = false;
+    st = protect_check(s, start, end);
     struct region *first = first_ending_after(s, start);
-    for (struct region *r = first; at < end; r = region_next(r)) {
-        if (!r || r->start > at) {
-            st = VMM_ERR_NO_REGION;
-            break;
-        }
-        guard |= r->flags & REGION_GUARD;
-        at = r->end;
-    }
-    if (st == VMM_OK && guard)
-        st = VMM_ERR_GUARD;
     unsigned used = 0;
     if (st == VMM_OK) {
         if (first->start < start) {
@@ -431,8 +488,7 @@ enum vmm_status region_protect(struct vmm_space *s, uintptr_t start, size_t len,
         s->hint = NULL;
     }
     spin_unlock(&s->lock);
-    for (unsigned i = used; i < 2; i++)
-        kmem_free(&region_cache, spare[i]);
+    free_spares(spare, used, have);
     return st;
 }
 

@@ -2,13 +2,18 @@
  * from what should hold them (page-table leaves in every space, object page
  * caches) and compare with the allocator's counts, and check the rules the
  * fault path relies on.  The tally is a fixed open-addressing table, so the
- * checker allocates nothing and can run after every self-test; a system
- * with more referenced frames than the table holds is reported as such. */
+ * checker allocates nothing and can run after every self-test; when more
+ * frames are referenced than it holds, the check runs again in 2, 4, 8 ...
+ * passes, each tallying the frames whose number falls in its share, so any
+ * number of frames is checked exactly (only the time grows). */
 #include "kprintf.h"
 #include "region.h"
 #include "walk.h"
 
-#define TALLY_SLOTS 32768u /* a power of two */
+#ifndef VMM_CHECK_TALLY_SLOTS
+#define VMM_CHECK_TALLY_SLOTS 32768u /* a power of two; the host tests use a small one */
+#endif
+#define TALLY_SLOTS VMM_CHECK_TALLY_SLOTS
 
 static paddr_t tally_frame[TALLY_SLOTS];
 static uint32_t tally_count[TALLY_SLOTS];
@@ -20,6 +25,8 @@ struct check {
     char *why;
     size_t n;
     bool bad;
+    bool overflow;           /* this pass's share did not fit the tally */
+    uint64_t passes, pass;   /* frames with number % passes == pass are tallied */
     struct vmm_space *s;     /* the space being walked */
     struct vmm_space *owner; /* whose regions hold its addresses */
 };
@@ -33,9 +40,14 @@ struct check {
         }                                                                                   \
     } while (0)
 
-/* Count one reference to @pa; returns its slot (or -1 when full). */
+static unsigned last_passes;
+
+/* Count one reference to @pa; returns its slot, or -1 when @pa is another
+ * pass's or the tally is full (then c->overflow). */
 static long tally(struct check *c, paddr_t pa)
 {
+    if ((pa >> PAGE_SHIFT) % c->passes != c->pass)
+        return -1;
     uint32_t h = (uint32_t)((pa >> PAGE_SHIFT) * 2654435761u) & (TALLY_SLOTS - 1);
     for (uint32_t i = 0; i < TALLY_SLOTS; i++, h = (h + 1) & (TALLY_SLOTS - 1)) {
         if (tally_frame[h] == pa || !tally_frame[h]) {
@@ -46,7 +58,7 @@ static long tally(struct check *c, paddr_t pa)
             return h;
         }
     }
-    FAIL(c, "more than %u referenced frames: too many to check", TALLY_SLOTS);
+    c->overflow = true;
     return -1;
 }
 
@@ -120,9 +132,10 @@ static void count_cached(void *ctx, uint64_t index, paddr_t frame)
         tally(c, frame);
 }
 
-bool vmm_check_consistency(char *why, size_t n)
+/* One pass: every space, the shared kernel half and every object walked;
+ * the frames of this pass's share recounted and compared. */
+static void check_pass(struct check *c)
 {
-    struct check c = { .why = why, .n = n };
     while (tally_nused) {
         uint32_t i = tally_used[--tally_nused];
         tally_frame[i] = 0;
@@ -131,33 +144,53 @@ bool vmm_check_consistency(char *why, size_t n)
     }
     bool saw_kernel = false;
     for (struct vmm_space *s = vmm_space_first(); s; s = s->next_space) {
-        check_space(&c, s);
+        check_space(c, s);
         saw_kernel |= s == &vmm_kernel_space;
     }
     if (!saw_kernel) /* adopted from boot, never created */
-        check_space(&c, &vmm_kernel_space);
+        check_space(c, &vmm_kernel_space);
     /* The kernel half once, through the kernel space: the arena (regions)
      * and the kmem window (slabs), where frames are reference counted.  The
      * rest (image, windows) maps frames the allocator does not hand out. */
     struct vmm_space *k = &vmm_kernel_space;
-    c.s = c.owner = k;
+    c->s = c->owner = k;
     spin_lock(&k->lock);
-    struct vmm_visitor v = { .leaf = check_leaf, .ctx = &c };
+    struct vmm_visitor v = { .leaf = check_leaf, .ctx = c };
     vmm_visit(k, KERNEL_ARENA_BASE, KERNEL_ARENA_BASE + KERNEL_ARENA_SIZE - 1, &v);
     vmm_visit(k, KMEM_BASE, KMEM_BASE + KMEM_SIZE - 1, &v);
     spin_unlock(&k->lock);
     for (struct vmobj *o = vmobj_first(); o; o = o->next_obj)
-        vmobj_for_each_page(o, count_cached, &c);
+        vmobj_for_each_page(o, count_cached, c);
+    if (c->overflow)
+        return; /* an incomplete tally proves nothing: more passes */
 
-    for (uint32_t u = 0; u < tally_nused && !c.bad; u++) {
+    for (uint32_t u = 0; u < tally_nused && !c->bad; u++) {
         uint32_t i = tally_used[u];
         uint32_t have = pmm_refcount(tally_frame[i]);
         if (have != tally_count[i])
-            FAIL(&c, "frame %#llx: allocator count %u, but %u mappings and page-cache entries",
+            FAIL(c, "frame %#llx: allocator count %u, but %u mappings and page-cache entries",
                  (unsigned long long)tally_frame[i], have, tally_count[i]);
         else if (tally_private_w[i] && tally_count[i] != 1)
-            FAIL(&c, "frame %#llx: writable in a private region while %u references share it",
+            FAIL(c, "frame %#llx: writable in a private region while %u references share it",
                  (unsigned long long)tally_frame[i], tally_count[i]);
     }
-    return !c.bad;
+}
+
+bool vmm_check_consistency(char *why, size_t n)
+{
+    struct check c = { .why = why, .n = n };
+    for (c.passes = 1;; c.passes *= 2) {
+        c.overflow = false;
+        for (c.pass = 0; c.pass < c.passes && !c.bad && !c.overflow; c.pass++)
+            check_pass(&c);
+        if (c.bad || !c.overflow) {
+            last_passes = (unsigned)c.passes;
+            return !c.bad;
+        }
+    }
+}
+
+unsigned vmm_check_last_passes(void)
+{
+    return last_passes;
 }

@@ -346,8 +346,9 @@ void proc_user_fault(struct irq_frame *frame, uint64_t cr2)
                     p->name, kind, (unsigned long)cr2);
             sig = SIGKILL;
         } else {
+            char why[160];
             kprintf("PID %d [%s] %s fault at %#lx: %s\n", p->pid, p->name, kind,
-                    (unsigned long)cr2, vmm_fault_reason_str(f->reason));
+                    (unsigned long)cr2, vmm_fault_reason_text(f, why, sizeof(why)));
         }
         vmm_fault_report(f);
     } else if (v >= IRQ_EXCEPTIONS) {

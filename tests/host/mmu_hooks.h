@@ -17,6 +17,8 @@ extern uint8_t *sim_ram;
 extern uint64_t sim_ram_size;
 extern uint64_t sim_invlpg_count;
 extern uintptr_t sim_last_invlpg;
+#define SIM_INVLPG_LOG 64
+extern uintptr_t sim_invlpg_log[SIM_INVLPG_LOG]; /* the last ones, by count modulo */
 extern uint64_t sim_table_unlinks;
 
 void *sim_phys(paddr_t pa); /* aborts the test on an out-of-range address */
@@ -48,9 +50,12 @@ static inline uint64_t *mmu_entry(uintptr_t window, int level, uintptr_t va, pad
     return (uint64_t *)sim_phys(table_pa) + pt_index(va, level);
 }
 
+/* The invlpg the kernel's hook would issue, by the same rule (paging.h). */
 static inline void mmu_invalidate(paddr_t space_pml4, uintptr_t va)
 {
-    (void)space_pml4;
+    if (!tlb_may_hold(space_pml4, sim_mm_cpu.active_pml4, va))
+        return;
+    sim_invlpg_log[sim_invlpg_count % SIM_INVLPG_LOG] = va;
     sim_invlpg_count++;
     sim_last_invlpg = va;
 }

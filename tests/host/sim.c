@@ -19,6 +19,7 @@ struct mm_cpu sim_mm_cpu;
 uint64_t sim_ram_size;
 uint64_t sim_invlpg_count;
 uintptr_t sim_last_invlpg;
+uintptr_t sim_invlpg_log[SIM_INVLPG_LOG];
 uint64_t sim_table_unlinks;
 
 static uint32_t *refcount;
@@ -207,9 +208,12 @@ bool sim_vmm_up(uint64_t frames, struct vmm_space *s)
 {
     sim_init(frames);
     sim_console_len = 0;
-    return vmm_space_create_root(&vmm_kernel_space) == VMM_OK && vmm_zero_frame_init() == VMM_OK &&
-           vmm_kernel_slot_reserve(PML4_SLOT_KERNEL_ARENA) == VMM_OK &&
-           vmm_space_create(s) == VMM_OK;
+    bool ok = vmm_space_create_root(&vmm_kernel_space) == VMM_OK &&
+              vmm_zero_frame_init() == VMM_OK &&
+              vmm_kernel_slot_reserve(PML4_SLOT_KERNEL_ARENA) == VMM_OK &&
+              vmm_space_create(s) == VMM_OK;
+    sim_mm_cpu.active_pml4 = s->pml4; /* the test's space is the live one */
+    return ok;
 }
 
 bool sim_vmm_down(struct vmm_space *s)

@@ -1,8 +1,8 @@
 /* Host unit tests for regions (cmocka, the real sources against simulated
  * memory): the AVL tree, lookup, split, merge, overlap refusal, and a random
- * sequence of map / unmap / protect / touch checked after every step against
- * a page-by-page reference model of the region set and against the
- * consistency checker. */
+ * sequence of map / unmap / protect / touch (a quarter of the unmaps and
+ * protects out of memory) checked after every step against a page-by-page
+ * reference model of the region set and against the consistency checker. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -176,6 +176,22 @@ static void test_map_lookup_overlap_and_pick(void **state)
     assert_int_equal(got, REGION_USER_MIN);
     assert_int_equal(region_count(&space), 4);
     vmobj_put(o);
+    /* O(1) in the size: 64 GiB of anonymous memory costs no page table and
+     * no frame beyond, at most, a new slab each for the object and the
+     * region (the simulated machine has 32 MiB). */
+    uint64_t frames = sim_free_frames();
+    struct vmobj *big = vmobj_create_anon(64ull << 18, "64 GiB");
+    assert_non_null(big);
+    req = (struct region_req){ .addr = 0x100000000000ull, .len = 64ull << 30,
+                               .prot = REGION_R | REGION_W, .flags = REGION_FIXED, .obj = big };
+    assert_int_equal(region_map(&space, &req, NULL), VMM_OK);
+    vmobj_put(big);
+    assert_true(frames - sim_free_frames() <= 2);
+    struct vmm_walk w;
+    vmm_walk(&space, 0x100000000000ull + (32ull << 30), 1, &w);
+    assert_int_not_equal(w.end, WALK_LEAF); /* no table below the PML4's entry */
+    assert_int_equal(region_unmap(&space, 0x100000000000ull, 64ull << 30), VMM_OK);
+    assert_int_equal(sim_free_frames(), frames);
 }
 
 static void test_unmap_middle_splits_protect_splits_and_merges(void **state)
@@ -208,14 +224,280 @@ static void test_unmap_middle_splits_protect_splits_and_merges(void **state)
     assert_int_equal(region_protect(&space, BASE, PAGE_SIZE, REGION_W), VMM_OK);
     assert_true(region_lookup(&space, BASE, &r));
     assert_int_equal(r.prot, REGION_R | REGION_W);
-    /* Out of memory for the split regions: nothing changes. */
-    sim_fail_allocations_after(0);
-    enum vmm_status st = region_protect(&space, BASE + 7 * PAGE_SIZE, PAGE_SIZE, REGION_R);
-    sim_fail_allocations_after(-1);
-    if (st != VMM_OK) { /* a slab page had room: the split needed no frame */
-        assert_int_equal(st, VMM_ERR_NOMEM);
-        assert_int_equal(region_count(&space), 2);
+}
+
+/* ---- out of memory: unmap and protect are all or nothing ------------------ */
+
+/* Take every free object of the region cache, so that its next allocation
+ * needs a frame; kmem_release gives them back. */
+static void *held[4096];
+static unsigned nheld;
+
+static void kmem_exhaust(const char *name)
+{
+    struct kmem_cache *c = kmem_caches();
+    while (c && strcmp(c->name, name) != 0)
+        c = c->next_cache;
+    assert_non_null(c);
+    while (c->partial) {
+        assert_true(nheld < sizeof(held) / sizeof(held[0]));
+        held[nheld] = kmem_alloc(c);
+        assert_non_null(held[nheld]);
+        nheld++;
     }
+    held[nheld++] = c; /* the cache itself, last */
+}
+
+static void kmem_release(void)
+{
+    struct kmem_cache *c = held[--nheld];
+    while (nheld)
+        assert_int_equal(kmem_free(c, held[--nheld]), KMEM_OK);
+}
+
+/* Every leaf entry of [BASE, BASE + n pages), to compare before and after. */
+static void leaves(uint64_t *out, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct vmm_walk w;
+        vmm_walk(&space, BASE + (uintptr_t)i * PAGE_SIZE, 1, &w);
+        out[i] = w.end == WALK_LEAF ? *w.entry : 0x1000u + (uint64_t)w.level;
+    }
+}
+
+static void test_unmap_and_protect_out_of_memory_change_nothing(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    struct vmobj *o = anon(N);
+    assert_int_equal(map_fixed(BASE, N, REGION_R | REGION_W, 0, o, 0), VMM_OK);
+    vmobj_put(o);
+    struct vmm_fault f;
+    for (int i = 0; i < N; i++)
+        assert_int_equal(vmm_fault_handle(&space, BASE + (uintptr_t)i * PAGE_SIZE, PF_ERR_W, &f),
+                         VMM_FAULT_RESOLVED);
+    uint64_t before[N], after[N];
+    leaves(before, N);
+    uint64_t frames = sim_free_frames();
+    /* No frame, and no free region object in any slab. */
+    kmem_exhaust("region");
+    sim_fail_allocations_after(0);
+    /* A hole in the middle and protecting the middle or one end need new
+     * regions: refused, and the regions, entries and frames are as they were. */
+    assert_int_equal(region_unmap(&space, BASE + 4 * PAGE_SIZE, 2 * PAGE_SIZE), VMM_ERR_NOMEM);
+    assert_int_equal(region_protect(&space, BASE + 4 * PAGE_SIZE, 2 * PAGE_SIZE, REGION_R),
+                     VMM_ERR_NOMEM);
+    assert_int_equal(region_protect(&space, BASE, PAGE_SIZE, REGION_R), VMM_ERR_NOMEM);
+    assert_int_equal(region_protect(&space, BASE + (N - 1) * PAGE_SIZE, PAGE_SIZE, REGION_R),
+                     VMM_ERR_NOMEM);
+    /* A refusal keeps its own reason, out of memory or not. */
+    assert_int_equal(region_protect(&space, BASE, (N + 1) * PAGE_SIZE, REGION_R),
+                     VMM_ERR_NO_REGION);
+    assert_int_equal(region_count(&space), 1);
+    struct region r;
+    assert_true(region_lookup(&space, BASE, &r));
+    assert_int_equal(r.start, BASE);
+    assert_int_equal(r.end, BASE + N * PAGE_SIZE);
+    assert_int_equal(r.prot, REGION_R | REGION_W);
+    leaves(after, N);
+    assert_memory_equal(before, after, sizeof(before));
+    assert_int_equal(sim_free_frames(), frames);
+    /* What needs no new region still works with no memory at all: protect
+     * of the whole region, trimming an end, unmapping the rest. */
+    assert_int_equal(region_protect(&space, BASE, N * PAGE_SIZE, REGION_R), VMM_OK);
+    assert_int_equal(region_unmap(&space, BASE, 2 * PAGE_SIZE), VMM_OK);
+    assert_int_equal(region_unmap(&space, BASE + (N - 2) * PAGE_SIZE, 2 * PAGE_SIZE), VMM_OK);
+    assert_true(region_lookup(&space, BASE + 5 * PAGE_SIZE, &r));
+    assert_int_equal(r.start, BASE + 2 * PAGE_SIZE);
+    assert_int_equal(r.end, BASE + (N - 2) * PAGE_SIZE);
+    assert_int_equal(r.offset, 2);
+    assert_int_equal(r.prot, REGION_R);
+    sim_fail_allocations_after(-1);
+    kmem_release();
+    /* With memory back, the refused operations go through. */
+    assert_int_equal(region_unmap(&space, BASE + 4 * PAGE_SIZE, 2 * PAGE_SIZE), VMM_OK);
+    assert_int_equal(region_count(&space), 2);
+    char why[200];
+    if (!vmm_check_consistency(why, sizeof(why)))
+        fail_msg("consistency: %s", why);
+}
+
+/* ---- the consistency checker names each kind of mismatch -------------------- */
+
+/* The checker must fail with a message containing @what, then pass again
+ * once the caller has undone the damage. */
+static void expect_mismatch(const char *what)
+{
+    char why[200];
+    if (vmm_check_consistency(why, sizeof(why)))
+        fail_msg("the checker found nothing; expected '%s'", what);
+    if (!strstr(why, what))
+        fail_msg("checker said '%s', expected '%s'", why, what);
+}
+
+static void expect_consistent(void)
+{
+    char why[200];
+    if (!vmm_check_consistency(why, sizeof(why)))
+        fail_msg("consistency: %s", why);
+}
+
+static uint64_t *leaf(uintptr_t va)
+{
+    struct vmm_walk w;
+    vmm_walk(&space, va, 1, &w);
+    assert_int_equal(w.end, WALK_LEAF);
+    return w.entry;
+}
+
+static void test_checker_names_each_mismatch(void **state)
+{
+    (void)state;
+    const unsigned RWU = REGION_R | REGION_W | REGION_U;
+    struct vmm_fault f;
+    struct vmobj *o = anon(4);
+    /* Page 0: private, written; page 1: private, read (zero frame). */
+    assert_int_equal(map_fixed(BASE, 2, RWU, 0, o, 0), VMM_OK);
+    /* The object's page 2 through a shared and a private region. */
+    assert_int_equal(map_fixed(BASE + 4 * PAGE_SIZE, 1, RWU, REGION_SHARED, o, 2), VMM_OK);
+    assert_int_equal(map_fixed(BASE + 5 * PAGE_SIZE, 1, RWU, 0, o, 2), VMM_OK);
+    assert_int_equal(map_fixed(BASE + 8 * PAGE_SIZE, 1, 0, REGION_GUARD, NULL, 0), VMM_OK);
+    vmobj_put(o);
+    assert_int_equal(vmm_fault_handle(&space, BASE, PF_ERR_W | PF_ERR_U, &f), VMM_FAULT_RESOLVED);
+    assert_int_equal(vmm_fault_handle(&space, BASE + PAGE_SIZE, PF_ERR_U, &f), VMM_FAULT_RESOLVED);
+    assert_int_equal(vmm_fault_handle(&space, BASE + 4 * PAGE_SIZE, PF_ERR_W | PF_ERR_U, &f),
+                     VMM_FAULT_RESOLVED);
+    assert_int_equal(vmm_fault_handle(&space, BASE + 5 * PAGE_SIZE, PF_ERR_U, &f), VMM_FAULT_RESOLVED);
+    expect_consistent();
+
+    /* A reference nobody holds. */
+    paddr_t pa = *leaf(BASE) & PTE_ADDR_MASK;
+    assert_int_equal(pmm_ref_inc(pa), PMM_OK);
+    expect_mismatch("allocator count 2, but 1 mappings and page-cache entries");
+    pmm_ref_dec(pa, NULL);
+    expect_consistent();
+    /* The zero frame writable. */
+    uint64_t *e = leaf(BASE + PAGE_SIZE), saved = *e;
+    assert_int_equal(saved & PTE_ADDR_MASK, vmm_zero_frame);
+    *e = (saved & ~PTE_COW) | PTE_W;
+    expect_mismatch("maps the zero frame");
+    *e = saved;
+    /* A private region writing a frame the object still holds (and the
+     * shared region maps): CoW isolation broken. */
+    e = leaf(BASE + 5 * PAGE_SIZE);
+    saved = *e;
+    assert_true(saved & PTE_COW);
+    *e = (saved & ~PTE_COW) | PTE_W;
+    expect_mismatch("writable in a private region while 3 references share it");
+    *e = saved;
+    /* More rights than the region: W on a read-only region, X, U. */
+    assert_int_equal(region_protect(&space, BASE, PAGE_SIZE, REGION_R | REGION_U), VMM_OK);
+    e = leaf(BASE);
+    saved = *e;
+    *e = saved | PTE_W;
+    expect_mismatch("allows more than its region");
+    *e = saved & ~PTE_NX;
+    expect_mismatch("allows more than its region");
+    *e = saved;
+    expect_consistent();
+    /* An entry outside every region, and one in a guard region. */
+    paddr_t stray;
+    assert_int_equal(pmm_alloc(&stray), PMM_OK);
+    assert_int_equal(vmm_map(&space, BASE + 7 * PAGE_SIZE, stray, PTE_U), VMM_OK);
+    expect_mismatch("outside every region");
+    assert_int_equal(vmm_unmap(&space, BASE + 7 * PAGE_SIZE, &stray), VMM_OK);
+    assert_int_equal(vmm_map(&space, BASE + 8 * PAGE_SIZE, stray, PTE_U), VMM_OK);
+    expect_mismatch("in a guard region");
+    assert_int_equal(vmm_unmap(&space, BASE + 8 * PAGE_SIZE, &stray), VMM_OK);
+    assert_int_equal(pmm_free(stray), PMM_OK);
+    expect_consistent();
+    /* The region tree's own checks: a count that disagrees, a region that
+     * runs past its object. */
+    space.nregions++;
+    expect_mismatch("region tree broken");
+    space.nregions--;
+    struct region *r = region_find_locked(&space, BASE + 4 * PAGE_SIZE);
+    r->offset = 4; /* one page from page 4 of a 4-page object */
+    expect_mismatch("runs past its object's end");
+    r->offset = 2;
+    expect_consistent();
+    assert_int_equal(vmm_check_last_passes(), 1);
+    /* More referenced frames than the tally holds (64 slots in the host
+     * build): the check takes several passes and still finds the one
+     * reference too many, whichever pass its frame falls in. */
+    enum { MANY = 300 };
+    struct vmobj *m = anon(MANY);
+    assert_int_equal(map_fixed(BASE + 16 * PAGE_SIZE, MANY, RWU, 0, m, 0), VMM_OK);
+    vmobj_put(m);
+    for (int i = 0; i < MANY; i++)
+        assert_int_equal(vmm_fault_handle(&space, BASE + (16 + (uintptr_t)i) * PAGE_SIZE,
+                                          PF_ERR_W | PF_ERR_U, &f), VMM_FAULT_RESOLVED);
+    expect_consistent();
+    assert_true(vmm_check_last_passes() >= 8);
+    for (int i = 0; i < 2; i++) {
+        pa = *leaf(BASE + (16 + 137 + (uintptr_t)i) * PAGE_SIZE) & PTE_ADDR_MASK;
+        assert_int_equal(pmm_ref_inc(pa), PMM_OK);
+        expect_mismatch("allocator count 2, but 1 mappings and page-cache entries");
+        assert_true(vmm_check_last_passes() > 1);
+        pmm_ref_dec(pa, NULL);
+    }
+    expect_consistent();
+}
+
+/* ---- pagers: failure text and "later" ---------------------------------------- */
+
+static enum pager_result pager_answer;
+static enum pager_result host_provide(struct vmobj *o, uint64_t index, paddr_t frame,
+                                      const char **why)
+{
+    (void)o;
+    (void)index;
+    (void)frame;
+    if (pager_answer == PAGER_FAIL)
+        *why = "disk on fire";
+    return pager_answer;
+}
+static const struct vmobj_pager host_pager = { "host", host_provide };
+
+static void test_pager_failure_names_page_object_and_reason(void **state)
+{
+    (void)state;
+    struct vmobj *o = vmobj_create_paged(8, &host_pager, "p");
+    assert_non_null(o);
+    /* The region maps pages 3..4 of the object: the fault at its second
+     * page is page 4 of the object. */
+    assert_int_equal(map_fixed(BASE, 2, REGION_R | REGION_U, 0, o, 3), VMM_OK);
+    uint64_t frames = sim_free_frames();
+    struct vmm_fault f;
+    pager_answer = PAGER_FAIL;
+    assert_int_equal(vmm_fault_handle(&space, BASE + PAGE_SIZE + 8, PF_ERR_U, &f), VMM_FAULT_FATAL);
+    assert_int_equal(f.reason, FAULT_PAGER_FAILED);
+    char want[128], got[160];
+    snprintf(want, sizeof(want), "pager failed to provide page 4 of object #%u: disk on fire", o->id);
+    assert_string_equal(vmm_fault_reason_text(&f, got, sizeof(got)), want);
+    sim_console_len = 0;
+    vmm_fault_report(&f);
+    snprintf(got, sizeof(got), "  reason: %s\n", want);
+    assert_non_null(strstr(sim_console, got));
+    /* The region line: bounds, rights and mode, the object, the region's
+     * offset in it and the page at the fault. */
+    snprintf(got, sizeof(got), "  region: [%#lx, %#lx) r--u private, paged object #%u from page 3 "
+             "(fault in page 4)\n", (unsigned long)BASE, (unsigned long)(BASE + 2 * PAGE_SIZE), o->id);
+    if (!strstr(sim_console, got))
+        fail_msg("report lacks '%s':\n%s", got, sim_console);
+    assert_int_equal(o->cached, 0);
+    /* "Later": a result of its own, naming what to wait for; nothing mapped,
+     * nothing kept (the frame went back). */
+    pager_answer = PAGER_LATER;
+    assert_int_equal(vmm_fault_handle(&space, BASE + 8, PF_ERR_U, &f), VMM_FAULT_WAIT);
+    assert_int_equal(f.reason, FAULT_PAGER_WAIT);
+    assert_ptr_equal(f.wait_obj, o);
+    assert_int_equal(f.wait_index, 3);
+    snprintf(want, sizeof(want), "waiting for the pager to provide page 3 of object #%u", o->id);
+    assert_string_equal(vmm_fault_reason_text(&f, got, sizeof(got)), want);
+    assert_int_equal(o->cached, 0);
+    assert_int_equal(sim_free_frames(), frames); /* no table either: nothing to install */
+    vmobj_put(o);
 }
 
 /* ---- the random model --------------------------------------------------------- */
@@ -283,6 +565,15 @@ static unsigned random_prot(void)
     return p[rand() % 5];
 }
 
+static int oom_refusals;
+
+/* Whether one region holds both @a and @b. */
+static bool same_region(uintptr_t a, uintptr_t b)
+{
+    struct region ra, rb;
+    return region_lookup(&space, a, &ra) && region_lookup(&space, b, &rb) && ra.start == rb.start;
+}
+
 static void model_step(void)
 {
     int a = rand() % MODEL_PAGES, n = 1 + rand() % 12;
@@ -317,25 +608,54 @@ static void model_step(void)
                 model[i] = (struct model_page){ true, guard, shared,
                                                 prot & (REGION_W | REGION_X) ? prot | REGION_R : prot,
                                                 o, off + (uint64_t)(i - a) };
-    } else if (op < 5) { /* unmap */
-        assert_int_equal(region_unmap(&space, va, (size_t)n * PAGE_SIZE), VMM_OK);
-        for (int i = a; i < a + n; i++)
-            model[i].mapped = false;
-    } else if (op < 7) { /* protect */
+    } else if (op < 7) { /* unmap or protect, a quarter of them out of memory */
+        bool oom = rand() % 4 == 0;
+        uintptr_t end = va + (uintptr_t)n * PAGE_SIZE;
+        /* New regions needed: one per end strictly inside a region. */
+        bool cut_start = same_region(va - PAGE_SIZE, va), cut_end = same_region(end - PAGE_SIZE, end);
+        uint64_t before[MODEL_PAGES], after[MODEL_PAGES];
+        leaves(before, MODEL_PAGES);
+        uint64_t nregions = region_count(&space);
+        enum vmm_status want = VMM_OK, got;
         unsigned prot = random_prot();
-        enum vmm_status want = VMM_OK;
-        for (int i = a; i < a + n; i++) {
-            if (!model[i].mapped) {
-                want = VMM_ERR_NO_REGION;
-                break;
-            }
-            if (model[i].guard)
-                want = VMM_ERR_GUARD;
+        if (oom) {
+            kmem_exhaust("region");
+            sim_fail_allocations_after(0);
         }
-        assert_int_equal(region_protect(&space, va, (size_t)n * PAGE_SIZE, prot), want);
-        if (want == VMM_OK)
+        if (op < 5) {
+            if (oom && cut_start && cut_end && same_region(va, end - PAGE_SIZE))
+                want = VMM_ERR_NOMEM; /* a hole inside one region */
+            got = region_unmap(&space, va, (size_t)n * PAGE_SIZE);
+        } else {
+            for (int i = a; i < a + n; i++) {
+                if (!model[i].mapped) {
+                    want = VMM_ERR_NO_REGION;
+                    break;
+                }
+                if (model[i].guard)
+                    want = VMM_ERR_GUARD;
+            }
+            if (want == VMM_OK && oom && (cut_start || cut_end))
+                want = VMM_ERR_NOMEM;
+            got = region_protect(&space, va, (size_t)n * PAGE_SIZE, prot);
+        }
+        if (oom) {
+            sim_fail_allocations_after(-1);
+            kmem_release();
+        }
+        assert_int_equal(got, want);
+        oom_refusals += want == VMM_ERR_NOMEM;
+        if (want != VMM_OK) { /* refused: nothing changed, entries included */
+            leaves(after, MODEL_PAGES);
+            assert_memory_equal(before, after, sizeof(before));
+            assert_int_equal(region_count(&space), nregions);
+        } else if (op < 5) {
+            for (int i = a; i < a + n; i++)
+                model[i].mapped = false;
+        } else {
             for (int i = a; i < a + n; i++)
                 model[i].prot = prot & (REGION_W | REGION_X) ? prot | REGION_R : prot;
+        }
     } else { /* touch: the fault must agree with the model's rights */
         int i = a;
         bool write = rand() % 2;
@@ -356,11 +676,14 @@ static void test_random_operations_match_the_model(void **state)
     (void)state;
     memset(model, 0, sizeof(model));
     nobjs = 0;
+    oom_refusals = 0;
     srand(12345);
     for (int step = 0; step < 3000; step++) {
         model_step();
         compare_with_model();
     }
+    /* The out-of-memory path was taken, not only planned for. */
+    assert_true(oom_refusals >= 10); /* 17 with this seed */
     /* The objects were the test's until now; the regions hold their own. */
     for (int i = 0; i < nobjs; i++)
         vmobj_put(objs[i]);
@@ -376,6 +699,9 @@ int main(void)
         T(test_kmem_alloc_free_and_misuse),
         T(test_map_lookup_overlap_and_pick),
         T(test_unmap_middle_splits_protect_splits_and_merges),
+        T(test_unmap_and_protect_out_of_memory_change_nothing),
+        T(test_checker_names_each_mismatch),
+        T(test_pager_failure_names_page_object_and_reason),
         T(test_random_operations_match_the_model),
     };
     return cmocka_run_group_tests_name("regions", tests, NULL, NULL);

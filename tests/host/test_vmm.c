@@ -555,6 +555,63 @@ static void test_kernel_half_is_fixed(void **state)
     assert_int_equal(sim_free_frames(), before);
 }
 
+/* While a user space is live, kernel-half leaves changed through the kernel
+ * space (not live) must still be flushed from this CPU's TLB: the simulated
+ * CPU counts the invlpg the kernel's hook issues.  A user-half change
+ * through a space that is not live needs none. */
+static void invalidated_at(uintptr_t va, uint64_t *count)
+{
+    bool seen = false;
+    assert_true(sim_invlpg_count - *count <= SIM_INVLPG_LOG);
+    for (uint64_t i = *count; i < sim_invlpg_count; i++)
+        seen |= sim_invlpg_log[i % SIM_INVLPG_LOG] == va;
+    assert_true(seen);
+    *count = sim_invlpg_count;
+}
+
+static void test_kernel_half_changes_through_a_space_not_live_are_flushed(void **state)
+{
+    (void)state;
+    assert_int_equal(sim_mm_cpu.active_pml4, space.pml4); /* the user space is live */
+    map_anon(&vmm_kernel_space, ARENA_VA, 2, REGION_R | REGION_W, 0);
+    struct vmm_fault f;
+    uint64_t n = sim_invlpg_count;
+    /* Written (cached writable), made read-only, made writable again (CoW),
+     * written (reuse), then unmapped: each change is flushed. */
+    assert_int_equal(vmm_fault_handle(&vmm_kernel_space, ARENA_VA, PF_ERR_W, &f), VMM_FAULT_RESOLVED);
+    n = sim_invlpg_count;
+    assert_int_equal(region_protect(&vmm_kernel_space, ARENA_VA, PAGE_SIZE, REGION_R), VMM_OK);
+    invalidated_at(ARENA_VA, &n);
+    assert_int_equal(region_protect(&vmm_kernel_space, ARENA_VA, PAGE_SIZE, REGION_R | REGION_W),
+                     VMM_OK);
+    invalidated_at(ARENA_VA, &n);
+    assert_int_equal(vmm_fault_handle(&vmm_kernel_space, ARENA_VA, PF_ERR_W | PF_ERR_P, &f),
+                     VMM_FAULT_RESOLVED);
+    assert_int_equal(f.reason, FAULT_COW_REUSE);
+    invalidated_at(ARENA_VA, &n);
+    assert_int_equal(region_unmap(&vmm_kernel_space, ARENA_VA, 2 * PAGE_SIZE), VMM_OK);
+    invalidated_at(ARENA_VA, &n);
+    /* The page level's own operations follow the same rule. */
+    paddr_t pa = alloc_frame_with(1);
+    assert_int_equal(vmm_map(&vmm_kernel_space, ARENA_VA, pa, PTE_W), VMM_OK);
+    assert_int_equal(vmm_protect(&vmm_kernel_space, ARENA_VA, 0), VMM_OK);
+    invalidated_at(ARENA_VA, &n);
+    paddr_t got = 0;
+    assert_int_equal(vmm_unmap(&vmm_kernel_space, ARENA_VA, &got), VMM_OK);
+    invalidated_at(ARENA_VA, &n);
+    assert_int_equal(pmm_free(got), PMM_OK);
+    /* User half of a space that is not live: its translations are not in
+     * this CPU's TLB, so no flush. */
+    struct vmm_space other;
+    assert_int_equal(vmm_space_create(&other), VMM_OK);
+    map_anon(&other, USER_VA, 1, RWU, 0);
+    assert_int_equal(vmm_fault_handle(&other, USER_VA, PF_ERR_W | PF_ERR_U, &f), VMM_FAULT_RESOLVED);
+    n = sim_invlpg_count;
+    assert_int_equal(region_protect(&other, USER_VA, PAGE_SIZE, REGION_R | REGION_U), VMM_OK);
+    assert_int_equal(sim_invlpg_count, n);
+    vmm_space_destroy(&other);
+}
+
 /* Ownership: a mapping owns one reference per frame it covers (4 KiB and
  * 2 MiB alike), except the zero frame and PTE_NOREF (physical) mappings. */
 static void test_ownership_by_page_size(void **state)
@@ -663,6 +720,7 @@ int main(void)
         T(test_protect_w_keeps_shared_memory_shared),
         T(test_user_global_refused),
         T(test_kernel_half_is_fixed),
+        T(test_kernel_half_changes_through_a_space_not_live_are_flushed),
         T(test_ownership_by_page_size),
         T(test_unmap_of_the_zero_frame_hands_back_no_reference),
         T(test_zero_frame_check_with_every_kmap_slot_busy),

@@ -48,7 +48,7 @@ static uintptr_t bench_map(struct vmobj *o, unsigned flags)
 
 /* Region lookup with @n regions in the kernel space (every other page, so
  * none merge), the remembered hint defeated by alternating far addresses. */
-static uint64_t time_lookup(unsigned n, uint64_t *d)
+static uint64_t time_lookup(unsigned n, uint64_t *d, uint64_t *in_space)
 {
     struct vmobj *o = vmobj_create_anon(2 * n, "bench");
     uintptr_t base = KERNEL_ARENA_BASE + 0x80000000ull;
@@ -59,6 +59,7 @@ static uint64_t time_lookup(unsigned n, uint64_t *d)
         region_map(&vmm_kernel_space, &req, NULL);
     }
     vmobj_put(o);
+    *in_space = region_count(&vmm_kernel_space); /* the kernel's own too */
     for (int i = 0; i < BENCH_PAGES; i++) {
         unsigned k = (unsigned)(i * 7919u) % n;
         uintptr_t va = base + 2ull * k * PAGE_SIZE;
@@ -98,11 +99,12 @@ TEST_MANUAL(vmm, bench)
     t0 = rdtsc();
     uint32_t rc = pmm_refcount(fr);
     uint64_t refc = rdtsc() - t0;
-    uint64_t look10 = time_lookup(10, d), look1000 = time_lookup(1000, d);
+    uint64_t n10, n1000;
+    uint64_t look10 = time_lookup(10, d, &n10), look1000 = time_lookup(1000, d, &n1000);
     kprintf("# bench: parts, called directly: vmm_walk %llu, pmm_refcount %llu (count %u), "
-            "region lookup %llu with 10 regions, %llu with 1000\n",
+            "region lookup %llu with 10 regions (%llu in the space), %llu with 1000 (%llu)\n",
             (unsigned long long)walk, (unsigned long long)refc, rc, (unsigned long long)look10,
-            (unsigned long long)look1000);
+            (unsigned long long)n10, (unsigned long long)look1000, (unsigned long long)n1000);
     kprintf("# bench: fault paths, median of %d, guest instructions including the faulting "
             "access: zero-fill %llu, cow copy %llu, cow reuse %llu, private read of an object "
             "page %llu (an access without a fault: %llu)\n",

@@ -9,6 +9,7 @@
 #include "kstring.h"
 #include "pic.h"
 #include "proc.h"
+#include "region.h"
 #include "timer.h"
 #include "vm_util.h"
 #include "vmobj.h"
@@ -21,6 +22,7 @@ BLOB(fork);
 BLOB(loop);
 BLOB(sysret);
 BLOB(ud2);
+BLOB(kread);
 
 /* Run a blob to completion: its wait status, or -1.  The blob's object is
  * the test's own and goes with it. */
@@ -96,4 +98,28 @@ TEST(proc, a_looping_process_is_preempted_and_killed)
     EXPECT_EQ(status, WAIT_SIGNALED(SIGKILL));
     pic_mask(0);
     EXPECT_EQ(proc_kill(loop, SIGKILL), -ESRCH);
+}
+
+/* A ring-3 read of kernel memory that a region holds, kernel-only: the
+ * region lookup finds it and the permission check names what it lacks
+ * (user_blobs.asm reads KREAD_VA). */
+TEST(proc, user_read_of_a_kernel_region_is_refused_for_its_missing_user_permission)
+{
+    const uintptr_t kread_va = 0xffff807000000000ull;
+    struct vmobj *o = vmobj_create_anon(1, "kernel only");
+    ASSERT_NE((uintptr_t)o, 0);
+    struct region_req req = { .addr = kread_va, .len = PAGE_SIZE, .prot = REGION_R | REGION_W,
+                              .flags = REGION_FIXED, .obj = o, .name = "kernel only" };
+    enum vmm_status st = region_map(&vmm_kernel_space, &req, NULL);
+    vmobj_put(o);
+    ASSERT_EQ(st, VMM_OK);
+    *(volatile uint64_t *)kread_va = 0x5ec2e7; /* present and readable for the kernel */
+    EXPECT_EQ(RUN(kread), WAIT_SIGNALED(SIGSEGV));
+    const struct vmm_fault *f = vmm_fault_last_unresolved();
+    char why[160];
+    EXPECT_EQ(f->va, kread_va);
+    EXPECT_EQ(f->error & (PF_ERR_U | PF_ERR_W | PF_ERR_I), PF_ERR_U);
+    EXPECT_STREQ(vmm_fault_reason_text(f, why, sizeof(why)),
+                 "user-mode access to a region without user permission");
+    EXPECT_EQ(region_unmap(&vmm_kernel_space, kread_va, PAGE_SIZE), VMM_OK);
 }

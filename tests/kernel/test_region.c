@@ -362,6 +362,59 @@ TEST(region, pager_later_waits_then_the_provided_page_is_mapped)
     vmobj_put(o);
 }
 
+/* ---- refault: once a page is mapped, the same access costs no fault ----------- */
+
+/* Read @va, then read it again and (when @write) write it twice: the
+ * first of each kind may fault, the second must not. */
+static void refault_free(uintptr_t va, bool write, const char *mode)
+{
+    uint64_t f0 = faults();
+    (void)*vt_q(va);
+    uint64_t f1 = faults();
+    (void)*vt_q(va + 8);
+    uint64_t f2 = faults();
+    EXPECT_EQ(f1 - f0, 1); /* the first touch did fault: nothing was mapped */
+    EXPECT_EQ(f2, f1);
+    uint64_t f3 = f2, f4 = f2;
+    if (write) {
+        *vt_q(va + 16) = 1;
+        f3 = faults();
+        *vt_q(va + 24) = 2;
+        f4 = faults();
+        EXPECT_EQ(f4, f3);
+    }
+    if (f2 != f1 || f4 != f3 || f1 - f0 != 1)
+        kprintf("# refault in mode: %s\n", mode);
+}
+
+TEST(region, refault_costs_no_fault_in_every_mode)
+{
+    const unsigned RW = REGION_R | REGION_W;
+    uintptr_t pa = map_anon(kspace, 0, 1, RW, 0);
+    uintptr_t sh = map_anon(kspace, 0, 1, RW, REGION_SHARED);
+    struct vmobj *pg = vmobj_create_module(rodata_pa(), PAGE_SIZE, "rodata");
+    struct vmobj *ph = vmobj_create_phys(rodata_pa(), 1, "rodata frame");
+    ASSERT_NE((uintptr_t)pg, 0);
+    ASSERT_NE((uintptr_t)ph, 0);
+    uintptr_t pp = map_obj(kspace, pg, 0, 1, RW, 0);
+    uintptr_t ps = map_obj(kspace, pg, 0, 1, RW, REGION_SHARED);
+    uintptr_t xr = map_obj(kspace, ph, 0, 1, REGION_R, 0);
+    ASSERT_NE(pa & sh & pp & ps & xr, 0);
+    refault_free(pa, true, "anonymous private");
+    refault_free(sh, true, "anonymous shared");
+    refault_free(pp, true, "paged private");
+    refault_free(ps, true, "paged shared");
+    refault_free(xr, false, "physical");
+    EXPECT_EQ(*vt_q(xr), *(const uint64_t *)kernel_rodata_start);
+    EXPECT_EQ(region_unmap(kspace, pa, PAGE_SIZE), VMM_OK);
+    EXPECT_EQ(region_unmap(kspace, sh, PAGE_SIZE), VMM_OK);
+    EXPECT_EQ(region_unmap(kspace, pp, PAGE_SIZE), VMM_OK);
+    EXPECT_EQ(region_unmap(kspace, ps, PAGE_SIZE), VMM_OK);
+    EXPECT_EQ(region_unmap(kspace, xr, PAGE_SIZE), VMM_OK);
+    vmobj_put(pg);
+    vmobj_put(ph);
+}
+
 /* ---- every refusal, by the access it names -------------------------------- */
 
 TEST(region, every_fatal_reason_made_by_its_access)
@@ -373,9 +426,10 @@ TEST(region, every_fatal_reason_made_by_its_access)
     uintptr_t guard = 0;
     ASSERT_EQ(region_map(kspace, &g, &guard), VMM_OK);
     test_pager_answer = PAGER_FAIL;
-    struct vmobj *o = vmobj_create_paged(1, &test_pager, "failing");
+    struct vmobj *o = vmobj_create_paged(3, &test_pager, "failing");
     ASSERT_NE((uintptr_t)o, 0);
-    uintptr_t paged = map_obj(kspace, o, 0, 1, REGION_R, 0);
+    uint32_t paged_id = o->id;
+    uintptr_t paged = map_obj(kspace, o, 2, 1, REGION_R, 0);
     vmobj_put(o);
     ASSERT_NE(ro & rw & none & paged, 0);
     uint64_t fatal = vmm_counters_get().fatal;
@@ -387,7 +441,12 @@ TEST(region, every_fatal_reason_made_by_its_access)
     vt_expect_fault(ro + 8, 'w', "write to a region without write permission", PF_ERR_W);
     vt_expect_fault(rw, 'x', "execute in a region without execute permission", PF_ERR_I);
     vt_expect_fault(none, 'r', "read of a region without read permission", 0);
-    vt_expect_fault(paged, 'r', "pager failed to provide the page", 0);
+    /* Page 2 of the object, so the page number in the text is not the
+     * region's first page by accident. */
+    char want[96];
+    ksnprintf(want, sizeof(want), "pager failed to provide page 2 of object #%u: the test pager says no",
+              paged_id);
+    vt_expect_fault(paged, 'r', want, 0);
     EXPECT_STREQ(vmm_fault_last_unresolved()->pager_why, "the test pager says no");
     EXPECT_TRUE(vmm_fault_last_unresolved()->has_region);
     EXPECT_EQ(vmm_fault_last_unresolved()->region_start, paged);
@@ -740,14 +799,91 @@ TEST(region, out_of_memory_in_each_resolution_changes_nothing)
     ASSERT_NE(p, 0);
     EXPECT_TRUE(probe_read64(p + PAGE_SIZE, NULL, NULL));
     oom_case(p, 'r', "page-in");
-    /* Private copy of a cached page, and a CoW copy of a read-mapped one. */
+    /* A CoW copy of a read-mapped object page. */
     uint64_t cached = o->cached;
     oom_case(p + PAGE_SIZE, 'w', "CoW copy of an object page");
     EXPECT_EQ(o->cached, cached);
+    /* A first write through another private region to a page the object
+     * holds: its own copy at once. */
+    uintptr_t p2 = map_obj(kspace, o, 0, 2, RW, 0);
+    ASSERT_NE(p2, 0);
+    EXPECT_TRUE(probe_read64(p2, NULL, NULL)); /* the table exists now */
+    oom_case(p2 + PAGE_SIZE, 'w', "private copy of a cached object page");
+    EXPECT_EQ(o->cached, cached);
+    EXPECT_EQ(region_unmap(kspace, p2, 2 * PAGE_SIZE), VMM_OK);
+    /* A physical object's frame where a page table must be made first. */
+    struct vmobj *ph = vmobj_create_phys(rodata_pa(), 1, "rodata frame");
+    ASSERT_NE((uintptr_t)ph, 0);
+    struct region_req far = { .addr = KERNEL_ARENA_BASE + 0x60000000ull, .len = PAGE_SIZE,
+                              .prot = REGION_R, .flags = REGION_FIXED, .obj = ph };
+    ASSERT_EQ(region_map(kspace, &far, NULL), VMM_OK);
+    vmobj_put(ph);
+    oom_case(far.addr, 'r', "physical frame, page tables needed");
+    EXPECT_EQ(region_unmap(kspace, far.addr, PAGE_SIZE), VMM_OK);
     EXPECT_EQ(region_unmap(kspace, p, 2 * PAGE_SIZE), VMM_OK);
     vmobj_put(o);
     EXPECT_EQ(region_unmap(kspace, sh, 2 * PAGE_SIZE), VMM_OK);
     EXPECT_EQ(region_unmap(kspace, a, 4 * PAGE_SIZE), VMM_OK);
+}
+
+/* Every free object of kmem cache @name taken, so its next allocation needs
+ * a frame; the cache is returned for kmem_give_back. */
+static void *kheld[1024];
+static unsigned nkheld;
+
+static struct kmem_cache *kmem_take_all(const char *name)
+{
+    struct kmem_cache *c = kmem_caches();
+    while (c && strcmp(c->name, name) != 0)
+        c = c->next_cache;
+    while (c && c->partial && nkheld < sizeof(kheld) / sizeof(kheld[0]))
+        kheld[nkheld++] = kmem_alloc(c);
+    return c && !c->partial ? c : NULL;
+}
+
+static void kmem_give_back(struct kmem_cache *c)
+{
+    while (nkheld)
+        kmem_free(c, kheld[--nkheld]);
+}
+
+TEST(region, unmap_and_protect_out_of_memory_change_nothing)
+{
+    enum { N = 8 };
+    uintptr_t va = map_anon(kspace, 0, N, REGION_R | REGION_W, 0);
+    ASSERT_NE(va, 0);
+    for (int i = 0; i < N; i++)
+        *vt_q(va + i * PAGE_SIZE) = 0x100 + i;
+    uint64_t pte[N];
+    for (int i = 0; i < N; i++)
+        pte[i] = snap_of(va + i * PAGE_SIZE).pte;
+    struct snap before = snap_of(va);
+    struct kmem_cache *c = kmem_take_all("region");
+    ASSERT_NE((uintptr_t)c, 0);
+    pmm_fail_all(true);
+    /* A hole in the middle, protecting the middle or one end: each needs a
+     * new region, none can have one. */
+    enum vmm_status hole = region_unmap(kspace, va + 3 * PAGE_SIZE, 2 * PAGE_SIZE);
+    enum vmm_status mid = region_protect(kspace, va + 3 * PAGE_SIZE, 2 * PAGE_SIZE, REGION_R);
+    enum vmm_status low = region_protect(kspace, va, PAGE_SIZE, REGION_R);
+    /* Whole regions need none. */
+    enum vmm_status whole = region_protect(kspace, va, N * PAGE_SIZE, REGION_R);
+    pmm_fail_all(false);
+    kmem_give_back(c);
+    EXPECT_EQ(hole, VMM_ERR_NOMEM);
+    EXPECT_EQ(mid, VMM_ERR_NOMEM);
+    EXPECT_EQ(low, VMM_ERR_NOMEM);
+    EXPECT_EQ(whole, VMM_OK);
+    struct snap after = snap_of(va);
+    EXPECT_EQ(after.regions, before.regions);
+    EXPECT_EQ(after.free, before.free);
+    EXPECT_TRUE(region_is(va + 4 * PAGE_SIZE, va, va + N * PAGE_SIZE, REGION_R, 0));
+    for (int i = 0; i < N; i++) {
+        /* The same frame in every entry; only the write right went. */
+        EXPECT_EQ(snap_of(va + i * PAGE_SIZE).pte, pte[i] & ~(uint64_t)PTE_W);
+        EXPECT_EQ(*vt_q(va + i * PAGE_SIZE), 0x100 + i);
+    }
+    EXPECT_EQ(region_unmap(kspace, va, N * PAGE_SIZE), VMM_OK);
 }
 
 /* ---- kernel memory in regions ---------------------------------------------- */

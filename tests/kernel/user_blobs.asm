@@ -110,3 +110,14 @@ elf_begin user_blob_ud2, 0x400000, .code
 .code:
     ud2
 user_blob_ud2_end:
+
+; A read of kernel memory that a region holds (the test maps one at
+; KREAD_VA, kernel-only): refused for the region's missing user permission.
+%define KREAD_VA 0xffff807000000000
+elf_begin user_blob_kread, 0x400000, .code
+.code:
+    mov rax, [abs qword KREAD_VA]
+    mov edi, 1
+    mov eax, 231
+    syscall
+user_blob_kread_end:

@@ -35,7 +35,7 @@ static inline uint64_t vt_flags(const struct vmm_space *s, uintptr_t va)
 }
 
 /* Probe @va with @how ('r', 'w', 'x'); expect a #PF whose unresolved
- * reason reads @reason and whose error code has @err_bits. */
+ * reason, as reports print it, reads @reason and whose error code has @err_bits. */
 static inline void vt_expect_fault(uintptr_t va, char how, const char *reason, uint64_t err_bits)
 {
     struct probe_fault pf = { 0 };
@@ -46,7 +46,8 @@ static inline void vt_expect_fault(uintptr_t va, char how, const char *reason, u
     EXPECT_EQ(pf.vector, 14);
     EXPECT_EQ(pf.cr2, va);
     EXPECT_EQ(pf.error_code & err_bits, err_bits);
-    EXPECT_STREQ(vmm_fault_reason_str(vmm_fault_last_unresolved()->reason), reason);
+    char why[160];
+    EXPECT_STREQ(vmm_fault_reason_text(vmm_fault_last_unresolved(), why, sizeof(why)), reason);
     EXPECT_EQ(vmm_fault_last_unresolved()->va, va);
 }
 

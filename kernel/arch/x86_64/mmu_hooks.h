@@ -96,7 +96,7 @@ static inline uint64_t *mmu_table(paddr_t space_pml4, int level, uintptr_t va, p
  * change made through any space is live on this CPU. */
 static inline void mmu_invalidate(paddr_t space_pml4, uintptr_t va)
 {
-    if (space_pml4 == mm_cpu()->active_pml4 || va >= KERNEL_HALF_START)
+    if (tlb_may_hold(space_pml4, mm_cpu()->active_pml4, va))
         invlpg(va);
 }
 
