@@ -304,6 +304,8 @@ static long module_read(struct file *f, uintptr_t buf, size_t n)
 
 static long text_read(struct file *f, uintptr_t buf, size_t n)
 {
+    if (f->dir)
+        return -EISDIR;
     size_t left = f->pos < f->size ? f->size - f->pos : 0;
     if (n > left)
         n = left;
@@ -335,4 +337,24 @@ long file_write(struct file *f, uintptr_t buf, size_t n)
     case FILE_PIPE_READ: return -EBADF;
     }
     return -EBADF;
+}
+
+long file_getdents(struct file *f, uintptr_t buf, size_t n)
+{
+    if (f->kind != FILE_TEXT || !f->dir)
+        return -ENOTDIR;
+    size_t done = 0;
+    while (f->pos + done + 18 < f->size) { /* reclen is at byte 16 */
+        uint16_t reclen;
+        memcpy(&reclen, f->text + f->pos + done + 16, sizeof(reclen));
+        if (done + reclen > n)
+            break;
+        done += reclen;
+    }
+    if (!done && f->pos < f->size)
+        return -EINVAL;
+    if (done && copy_to_user(buf, f->text + f->pos, done))
+        return -EFAULT;
+    f->pos += done;
+    return (long)done;
 }

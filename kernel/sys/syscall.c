@@ -58,6 +58,7 @@ static const struct {
     [110] = { "getppid", sys_getppid },
     [158] = { "arch_prctl", sys_arch_prctl },
     [186] = { "gettid", sys_gettid },
+    [217] = { "getdents64", sys_getdents64 },
     [218] = { "set_tid_address", sys_set_tid_address },
     [228] = { "clock_gettime", sys_clock_gettime },
     [230] = { "clock_nanosleep", sys_clock_nanosleep },

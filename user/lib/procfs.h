@@ -1,0 +1,77 @@
+/* Reading /proc the way Linux lays it out, for the tools (ps, maps,
+ * meminfo, vmstat) and the tests: the same code reads Zeroframe's files and
+ * Linux's.  Header-only, like check.h. */
+#ifndef ZF_USER_PROCFS_H
+#define ZF_USER_PROCFS_H
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The whole of @path into @buf (NUL-terminated): its length, or -1. */
+static inline long proc_slurp(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, size - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len == size - 1)
+            break;
+    }
+    close(fd);
+    buf[len] = 0;
+    return (long)len;
+}
+
+/* The number after "@key:" in a "Key:   123 kB" file, or -1. */
+static inline long long proc_field(const char *text, const char *key)
+{
+    size_t len = strlen(key);
+    for (const char *line = text; line && *line;) {
+        if (strncmp(line, key, len) == 0 && line[len] == ':')
+            return atoll(line + len + 1);
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return -1;
+}
+
+/* One line of /proc/PID/maps. */
+struct map_line {
+    unsigned long start, end, offset, inode;
+    char perms[5];
+    unsigned dev_major, dev_minor;
+    char path[256];
+};
+
+/* Parse one line (up to its newline); pointer past it, or NULL at the end
+ * or on a line that is not in the format. */
+static inline const char *map_parse(const char *line, struct map_line *m)
+{
+    if (!line || !*line)
+        return NULL;
+    int used = 0;
+    if (sscanf(line, "%lx-%lx %4s %lx %x:%x %lu%n", &m->start, &m->end, m->perms, &m->offset,
+               &m->dev_major, &m->dev_minor, &m->inode, &used) != 7)
+        return NULL;
+    const char *c = line + used;
+    while (*c == ' ')
+        c++;
+    size_t n = strcspn(c, "\n");
+    if (n >= sizeof(m->path))
+        n = sizeof(m->path) - 1;
+    memcpy(m->path, c, n);
+    m->path[n] = 0;
+    c += strcspn(c, "\n");
+    return *c ? c + 1 : c;
+}
+
+#endif
