@@ -251,10 +251,10 @@ static long console_file_read(uintptr_t buf, size_t n)
     size_t got = 0;
     if (!n)
         return 0;
-    /* Block for the first byte (polling: the UART's receive interrupt is
-     * not used yet), then take what is waiting, up to a newline. */
+    /* Wait for the first byte (the ring is looked at every tick), then
+     * take what is waiting, up to a newline. */
     int c;
-    while ((c = serial_getc_nonblock(SERIAL_COM1)) < 0) {
+    while ((c = console_input_getc()) < 0) {
         if (!serial_present(SERIAL_COM1))
             return 0;
         sched_sleep(1);
@@ -264,7 +264,7 @@ static long console_file_read(uintptr_t buf, size_t n)
     do {
         tmp[got++] = (char)(c == '\r' ? '\n' : c);
     } while (got < n && got < sizeof(tmp) && tmp[got - 1] != '\n' &&
-             (c = serial_getc_nonblock(SERIAL_COM1)) >= 0);
+             (c = console_input_getc()) >= 0);
     return copy_to_user(buf, tmp, got) ? -EFAULT : (long)got;
 }
 

@@ -185,6 +185,7 @@ int proc_fork(const struct irq_frame *frame)
     }
     child->thread->fs_base = sched_current()->fs_base;
     fpu_save(&child->thread->fpu); /* the parent's registers, as they are now */
+    child->sig_ignored = parent->sig_ignored;
     child->brk_start = parent->brk_start;
     child->brk = parent->brk;
     if ((child->exe = parent->exe)) {
@@ -256,11 +257,20 @@ int proc_kill(int pid, int sig)
         return -EINVAL;
     if (sig == 0)
         return 0;
+    if (sig != SIGKILL && (p->sig_ignored & (1ull << (sig - 1))))
+        return 0;
     if (!p->kill_signal)
         p->kill_signal = sig;
     if (p->thread)
         sched_wake(p->thread); /* from a wait, a sleep or a stop: to die */
     return 0;
+}
+
+void proc_console_interrupt(void)
+{
+    for (struct proc *p = procs; p; p = p->next_proc)
+        if (p->pid > 1 && !p->zombie)
+            proc_kill(p->pid, SIGINT);
 }
 
 void proc_exit(int status)

@@ -175,17 +175,35 @@ long sys_clock_gettime(const struct syscall_args *a)
     return copy_to_user(a->a[1], &ts, sizeof(ts)) ? -EFAULT : 0;
 }
 
-/* Signals: default actions only.  Handlers are accepted and never called;
- * masks are accepted and ignored (the terminating signals we deliver cannot
- * be blocked anyway). */
+/* Signals: default actions, or ignored (SIG_IGN).  Handlers are accepted
+ * and never called (the default action happens instead); masks are
+ * accepted and ignored (the terminating signals we deliver cannot be
+ * blocked anyway). */
+#define SIG_IGN_HANDLER 1
 long sys_rt_sigaction(const struct syscall_args *a)
 {
-    if (a->a[0] == 0 || a->a[0] >= NSIG || a->a[3] != 8)
+    uint64_t sig = a->a[0];
+    if (sig == 0 || sig >= NSIG || a->a[3] != 8)
         return -EINVAL;
-    if (a->a[2]) {
-        static const char dfl[32]; /* struct k_sigaction: SIG_DFL, no flags */
-        if (copy_to_user(a->a[2], dfl, sizeof(dfl)))
+    struct proc *p = proc_current();
+    uint64_t bit = 1ull << (sig - 1);
+    uint64_t handler = 0;
+    if (a->a[1]) {
+        if (sig == SIGKILL || sig == 19 /* SIGSTOP */)
+            return -EINVAL;
+        if (copy_from_user(&handler, a->a[1], sizeof(handler)))
             return -EFAULT;
+    }
+    if (a->a[2]) {
+        uint64_t old[4] = { (p->sig_ignored & bit) ? SIG_IGN_HANDLER : 0, 0, 0, 0 };
+        if (copy_to_user(a->a[2], old, sizeof(old)))
+            return -EFAULT;
+    }
+    if (a->a[1]) {
+        if (handler == SIG_IGN_HANDLER)
+            p->sig_ignored |= bit;
+        else
+            p->sig_ignored &= ~bit;
     }
     return 0;
 }
