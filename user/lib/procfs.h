@@ -75,3 +75,60 @@ static inline const char *map_parse(const char *line, struct map_line *m)
 }
 
 #endif
+
+/* ---- fault counters, for the demos -------------------------------------- */
+#include <sys/utsname.h>
+
+struct counters {
+    long long v[9];
+};
+static const char *const counter_names[9] = {
+    "pgfault", "pgmajfault", "zf_zero_fills", "zf_zero_maps", "zf_cow_copies",
+    "zf_cow_reuses", "zf_page_maps", "zf_fatal", "nr_free_pages",
+};
+static const char *const counter_what[9] = {
+    "page faults (all kinds)", "faults that read a file page in", "zero-fills (a fresh zeroed frame)",
+    "zero-frame maps (a read: no frame)", "CoW copies", "CoW reuses (no copy)",
+    "file pages mapped", "fatal faults", "free frames",
+};
+
+static inline long long vmstat_of(const char *text, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *line = text; line && *line;) {
+        if (strncmp(line, name, len) == 0 && line[len] == ' ')
+            return atoll(line + len + 1);
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return -1;
+}
+
+static inline void counters_read(struct counters *c)
+{
+    static char buf[8192];
+    if (proc_slurp("/proc/vmstat", buf, sizeof(buf)) < 0)
+        buf[0] = 0;
+    for (int i = 0; i < 9; i++)
+        c->v[i] = vmstat_of(buf, counter_names[i]);
+}
+
+/* "  name  +delta  what" for each counter that moved (or every one with
+ * @all); counters this kernel does not have are left out. */
+static inline void counters_print(const struct counters *a, const struct counters *b, int all)
+{
+    for (int i = 0; i < 9; i++) {
+        if (a->v[i] < 0 || b->v[i] < 0)
+            continue;
+        long long d = b->v[i] - a->v[i];
+        if (d || all)
+            printf("    %-14s %+8lld   %s\n", counter_names[i], d, counter_what[i]);
+    }
+}
+
+static inline int kernel_is_zeroframe(void)
+{
+    struct utsname u;
+    return uname(&u) == 0 && strcmp(u.sysname, "Zeroframe") == 0;
+}
