@@ -112,7 +112,7 @@ def main():
                     r"^Zeroframe shell", r"zf\$ $"):
             raise SystemExit
         step("help lists the programs", "help\r", r"^  lazy +demo: a large mmap",
-             r"^  test_maps +test:", r"zf\$ $")
+             r"^  test_cowtest +test:", r"zf\$ $")
         step("backspace edits the line; arguments reach the program", "hellx\x7fo one two\r",
              r"^hello from hello: one two \(3 environment strings\)$", r"zf\$ $")
         step("an unknown name", "nosuch\r", r"^sh: nosuch: no such program", r"zf\$ $")
