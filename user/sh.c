@@ -35,6 +35,7 @@ static const struct {
     { "faults", "demo: a gallery of fatal faults, each in a child, with the kernel's report" },
     { "filemap", "demo: a program file mapped: paged in on first touch, private copy on write" },
     { "oom", "demo: a process that runs out of memory, and the system that survives" },
+    { "spin", "spin [SECONDS]: loop, to try Ctrl-C and kill on" },
     { "hello", "print a greeting and the arguments" },
     { "echoargs", "print each argument on its own line" },
     { "runtests", "runtests PROG...: run programs and report each (make test's runner)" },

@@ -9,8 +9,9 @@ int main(int argc, char **argv)
     struct counters a, b;
     counters_read(&a);
     if (argc < 2) {
-        struct counters zero = { { 0 } };
-        counters_print(&zero, &a, 1);
+        for (int i = 0; i < 9; i++)
+            if (a.v[i] >= 0)
+                printf("%-14s %10lld   %s\n", counter_names[i], a.v[i], counter_what[i]);
         return 0;
     }
     char path[256];

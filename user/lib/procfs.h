@@ -105,7 +105,9 @@ static inline long long vmstat_of(const char *text, const char *name)
     return -1;
 }
 
-static inline void counters_read(struct counters *c)
+static struct counters counters_noise; /* what one reading itself costs */
+
+static inline void counters_read_raw(struct counters *c)
 {
     static char buf[8192];
     if (proc_slurp("/proc/vmstat", buf, sizeof(buf)) < 0)
@@ -114,14 +116,32 @@ static inline void counters_read(struct counters *c)
         c->v[i] = vmstat_of(buf, counter_names[i]);
 }
 
+/* Reading /proc/vmstat costs a fault or so of its own (the kernel builds
+ * the text in fresh memory): measured once, then left out of the deltas. */
+static inline void counters_read(struct counters *c)
+{
+    static int calibrated;
+    if (!calibrated) {
+        struct counters a, b;
+        calibrated = 1;
+        counters_read_raw(&a); /* the first reading pages this code in */
+        counters_read_raw(&a);
+        counters_read_raw(&b);
+        for (int i = 0; i < 9; i++)
+            counters_noise.v[i] = b.v[i] - a.v[i];
+    }
+    counters_read_raw(c);
+}
+
 /* "  name  +delta  what" for each counter that moved (or every one with
- * @all); counters this kernel does not have are left out. */
+ * @all), less the cost of one reading; counters this kernel does not have
+ * are left out. */
 static inline void counters_print(const struct counters *a, const struct counters *b, int all)
 {
     for (int i = 0; i < 9; i++) {
         if (a->v[i] < 0 || b->v[i] < 0)
             continue;
-        long long d = b->v[i] - a->v[i];
+        long long d = b->v[i] - a->v[i] - counters_noise.v[i];
         if (d || all)
             printf("    %-14s %+8lld   %s\n", counter_names[i], d, counter_what[i]);
     }
