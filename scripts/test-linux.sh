@@ -45,8 +45,8 @@ chmod 755 "$root"/bin/* # badelf is made by head: no x bit, which Linux checks f
 
 serial=$out/serial.log
 rm -f "$serial"
-# The same QEMU as the Zeroframe boots (scripts/qemu-args.sh), 256 MiB.
-qargs=$(MEM=${MEM:-256M} scripts/qemu-args.sh)
+# The same QEMU as the Zeroframe boots (scripts/qemu-args.sh), 128 MiB by default.
+qargs=$(MEM=${MEM:-128M} scripts/qemu-args.sh)
 # shellcheck disable=SC2086
 timeout --kill-after=5 "$timeout" qemu-system-x86_64 $qargs -kernel "$vmlinuz" \
     -initrd "$out/initramfs.cpio.gz" -append "console=ttyS0 quiet panic=-1 -- ${tests[*]}" \
