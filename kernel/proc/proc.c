@@ -223,6 +223,11 @@ static void reap(struct proc *c)
 
 int proc_wait(int pid, int *status, bool nohang)
 {
+    return proc_wait_keep(pid, status, nohang, false);
+}
+
+int proc_wait_keep(int pid, int *status, bool nohang, bool keep)
+{
     struct proc *self = proc_current();
     for (;;) {
         bool any = false;
@@ -234,7 +239,8 @@ int proc_wait(int pid, int *status, bool nohang)
                 int id = c->pid;
                 if (status)
                     *status = c->wait_status;
-                reap(c);
+                if (!keep)
+                    reap(c);
                 return id;
             }
         }
@@ -352,20 +358,24 @@ void proc_user_fault(struct irq_frame *frame, uint64_t cr2)
         const struct vmm_fault *f = vmm_fault_last_unresolved();
         const char *kind = f->error & PF_ERR_I ? "instruction fetch" : f->error & PF_ERR_W ? "data write" : "data read";
         if (f->result == VMM_FAULT_OOM) {
-            kprintf("PID %d [%s] out of memory resolving a %s fault at %#lx: killed\n", p->pid,
-                    p->name, kind, (unsigned long)cr2);
+            ksnprintf(p->fault, sizeof(p->fault), "out of memory resolving a %s fault at %#lx",
+                      kind, (unsigned long)cr2);
+            kprintf("PID %d [%s] %s: killed\n", p->pid, p->name, p->fault);
             sig = SIGKILL;
         } else {
-            kprintf("PID %d [%s] %s fault at %#lx: %s\n", p->pid, p->name, kind,
-                    (unsigned long)cr2, vmm_fault_reason_str(f->reason));
+            ksnprintf(p->fault, sizeof(p->fault), "%s fault at %#lx: %s", kind,
+                      (unsigned long)cr2, vmm_fault_reason_str(f->reason));
+            kprintf("PID %d [%s] %s\n", p->pid, p->name, p->fault);
         }
         vmm_fault_report(f);
     } else if (v >= IRQ_EXCEPTIONS) {
-        kprintf("PID %d [%s] cannot return to %#lx: not a canonical user address\n", p->pid,
-                p->name, (unsigned long)frame->rip);
+        ksnprintf(p->fault, sizeof(p->fault), "cannot return to %#lx: not a canonical user address",
+                  (unsigned long)frame->rip);
+        kprintf("PID %d [%s] %s\n", p->pid, p->name, p->fault);
     } else {
-        kprintf("PID %d [%s] %s (%s) at %#lx\n", p->pid, p->name, irq_vector_mnemonic(v),
-                irq_vector_name(v), (unsigned long)frame->rip);
+        ksnprintf(p->fault, sizeof(p->fault), "%s (%s) at %#lx", irq_vector_mnemonic(v),
+                  irq_vector_name(v), (unsigned long)frame->rip);
+        kprintf("PID %d [%s] %s\n", p->pid, p->name, p->fault);
         if (v == IRQ_GP && frame->error_code == 0)
             kprintf("  (a #GP with error code 0 in user mode: often a non-canonical address)\n");
     }

@@ -283,6 +283,8 @@ static void status(struct text *t, struct proc *p)
         EMIT(t, "RssShmem:\t%8llu kB\n", (unsigned long long)kb(w.sum.shmem));
     }
     EMIT(t, "Threads:\t1\n");
+    if (p->fault[0]) /* Zeroframe's own: why a fatal fault killed it (zombies) */
+        EMIT(t, "ZfFault:\t%s\n", p->fault);
 }
 
 /* /proc as a directory: linux_dirent64 records (getdents64 hands out whole

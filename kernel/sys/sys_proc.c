@@ -72,6 +72,38 @@ long sys_exit_group(const struct syscall_args *a)
     proc_exit(WAIT_EXITED((int)a->a[0]));
 }
 
+/* waitid for exited children only (WEXITED), with WNOHANG and WNOWAIT (a
+ * shell reads the zombie's /proc/PID/status before reaping it). */
+#define P_ALL 0
+#define P_PID 1
+#define WEXITED 4
+#define WNOWAIT 0x01000000
+#define SIGCHLD 17
+#define CLD_EXITED 1
+#define CLD_KILLED 2
+long sys_waitid(const struct syscall_args *a)
+{
+    int idtype = (int)a->a[0], id = (int)a->a[1], options = (int)a->a[3];
+    if ((idtype != P_ALL && idtype != P_PID) || (idtype == P_PID && id <= 0) ||
+        !(options & WEXITED) || (options & ~(WNOHANG | WEXITED | WNOWAIT)))
+        return -EINVAL; /* no process groups, no stopped or continued children */
+    int status = 0;
+    int got = proc_wait_keep(idtype == P_PID ? id : -1, &status, options & WNOHANG,
+                             options & WNOWAIT);
+    if (got < 0)
+        return got;
+    int32_t info[32] = { 0 }; /* siginfo_t: 128 bytes; all zero when none (WNOHANG) */
+    if (got > 0) {
+        info[0] = SIGCHLD;
+        info[2] = (status & 0x7f) ? CLD_KILLED : CLD_EXITED;
+        info[4] = got;                                              /* si_pid */
+        info[6] = (status & 0x7f) ? (status & 0x7f) : (status >> 8) & 0xff; /* si_status */
+    }
+    if (a->a[2] && copy_to_user(a->a[2], info, sizeof(info)))
+        return -EFAULT;
+    return 0;
+}
+
 long sys_wait4(const struct syscall_args *a)
 {
     int pid = (int)a->a[0], options = (int)a->a[2];

@@ -63,6 +63,7 @@ static const struct {
     [228] = { "clock_gettime", sys_clock_gettime },
     [230] = { "clock_nanosleep", sys_clock_nanosleep },
     [231] = { "exit_group", sys_exit_group },
+    [247] = { "waitid", sys_waitid },
     [257] = { "openat", sys_openat },
     [292] = { "dup3", sys_dup3 },
     [293] = { "pipe2", sys_pipe2 },
