@@ -142,6 +142,13 @@ def main():
              r"^PID \d+ \[faults\] data write fault at 0x[0-9a-f]+: write to a region without "
              r"write permission$",
              r"^faults: readonly: the child was killed by signal 11", r"zf\$ $")
+        step("a program killed by a fault: the shell gives the signal and the reason",
+             "faults -here readonly\r",
+             r"^\[faults: killed by SIGSEGV \(11\): Segmentation fault; data write fault at "
+             r"0x[0-9a-f]+: write to a region without write permission\]$", r"zf\$ $")
+        step("the same for #DE", "faults -here div0\r",
+             r"^\[faults: killed by SIGFPE \(8\): Arithmetic exception; #DE \(divide error\) at "
+             r"0x[0-9a-f]+\]$", r"zf\$ $")
         step("exit ends the shell, and init with it", "exit\r",
              r"^init: /bin/init exited with status 0")
     except SystemExit:

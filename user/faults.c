@@ -1,6 +1,7 @@
 /* faults: a gallery of fatal faults.  Each runs in a child, which the
  * kernel kills with the matching signal after printing its report (the
- * reason, the region, the page-table walk, the registers). */
+ * reason, the region, the page-table walk, the registers).  "faults -here
+ * NAME" takes the fault itself, for the shell to report. */
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -62,6 +63,14 @@ int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     int n = (int)(sizeof(gallery) / sizeof(gallery[0]));
+    if (argc == 3 && strcmp(argv[1], "-here") == 0) { /* the fault in this process */
+        for (int i = 0; i < n; i++)
+            if (strcmp(argv[2], gallery[i].name) == 0) {
+                printf("faults: %s, in this process: %s\n", gallery[i].name, gallery[i].what);
+                gallery[i].fn();
+            }
+        return 1;
+    }
     for (int i = 0; i < n; i++) {
         if (argc > 1) { /* only the named ones */
             int want = 0;
@@ -86,6 +95,6 @@ int main(int argc, char **argv)
                    WEXITSTATUS(st));
     }
     if (argc == 1)
-        printf("faults: run 'faults NAME...' for some of them only\n");
+        printf("faults: 'faults NAME...' for some of them only, 'faults -here NAME' for one in this process\n");
     return 0;
 }

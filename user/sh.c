@@ -1,7 +1,8 @@
 /* sh: Zeroframe's shell on the serial console.  Runs a program by name
  * (from /bin) with arguments and says how it ended: its exit status, or the
- * signal that killed it (the kernel's report of a fatal fault, with the
- * reason, comes just before on the console).  Line editing: backspace,
+ * signal that killed it and, on Zeroframe, the fault's reason (read from
+ * the zombie's /proc/PID/status before reaping it; the kernel's full report
+ * comes just before on the console).  Line editing: backspace,
  * Ctrl-U (erase the line), Ctrl-D on an empty line (leave).  Ctrl-C kills
  * the program in the foreground: the console driver sends SIGINT, which the
  * shell itself ignores and its children do not.  Built in: help, exit.
@@ -18,6 +19,8 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include "lib/procfs.h"
 
 #define LINE_MAX_ 256
 #define ARGS_MAX 32
@@ -149,6 +152,20 @@ static void run(char **argv)
         printf("sh: cannot run %s: %s\n", path, strerror(errno));
         _exit(127);
     }
+    /* Wait without reaping first: a zombie's /proc/PID/status still says
+     * why a fatal fault killed it (Zeroframe's ZfFault line). */
+    siginfo_t si;
+    while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0)
+        if (errno != EINTR)
+            break;
+    char fault[160] = "";
+    char spath[64], status[4096];
+    snprintf(spath, sizeof(spath), "/proc/%d/status", (int)pid);
+    if (proc_slurp(spath, status, sizeof(status)) > 0) {
+        const char *f = strstr(status, "\nZfFault:\t");
+        if (f)
+            snprintf(fault, sizeof(fault), "; %.*s", (int)strcspn(f + 10, "\n"), f + 10);
+    }
     int st;
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR) {
@@ -159,8 +176,8 @@ static void run(char **argv)
         if (WEXITSTATUS(st))
             printf("[%s: exit status %d]\n", argv[0], WEXITSTATUS(st));
     } else if (WIFSIGNALED(st)) {
-        printf("[%s: killed by %s (%d): %s]\n", argv[0], signame(WTERMSIG(st)), WTERMSIG(st),
-               strsignal(WTERMSIG(st)));
+        printf("[%s: killed by %s (%d): %s%s]\n", argv[0], signame(WTERMSIG(st)), WTERMSIG(st),
+               strsignal(WTERMSIG(st)), fault);
     }
     fflush(stdout);
 }
