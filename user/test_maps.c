@@ -3,6 +3,7 @@
  * lines in a forked child; [heap], [stack] and the program's own file are
  * named; /proc/self/status and /proc/PID/status name the process.  Only
  * Linux's formats are read, so the checks hold on Linux too. */
+#include <dirent.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -160,5 +161,28 @@ int main(int argc, char **argv)
               strstr(status, "Name:\ttest_maps\n") && strstr(status, "State:\tR (running)\n") &&
               proc_field(status, "VmSize") > 0 && proc_field(status, "VmRSS") > 0,
           "/proc/self/status: Name, State R, Pid, PPid, VmSize and VmRSS");
+
+    /* The system-wide files, and /proc as a directory. */
+    static char info[16384];
+    CHECK(proc_slurp("/proc/meminfo", info, sizeof(info)) > 0 && proc_field(info, "MemTotal") > 0 &&
+              proc_field(info, "MemFree") > 0 && proc_field(info, "AnonPages") > 0 &&
+              proc_field(info, "Mapped") >= 0 && proc_field(info, "MemFree") < proc_field(info, "MemTotal"),
+          "/proc/meminfo: MemTotal, MemFree (less), AnonPages (ours at least), Mapped");
+    long long f0 = vmstat("pgfault");
+    volatile char *fresh = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    fresh[0] = 1;
+    CHECK(f0 > 0 && vmstat("pgfault") > f0 && vmstat("pgmajfault") >= 0,
+          "/proc/vmstat: pgfault counts our fault, pgmajfault is there");
+    DIR *d = opendir("/proc");
+    int found_self = 0, found_meminfo = 0;
+    char me[16];
+    snprintf(me, sizeof(me), "%d", (int)getpid());
+    for (struct dirent *e; d && (e = readdir(d));) {
+        found_self |= strcmp(e->d_name, me) == 0;
+        found_meminfo |= strcmp(e->d_name, "meminfo") == 0;
+    }
+    if (d)
+        closedir(d);
+    CHECK(found_self && found_meminfo, "readdir(/proc) lists our PID %s and meminfo", me);
     return check_end();
 }
