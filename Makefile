@@ -130,6 +130,12 @@ test: deps
 	@$(MAKE) --no-print-directory $(ELF) $(ISO)
 	@tests/run-all.sh
 
+# The user test programs on a stock Debian Linux kernel (downloaded once with
+# apt-get download, never installed): outside `make test` (network).
+.PHONY: test-linux
+test-linux: deps $(USER_BIN)
+	@scripts/test-linux.sh
+
 debug: deps $(ISO)
 	@scripts/debug.sh $(ELF) $(ISO)
 
@@ -141,6 +147,7 @@ help:
 	@echo "  make / make iso   build $(ELF) and $(ISO)"
 	@echo "  make run          boot in QEMU, serial console on this terminal (quit: Ctrl-A X)"
 	@echo "  make test         every test: host tests, all kernel boots, runner self-tests"
+	@echo "  make test-linux   the user test programs as init of Debian's Linux kernel (downloads it once)"
 	@echo "  make debug        boot paused under GDB (gdbstub), symbols and zf-* helpers loaded, stop at _start"
 	@echo "  make debug-server only QEMU, paused, with its gdbstub (attach from an IDE or another terminal)"
 	@echo "  make deps         install missing tools (Debian/Ubuntu, apt-get)"

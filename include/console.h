@@ -16,6 +16,13 @@ void console_use_boot_display(void);
  * messages so far. */
 void console_attach_framebuffer(void);
 
+/* Console input (kernel/dev/console_in.c): COM1's bytes, gathered by its
+ * receive interrupt once started.  Ctrl-C is not passed on: it calls
+ * @on_interrupt instead. */
+void console_input_start(void (*on_interrupt)(void));
+/* The next byte typed, or -1 when none is waiting. */
+int console_input_getc(void);
+
 /* 16550 serial port (kernel/dev/serial.c). */
 bool serial_init(uint16_t port);   /* false when no UART answers at @port */
 void serial_putc(uint16_t port, char c);

@@ -24,8 +24,10 @@ struct file {
     const char *path;
     /* pipes */
     struct pipe *pipe;
-    /* generated text (/proc files): a snapshot taken at open */
+    /* generated text (/proc files): a snapshot taken at open; for a
+     * directory (/proc), linux_dirent64 records for getdents64 */
     char *text;
+    bool dir;
 };
 
 /* The named, read-only files: multiboot2 modules by path ("/bin/init"). */
@@ -37,7 +39,8 @@ void modfs_for_each(void (*fn)(void *ctx, const char *path, uint64_t size), void
 
 struct file *file_console(void);
 struct file *file_open_module(const char *path); /* NULL if no such file */
-/* A generated read-only file (/proc/meminfo, /proc/vmstat): NULL if @path
+/* A generated read-only file (/proc/meminfo, /proc/vmstat, /proc/PID/maps,
+ * smaps, status, and /proc itself: kernel/proc/procfs.c): NULL if @path
  * names none (*@known false) or memory ran out (*@known true). */
 struct file *file_open_generated(const char *path, bool *known);
 /* A read-only file over @len bytes of generated text at @buf (an arena
@@ -51,5 +54,8 @@ void file_put(struct file *f);
 /* read/write on a file to/from user memory at @buf: bytes or -errno. */
 long file_read(struct file *f, uintptr_t buf, size_t n);
 long file_write(struct file *f, uintptr_t buf, size_t n);
+/* getdents64 on a directory: whole records only; 0 at the end, -ENOTDIR
+ * for other files, -EINVAL when @n cannot hold the next record. */
+long file_getdents(struct file *f, uintptr_t buf, size_t n);
 
 #endif

@@ -44,6 +44,8 @@ struct proc {
     bool zombie;
     int wait_status;          /* once a zombie */
     int kill_signal;          /* pending terminating signal, 0: none */
+    char fault[224];          /* the fatal fault that killed it, one line (/proc/PID/status) */
+    uint64_t sig_ignored;     /* bit sig-1: SIG_IGN (kept across fork and execve) */
     struct wait_queue child_exit; /* the parent waits here in wait4 */
     uintptr_t brk_start, brk; /* the heap: [brk_start, page_up(brk)) is a region */
     struct vmobj *exe;        /* the program's file (for symbols in reports) */
@@ -86,8 +88,15 @@ int proc_fork(const struct irq_frame *frame);
 /* wait4 for the current process: -ECHILD, -EINTR-free blocking unless
  * @nohang (then 0 when no child has exited). */
 int proc_wait(int pid, int *status, bool nohang);
-/* Deliver terminating signal @sig to @pid (0: just check it exists). */
+/* The same, leaving the zombie in place with @keep (waitid's WNOWAIT). */
+int proc_wait_keep(int pid, int *status, bool nohang, bool keep);
+/* Deliver terminating signal @sig to @pid (0: just check it exists); a
+ * signal the process ignores is dropped. */
 int proc_kill(int pid, int sig);
+/* Ctrl-C on the console: SIGINT to every user process but init.  Without
+ * process groups every process is in the foreground; a shell ignores SIGINT
+ * (and its children restore the default) as on Linux. */
+void proc_console_interrupt(void);
 /* The current process ends with wait status @status. */
 __attribute__((noreturn)) void proc_exit(int status);
 

@@ -183,6 +183,10 @@ boot user-fault-stop --timeout 60 \
     --cmdline 'fault=stop init=/bin/faultstop' --module build/user/faultstop=/bin/faultstop \
     --match 'stopped for inspection \(fault=stop\)' --match '^faultstop: .* 0 failed$'
 
+# --- make run's configuration: the shell over the serial line (typed commands,
+# Ctrl-C, demos, a fatal fault), tests/shell-test.py
+step "shell at the prompt of make run (typed over serial)" tests/shell-test.py
+
 # --- the tooling's own tests
 step "runner self-tests" tests/runner-selftest.sh
 step "make debug: stop at _start, taken port refused, per-run logs" tests/debug-selftest.sh

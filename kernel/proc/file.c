@@ -251,10 +251,10 @@ static long console_file_read(uintptr_t buf, size_t n)
     size_t got = 0;
     if (!n)
         return 0;
-    /* Block for the first byte (polling: the UART's receive interrupt is
-     * not used yet), then take what is waiting, up to a newline. */
+    /* Wait for the first byte (the ring is looked at every tick), then
+     * take what is waiting, up to a newline. */
     int c;
-    while ((c = serial_getc_nonblock(SERIAL_COM1)) < 0) {
+    while ((c = console_input_getc()) < 0) {
         if (!serial_present(SERIAL_COM1))
             return 0;
         sched_sleep(1);
@@ -264,7 +264,7 @@ static long console_file_read(uintptr_t buf, size_t n)
     do {
         tmp[got++] = (char)(c == '\r' ? '\n' : c);
     } while (got < n && got < sizeof(tmp) && tmp[got - 1] != '\n' &&
-             (c = serial_getc_nonblock(SERIAL_COM1)) >= 0);
+             (c = console_input_getc()) >= 0);
     return copy_to_user(buf, tmp, got) ? -EFAULT : (long)got;
 }
 
@@ -304,6 +304,8 @@ static long module_read(struct file *f, uintptr_t buf, size_t n)
 
 static long text_read(struct file *f, uintptr_t buf, size_t n)
 {
+    if (f->dir)
+        return -EISDIR;
     size_t left = f->pos < f->size ? f->size - f->pos : 0;
     if (n > left)
         n = left;
@@ -335,4 +337,24 @@ long file_write(struct file *f, uintptr_t buf, size_t n)
     case FILE_PIPE_READ: return -EBADF;
     }
     return -EBADF;
+}
+
+long file_getdents(struct file *f, uintptr_t buf, size_t n)
+{
+    if (f->kind != FILE_TEXT || !f->dir)
+        return -ENOTDIR;
+    size_t done = 0;
+    while (f->pos + done + 18 < f->size) { /* reclen is at byte 16 */
+        uint16_t reclen;
+        memcpy(&reclen, f->text + f->pos + done + 16, sizeof(reclen));
+        if (done + reclen > n)
+            break;
+        done += reclen;
+    }
+    if (!done && f->pos < f->size)
+        return -EINVAL;
+    if (done && copy_to_user(buf, f->text + f->pos, done))
+        return -EFAULT;
+    f->pos += done;
+    return (long)done;
 }

@@ -5,6 +5,7 @@
  *   -- ARGS...       everything after " -- " is the first program's argv[1..] */
 #include "boot.h"
 #include "cmdline.h"
+#include "console.h"
 #include "file.h"
 #include "irq.h"
 #include "kprintf.h"
@@ -90,6 +91,7 @@ int proc_run_init(void)
     /* Preemption from here on: the self-tests ran with every PIC line
      * masked, as some of them check. */
     timer_init();
+    console_input_start(proc_console_interrupt);
     int pid = proc_spawn(path, argv, envp);
     if (pid < 0) {
         kprintf("init: cannot start %s: error %d\n", path, -pid);

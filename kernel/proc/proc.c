@@ -185,6 +185,7 @@ int proc_fork(const struct irq_frame *frame)
     }
     child->thread->fs_base = sched_current()->fs_base;
     fpu_save(&child->thread->fpu); /* the parent's registers, as they are now */
+    child->sig_ignored = parent->sig_ignored;
     child->brk_start = parent->brk_start;
     child->brk = parent->brk;
     if ((child->exe = parent->exe)) {
@@ -222,6 +223,11 @@ static void reap(struct proc *c)
 
 int proc_wait(int pid, int *status, bool nohang)
 {
+    return proc_wait_keep(pid, status, nohang, false);
+}
+
+int proc_wait_keep(int pid, int *status, bool nohang, bool keep)
+{
     struct proc *self = proc_current();
     for (;;) {
         bool any = false;
@@ -233,7 +239,8 @@ int proc_wait(int pid, int *status, bool nohang)
                 int id = c->pid;
                 if (status)
                     *status = c->wait_status;
-                reap(c);
+                if (!keep)
+                    reap(c);
                 return id;
             }
         }
@@ -256,11 +263,20 @@ int proc_kill(int pid, int sig)
         return -EINVAL;
     if (sig == 0)
         return 0;
+    if (sig != SIGKILL && (p->sig_ignored & (1ull << (sig - 1))))
+        return 0;
     if (!p->kill_signal)
         p->kill_signal = sig;
     if (p->thread)
         sched_wake(p->thread); /* from a wait, a sleep or a stop: to die */
     return 0;
+}
+
+void proc_console_interrupt(void)
+{
+    for (struct proc *p = procs; p; p = p->next_proc)
+        if (p->pid > 1 && !p->zombie)
+            proc_kill(p->pid, SIGINT);
 }
 
 void proc_exit(int status)
@@ -342,21 +358,25 @@ void proc_user_fault(struct irq_frame *frame, uint64_t cr2)
         const struct vmm_fault *f = vmm_fault_last_unresolved();
         const char *kind = f->error & PF_ERR_I ? "instruction fetch" : f->error & PF_ERR_W ? "data write" : "data read";
         if (f->result == VMM_FAULT_OOM) {
-            kprintf("PID %d [%s] out of memory resolving a %s fault at %#lx: killed\n", p->pid,
-                    p->name, kind, (unsigned long)cr2);
+            ksnprintf(p->fault, sizeof(p->fault), "out of memory resolving a %s fault at %#lx",
+                      kind, (unsigned long)cr2);
+            kprintf("PID %d [%s] %s: killed\n", p->pid, p->name, p->fault);
             sig = SIGKILL;
         } else {
             char why[160];
-            kprintf("PID %d [%s] %s fault at %#lx: %s\n", p->pid, p->name, kind,
-                    (unsigned long)cr2, vmm_fault_reason_text(f, why, sizeof(why)));
+            ksnprintf(p->fault, sizeof(p->fault), "%s fault at %#lx: %s", kind,
+                      (unsigned long)cr2, vmm_fault_reason_text(f, why, sizeof(why)));
+            kprintf("PID %d [%s] %s\n", p->pid, p->name, p->fault);
         }
         vmm_fault_report(f);
     } else if (v >= IRQ_EXCEPTIONS) {
-        kprintf("PID %d [%s] cannot return to %#lx: not a canonical user address\n", p->pid,
-                p->name, (unsigned long)frame->rip);
+        ksnprintf(p->fault, sizeof(p->fault), "cannot return to %#lx: not a canonical user address",
+                  (unsigned long)frame->rip);
+        kprintf("PID %d [%s] %s\n", p->pid, p->name, p->fault);
     } else {
-        kprintf("PID %d [%s] %s (%s) at %#lx\n", p->pid, p->name, irq_vector_mnemonic(v),
-                irq_vector_name(v), (unsigned long)frame->rip);
+        ksnprintf(p->fault, sizeof(p->fault), "%s (%s) at %#lx", irq_vector_mnemonic(v),
+                  irq_vector_name(v), (unsigned long)frame->rip);
+        kprintf("PID %d [%s] %s\n", p->pid, p->name, p->fault);
         if (v == IRQ_GP && frame->error_code == 0)
             irq_print_gp_hint(frame, "  ");
     }

@@ -202,6 +202,13 @@ long sys_lseek(const struct syscall_args *a)
     return (long)f->pos;
 }
 
+/* Directory entries: /proc is the one directory. */
+long sys_getdents64(const struct syscall_args *a)
+{
+    struct file *f = fd_get((int)a->a[0]);
+    return f ? file_getdents(f, a->a[1], a->a[2]) : -EBADF;
+}
+
 long sys_ioctl(const struct syscall_args *a)
 {
     struct file *f = fd_get((int)a->a[0]);

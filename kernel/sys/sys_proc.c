@@ -72,6 +72,38 @@ long sys_exit_group(const struct syscall_args *a)
     proc_exit(WAIT_EXITED((int)a->a[0]));
 }
 
+/* waitid for exited children only (WEXITED), with WNOHANG and WNOWAIT (a
+ * shell reads the zombie's /proc/PID/status before reaping it). */
+#define P_ALL 0
+#define P_PID 1
+#define WEXITED 4
+#define WNOWAIT 0x01000000
+#define SIGCHLD 17
+#define CLD_EXITED 1
+#define CLD_KILLED 2
+long sys_waitid(const struct syscall_args *a)
+{
+    int idtype = (int)a->a[0], id = (int)a->a[1], options = (int)a->a[3];
+    if ((idtype != P_ALL && idtype != P_PID) || (idtype == P_PID && id <= 0) ||
+        !(options & WEXITED) || (options & ~(WNOHANG | WEXITED | WNOWAIT)))
+        return -EINVAL; /* no process groups, no stopped or continued children */
+    int status = 0;
+    int got = proc_wait_keep(idtype == P_PID ? id : -1, &status, options & WNOHANG,
+                             options & WNOWAIT);
+    if (got < 0)
+        return got;
+    int32_t info[32] = { 0 }; /* siginfo_t: 128 bytes; all zero when none (WNOHANG) */
+    if (got > 0) {
+        info[0] = SIGCHLD;
+        info[2] = (status & 0x7f) ? CLD_KILLED : CLD_EXITED;
+        info[4] = got;                                              /* si_pid */
+        info[6] = (status & 0x7f) ? (status & 0x7f) : (status >> 8) & 0xff; /* si_status */
+    }
+    if (a->a[2] && copy_to_user(a->a[2], info, sizeof(info)))
+        return -EFAULT;
+    return 0;
+}
+
 long sys_wait4(const struct syscall_args *a)
 {
     int pid = (int)a->a[0], options = (int)a->a[2];
@@ -175,17 +207,35 @@ long sys_clock_gettime(const struct syscall_args *a)
     return copy_to_user(a->a[1], &ts, sizeof(ts)) ? -EFAULT : 0;
 }
 
-/* Signals: default actions only.  Handlers are accepted and never called;
- * masks are accepted and ignored (the terminating signals we deliver cannot
- * be blocked anyway). */
+/* Signals: default actions, or ignored (SIG_IGN).  Handlers are accepted
+ * and never called (the default action happens instead); masks are
+ * accepted and ignored (the terminating signals we deliver cannot be
+ * blocked anyway). */
+#define SIG_IGN_HANDLER 1
 long sys_rt_sigaction(const struct syscall_args *a)
 {
-    if (a->a[0] == 0 || a->a[0] >= NSIG || a->a[3] != 8)
+    uint64_t sig = a->a[0];
+    if (sig == 0 || sig >= NSIG || a->a[3] != 8)
         return -EINVAL;
-    if (a->a[2]) {
-        static const char dfl[32]; /* struct k_sigaction: SIG_DFL, no flags */
-        if (copy_to_user(a->a[2], dfl, sizeof(dfl)))
+    struct proc *p = proc_current();
+    uint64_t bit = 1ull << (sig - 1);
+    uint64_t handler = 0;
+    if (a->a[1]) {
+        if (sig == SIGKILL || sig == 19 /* SIGSTOP */)
+            return -EINVAL;
+        if (copy_from_user(&handler, a->a[1], sizeof(handler)))
             return -EFAULT;
+    }
+    if (a->a[2]) {
+        uint64_t old[4] = { (p->sig_ignored & bit) ? SIG_IGN_HANDLER : 0, 0, 0, 0 };
+        if (copy_to_user(a->a[2], old, sizeof(old)))
+            return -EFAULT;
+    }
+    if (a->a[1]) {
+        if (handler == SIG_IGN_HANDLER)
+            p->sig_ignored |= bit;
+        else
+            p->sig_ignored &= ~bit;
     }
     return 0;
 }
