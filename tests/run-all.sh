@@ -175,7 +175,9 @@ boot user-programs --timeout 180 --cmdline "init=/bin/runtests -- ${user_tests[*
     --no-match '^vmm consistency check after'
 boot user-fault-stop --timeout 60 \
     --cmdline 'fault=stop init=/bin/faultstop' --module build/user/faultstop=/bin/faultstop \
-    --match 'stopped for inspection \(fault=stop\)' --match '^faultstop: .* 0 failed$'
+    --match 'stopped for inspection \(fault=stop\)' \
+    --match '^faultstop: ok: /proc/[0-9]+/status shows it stopped \(state T\)$' \
+    --match '^faultstop: ok: it is reaped, killed by SIGKILL$' --match '^faultstop: .* 0 failed$'
 
 # --- the tooling's own tests
 step "runner self-tests" tests/runner-selftest.sh

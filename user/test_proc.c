@@ -1,6 +1,8 @@
 /* Processes: exit statuses through wait4, getpid/getppid, execve of another
  * program with argv and envp (read back through a pipe), execve refusals
- * (every kind of bad ELF file), and a child that loops forever, preempted and killed by its parent. */
+ * (every kind of bad ELF file), the states /proc/PID/status shows
+ * (sleeping, running, zombie), and a child that loops forever, preempted and
+ * killed by its parent. */
 #include <sys/mman.h>
 #include <time.h>
 
@@ -89,12 +91,34 @@ int main(void)
     CHECK(syscall(59 /* execve */, 16, none, none + 1) == -1 && errno == EFAULT,
           "execve of a bad path pointer: EFAULT");
 
+    /* States: a child blocked reading an empty pipe sleeps; once it has
+     * exited and until it is reaped, it is a zombie. */
+    CHECK(pipe(fds) == 0, "pipe");
+    pid = fork();
+    if (pid == 0) {
+        char b;
+        _exit(read(fds[0], &b, 1) == 1 ? 0 : 1);
+    }
+    struct timespec ts = { 0, 50 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    char state = proc_state(pid);
+    CHECK(state == 'S', "a child blocked in read() is sleeping (state %c)", state ? state : '?');
+    write(fds[1], "x", 1);
+    nanosleep(&ts, NULL);
+    state = proc_state(pid);
+    CHECK(state == 'Z', "once it has exited and until reaped it is a zombie (state %c)", state ? state : '?');
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "then it is reaped");
+    CHECK(proc_state(pid) == 0, "and gone from /proc");
+    close(fds[0]);
+    close(fds[1]);
+
     /* A child that never yields: the parent still runs, then kills it. */
     pid = fork();
     if (pid == 0)
         loop_forever(NULL);
-    struct timespec ts = { 0, 50 * 1000 * 1000 };
     nanosleep(&ts, NULL);
+    state = proc_state(pid);
+    CHECK(state == 'R', "the looping child is runnable (state %c)", state ? state : '?');
     CHECK(kill(pid, SIGKILL) == 0, "kill the looping child");
     CHECK(waitpid(pid, &st, 0) == pid && killed_by(st, SIGKILL), "it ends by SIGKILL (status %#x)", st);
     CHECK(waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD, "no children left: ECHILD");

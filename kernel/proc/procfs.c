@@ -1,10 +1,12 @@
-/* Generated read-only files: /proc/meminfo and /proc/vmstat in Linux's
- * formats (a snapshot taken when the file is opened).  Linux's names where
- * they mean the same; Zeroframe's own counters are prefixed zf_. */
+/* Generated read-only files: /proc/meminfo, /proc/vmstat and
+ * /proc/PID/status (also /proc/self/status) in Linux's formats (a snapshot
+ * taken when the file is opened).  Linux's names where they mean the same;
+ * Zeroframe's own counters are prefixed zf_. */
 #include "file.h"
 #include "kmem.h"
 #include "kprintf.h"
 #include "kstring.h"
+#include "proc.h"
 #include "region.h"
 #include "vmm.h"
 #include "vmobj.h"
@@ -23,8 +25,9 @@ struct text {
                                           __VA_ARGS__);                                     \
     } while (0)
 
-static void meminfo(struct text *t)
+static void meminfo(struct text *t, const struct proc *p)
 {
+    (void)p;
     struct pmm_stats s;
     pmm_get_stats(&s);
     uint64_t kb = PAGE_SIZE / 1024;
@@ -33,8 +36,9 @@ static void meminfo(struct text *t)
     EMIT(t, "MemAvailable:   %8llu kB\n", (unsigned long long)(s.free * kb));
 }
 
-static void vmstat(struct text *t)
+static void vmstat(struct text *t, const struct proc *p)
 {
+    (void)p;
     struct vmm_fault_counters c = vmm_counters_get();
     struct pmm_stats s;
     pmm_get_stats(&s);
@@ -58,9 +62,69 @@ static void vmstat(struct text *t)
     EMIT(t, "zf_cached_pages %llu\n", (unsigned long long)cached);
 }
 
+/* Linux's state letters and words: a program (or a person) reads the
+ * state a process is in, e.g. "T (stopped)" after a fault under fault=stop. */
+static const char *linux_state(const struct proc *p)
+{
+    if (p->zombie)
+        return "Z (zombie)";
+    switch (p->thread ? p->thread->state : THREAD_DEAD) {
+    case THREAD_RUNNABLE: return "R (running)";
+    case THREAD_BLOCKED: return "S (sleeping)";
+    case THREAD_STOPPED: return "T (stopped)";
+    case THREAD_DEAD: break;
+    }
+    return "X (dead)";
+}
+
+static void status(struct text *t, const struct proc *p)
+{
+    EMIT(t, "Name:\t%s\n", p->name);
+    EMIT(t, "State:\t%s\n", linux_state(p));
+    EMIT(t, "Pid:\t%d\n", p->pid);
+    EMIT(t, "PPid:\t%d\n", p->parent ? p->parent->pid : 0);
+    if (p->thread && p->thread->blocked_why)
+        EMIT(t, "Zf_blocked_on:\t%s\n", p->thread->blocked_why);
+}
+
+/* The process @path names ("/proc/PID/status", "/proc/self/status"), or
+ * NULL when @path is not of that form or names no process. */
+static struct proc *status_path(const char *path)
+{
+    static const char prefix[] = "/proc/", suffix[] = "/status";
+    size_t n = strlen(path), pl = sizeof(prefix) - 1, sl = sizeof(suffix) - 1;
+    if (n <= pl + sl || strncmp(path, prefix, pl) != 0 || strcmp(path + n - sl, suffix) != 0)
+        return NULL;
+    const char *id = path + pl, *end = path + n - sl;
+    if (end - id == 4 && strncmp(id, "self", 4) == 0)
+        return proc_current();
+    long pid = 0;
+    for (const char *c = id; c < end; c++) {
+        if (*c < '0' || *c > '9' || pid > 1000000000)
+            return NULL;
+        pid = pid * 10 + (*c - '0');
+    }
+    return proc_find((int)pid);
+}
+
+static struct file *text_file(void (*gen)(struct text *t, const struct proc *p),
+                              const struct proc *p)
+{
+    struct text t = { vmm_arena_alloc(TEXT_MAX / PAGE_SIZE, "proc text"), 0 };
+    if (!t.buf)
+        return NULL;
+    gen(&t, p);
+    if (t.len > TEXT_MAX - 1)
+        t.len = TEXT_MAX - 1;
+    struct file *f = file_new_text(t.buf, t.len);
+    if (!f)
+        vmm_arena_free(t.buf);
+    return f;
+}
+
 static const struct {
     const char *path;
-    void (*gen)(struct text *t);
+    void (*gen)(struct text *t, const struct proc *p);
 } generated[] = {
     { "/proc/meminfo", meminfo },
     { "/proc/vmstat", vmstat },
@@ -73,16 +137,11 @@ struct file *file_open_generated(const char *path, bool *known)
         if (strcmp(path, generated[i].path) != 0)
             continue;
         *known = true;
-        struct text t = { vmm_arena_alloc(TEXT_MAX / PAGE_SIZE, "proc text"), 0 };
-        if (!t.buf)
-            return NULL;
-        generated[i].gen(&t);
-        if (t.len > TEXT_MAX - 1)
-            t.len = TEXT_MAX - 1;
-        struct file *f = file_new_text(t.buf, t.len);
-        if (!f)
-            vmm_arena_free(t.buf);
-        return f;
+        return text_file(generated[i].gen, NULL);
     }
-    return NULL;
+    struct proc *p = status_path(path);
+    if (!p)
+        return NULL; /* not ours, or no such process: ENOENT */
+    *known = true;
+    return text_file(status, p);
 }
