@@ -1,5 +1,5 @@
-/* fork and copy-on-write: after fork, writes on either side are invisible to
- * the other; on Zeroframe the counters prove copy versus reuse, and 100
+/* fork and copy-on-write: after fork, writes (and read() system calls) on
+ * either side are invisible to the other; on Zeroframe the counters prove copy versus reuse, and 100
  * fork/exit cycles leave the frame allocator and the object caches exactly
  * where they started. */
 #include <sys/mman.h>
@@ -64,6 +64,36 @@ int main(void)
     waitpid(pid, &st, 0);
     read(fds[0], &ok, 1);
     CHECK(ok == 'y', "the child does not see the parent's writes");
+
+    /* read() into a page shared copy-on-write: the kernel's copy must break
+     * the sharing first, on either side, never write the shared frame. */
+    for (int i = 0; i < PAGES; i++)
+        m[i * 4096] = 's';
+    int go[2];
+    pipe(go);
+    long long before = vmstat("zf_cow_copies");
+    pid = fork();
+    if (pid == 0) {
+        char v;
+        read(go[0], &v, 1);                   /* the parent has read into page 1 */
+        int ok_child = m[4096] == 's';         /* not the parent's "PARENT" */
+        write(fds[1], "CHILD", 5);
+        ok_child &= read(fds[0], m + 2 * 4096, 5) == 5 && memcmp(m + 2 * 4096, "CHILD", 5) == 0;
+        _exit(ok_child ? 0 : 1);
+    }
+    write(fds[1], "PARENT", 6);
+    CHECK(read(fds[0], m + 4096, 6) == 6 && memcmp(m + 4096, "PARENT", 6) == 0,
+          "the parent's read() into a shared page lands");
+    write(go[1], "g", 1);
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "the child still sees the old byte there, and its own read() into a shared page lands");
+    CHECK(m[2 * 4096] == 's', "the child's read() did not reach the parent's page");
+    if (zf)
+        CHECK(vmstat("zf_cow_copies") - before >= 2, "both reads copied their page first (%lld copies)",
+              vmstat("zf_cow_copies") - before);
+    close(go[0]);
+    close(go[1]);
 
     /* Chained fork: the copy-on-write mark must survive a second fork. */
     pid = fork();
