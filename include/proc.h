@@ -109,9 +109,11 @@ struct vmm_space *proc_space_new(void);
 void proc_space_free(struct vmm_space *s);
 void proc_set_name(struct proc *p, const char *path);
 
-/* A fatal exception in user mode (page-fault report in @pf, else NULL):
+/* A fatal exception in user mode (@cr2: the address of a #PF):
  * report it and apply the fault policy.  Called by the exception
  * dispatcher; the process never resumes the faulting instruction. */
 void proc_user_fault(struct irq_frame *frame, uint64_t cr2);
+/* The signal an exception in user mode sends, as Linux chooses it. */
+int proc_signal_for(unsigned vector);
 
 #endif

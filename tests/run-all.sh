@@ -166,6 +166,8 @@ boot user-programs --timeout 180 --cmdline "init=/bin/runtests -- ${user_tests[*
     --match '^  RIP=[0-9a-f]{16} touch_guard\+0x[0-9a-f]+ \(in test_mem\)$' \
     --match '^  error code 0x7: protection violation on a present page, write, user mode$' \
     --match '^PID [0-9]+ \[test_sysret\] cannot return to 0x800000000000: not a canonical user address$' \
+    --match '^PID [0-9]+ \[test_traps\] #UD \(invalid opcode\) at 0x' \
+    --match '^PID [0-9]+ \[test_traps\] #GP \(general protection fault\) at 0x' \
     --match '^execve: /bin/badelf: program headers lie past the end of the file$' \
     --match '^execve: /bin/badelf-class32: not a 64-bit ELF file$' \
     --match '^execve: /bin/badelf-arm64: not an x86-64 executable$' \

@@ -290,7 +290,7 @@ void proc_exit(int status)
 
 /* ---- faults in user mode ---------------------------------------------- */
 
-static int signal_for(unsigned vector)
+int proc_signal_for(unsigned vector)
 {
     switch (vector) {
     case IRQ_DE: return SIGFPE;
@@ -337,7 +337,7 @@ void proc_user_fault(struct irq_frame *frame, uint64_t cr2)
 {
     struct proc *p = proc_current();
     unsigned v = (unsigned)frame->vector;
-    int sig = signal_for(v);
+    int sig = proc_signal_for(v);
     if (v == IRQ_PF) {
         const struct vmm_fault *f = vmm_fault_last_unresolved();
         const char *kind = f->error & PF_ERR_I ? "instruction fetch" : f->error & PF_ERR_W ? "data write" : "data read";

@@ -3,9 +3,11 @@
  * process and not the kernel, a non-canonical sysret return address, and
  * preemption of a process that never yields.  Every test leaves no frame,
  * object or process behind (the guards check the first two). */
+#include "arch/x86_64/cpu.h"
 #include "boot.h"
 #include "errno.h"
 #include "file.h"
+#include "irq.h"
 #include "kstring.h"
 #include "pic.h"
 #include "proc.h"
@@ -69,6 +71,22 @@ TEST(proc, faults_kill_the_process_not_the_kernel)
     EXPECT_EQ(RUN(ud2), WAIT_SIGNALED(SIGILL));
     /* And the kernel goes on to run the next one. */
     EXPECT_EQ(RUN(exit42), WAIT_EXITED(42));
+}
+
+/* Each user-mode exception's signal, Linux's choice; and alignment checking
+ * is on for ring 3 (QEMU's TCG never raises #AC, so this is the check of
+ * that path that runs here; test_traps checks it on a real CPU). */
+TEST(proc, exceptions_map_to_linux_signals)
+{
+    EXPECT_EQ(proc_signal_for(IRQ_DE), SIGFPE);
+    EXPECT_EQ(proc_signal_for(IRQ_UD), SIGILL);
+    EXPECT_EQ(proc_signal_for(IRQ_GP), SIGSEGV);
+    EXPECT_EQ(proc_signal_for(IRQ_PF), SIGSEGV);
+    EXPECT_EQ(proc_signal_for(IRQ_AC), SIGBUS);
+    EXPECT_EQ(proc_signal_for(IRQ_MF), SIGFPE);
+    EXPECT_EQ(proc_signal_for(IRQ_XM), SIGFPE);
+    EXPECT_EQ(proc_signal_for(IRQ_BP), SIGTRAP);
+    EXPECT_TRUE(read_cr0() & CR0_AM);
 }
 
 TEST(proc, non_canonical_sysret_return_is_refused)

@@ -31,6 +31,9 @@ void percpu_init(void)
      * the user's single-step, direction or alignment-check settings. */
     wrmsr(MSR_SFMASK, RFLAGS_TF | RFLAGS_IF | RFLAGS_DF | RFLAGS_AC);
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+    /* As on Linux, a user program that sets RFLAGS.AC gets #AC (SIGBUS) on
+     * a misaligned access; the kernel (ring 0) is never checked. */
+    write_cr0(read_cr0() | CR0_AM);
 }
 
 void percpu_set_kernel_stack(uintptr_t top)
