@@ -58,7 +58,7 @@ extern enum fault_policy proc_fault_policy;
 /* Test mode: run the VMM consistency checker after every reaped process
  * and count its failures (the run then fails). */
 extern bool proc_check_on_reap;
-extern unsigned proc_check_failures;
+extern unsigned proc_check_runs, proc_check_failures;
 
 /* Boot (kernel/proc/init.c): process 0 and the user-fault policy; then, after the self-tests, the timer and the first program,
  * waited for: its wait status, or -1 when it could not start. */

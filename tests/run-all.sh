@@ -176,7 +176,18 @@ boot user-programs --timeout 180 --cmdline "init=/bin/runtests -- ${user_tests[*
     --match '^execve: /bin/badelf-huge: absurd segment size$' \
     --match '^PID [0-9]+ \[test_sys\] system call 1000 \(unknown\) is not implemented: -ENOSYS$' \
     --match '^PID [0-9]+ \[test_sys\] system call 25 \(mremap\) is not implemented: -ENOSYS$' \
+    --match '^vmm: consistency checked after each of [1-9][0-9]+ processes: 0 failed$' \
     --no-match '^vmm consistency check after'
+# make run's boot: mode=run starts /bin/init (no init= given), which greets
+# and runs /bin/hello; then the kernel idles.
+boot mode-run-init --mode run --expect halt --timeout 60 \
+    --module build/user/init=/bin/init --module build/user/hello=/bin/hello \
+    --match '^init: started /bin/init as PID [0-9]+$' \
+    --match '^init: hello from user mode, PID [0-9]+$' \
+    --match '^hello from /bin/hello: from init \(1 environment strings\)$' \
+    --match '^init: /bin/hello ended with status 0; init exits$' \
+    --match '^init: /bin/init exited with status 0$' \
+    --match '^Zeroframe: self-tests done \([0-9]+ passed, 0 failed\); idle'
 boot user-fault-stop --timeout 60 \
     --cmdline 'fault=stop init=/bin/faultstop' --module build/user/faultstop=/bin/faultstop \
     --match 'stopped for inspection \(fault=stop\)' \

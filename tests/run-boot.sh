@@ -5,8 +5,10 @@
 #                     [--machine pc|q35] [--firmware bios|uefi] [--module FILE[=NAME]]...
 #                     [--timeout 60] [--expect pass|panic|halt] [--match REGEX]...
 #                     [--no-match REGEX]...
-#                     [--elf build/zeroframe.elf]
+#                     [--elf build/zeroframe.elf] [--mode test|run]
 #
+# --mode run boots as `make run` does (mode=run: the first program, then
+# idle; use it with --expect halt); the default is mode=test.
 # --module adds a multiboot2 module (repeatable; NAME defaults to FILE's base
 # name).  --firmware uefi boots the same hybrid ISO under OVMF.
 # Every --match regex must occur in the serial log, whatever --expect says;
@@ -28,7 +30,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 name= cmdline= mem=${MEM:-128M} cpu=${CPU:-qemu64} timeout=${BOOT_TIMEOUT:-60} expect=pass
-machine=${MACHINE:-pc} firmware=${FIRMWARE:-bios}
+machine=${MACHINE:-pc} firmware=${FIRMWARE:-bios} mode=test
 elf=$here/build/zeroframe.elf
 matches=() nomatches=() modules=()
 while (($#)); do
@@ -45,18 +47,20 @@ while (($#)); do
         --match) matches+=("$2"); shift 2 ;;
         --no-match) nomatches+=("$2"); shift 2 ;;
         --elf) elf=$2; shift 2 ;;
+        --mode) mode=$2; shift 2 ;;
         *) echo "run-boot: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 [[ -n $name ]] || { echo "run-boot: --name is required" >&2; exit 2; }
 case $expect in pass|panic|halt) ;; *) echo "run-boot: bad --expect $expect" >&2; exit 2 ;; esac
+case $mode in test|run) ;; *) echo "run-boot: bad --mode $mode (test or run)" >&2; exit 2 ;; esac
 case $firmware in bios|uefi) ;; *) echo "run-boot: bad --firmware $firmware (bios or uefi)" >&2; exit 2 ;; esac
 
 out=$here/build/boots
 mkdir -p "$out"
 iso=$out/$name.iso serial=$out/$name.serial qlog=$out/$name.qemu.log
 rm -f "$serial" "$qlog"
-"$here/scripts/mkiso.sh" "$elf" "mode=test $cmdline" "$iso" "${modules[@]}" ||
+"$here/scripts/mkiso.sh" "$elf" "mode=$mode $cmdline" "$iso" "${modules[@]}" ||
     { echo "FAIL $name: could not build the ISO"; exit 1; }
 
 qargs=$(MEM=$mem CPU=$cpu MACHINE=$machine FIRMWARE=$firmware "$here/scripts/qemu-args.sh") || exit 1

@@ -14,7 +14,7 @@
 
 enum fault_policy proc_fault_policy = FAULT_POLICY_KILL;
 bool proc_check_on_reap;
-unsigned proc_check_failures;
+unsigned proc_check_runs, proc_check_failures;
 
 static struct kmem_cache proc_cache;
 static struct proc kernel_proc = { .pid = 0, .name = "kernel" };
@@ -214,7 +214,10 @@ static void reap(struct proc *c)
     c->space = NULL; /* freed at exit */
     proc_free(c);
     char why[160];
-    if (proc_check_on_reap && !vmm_check_consistency(why, sizeof(why))) {
+    if (!proc_check_on_reap)
+        return;
+    proc_check_runs++;
+    if (!vmm_check_consistency(why, sizeof(why))) {
         kprintf("vmm consistency check after PID %d [%s] failed: %s\n", pid, name, why);
         proc_check_failures++;
     }
