@@ -188,6 +188,19 @@ boot mode-run-init --mode run --expect halt --timeout 60 \
     --match '^init: /bin/hello ended with status 0; init exits$' \
     --match '^init: /bin/init exited with status 0$' \
     --match '^Zeroframe: self-tests done \([0-9]+ passed, 0 failed\); idle'
+# The PROGRAMS knob of make iso / make run: an executable from outside
+# user/ (a copy of hello under another name) becomes /bin/<its name>, and
+# CMDLINE makes it the first program.
+knob_iso() {
+    mkdir -p build/knob && cp build/user/hello build/knob/zf-extra &&
+    make --no-print-directory -s iso ISO=build/knob/knob.iso PROGRAMS=build/knob/zf-extra \
+        CMDLINE="init=/bin/zf-extra -- via the knob"
+}
+step "make iso PROGRAMS=... builds" knob_iso
+boot make-iso-programs --iso build/knob/knob.iso --expect halt --timeout 60 \
+    --match '^# module [0-9]+: /bin/zf-extra, [0-9]+ bytes' \
+    --match '^hello from /bin/zf-extra: via the knob \(3 environment strings\)$' \
+    --match '^init: /bin/zf-extra exited with status 0$'
 boot user-fault-stop --timeout 60 \
     --cmdline 'fault=stop init=/bin/faultstop' --module build/user/faultstop=/bin/faultstop \
     --match 'stopped for inspection \(fault=stop\)' \
