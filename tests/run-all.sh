@@ -207,6 +207,10 @@ boot user-fault-stop --timeout 60 \
     --match '^faultstop: ok: /proc/[0-9]+/status shows it stopped \(state T\)$' \
     --match '^faultstop: ok: it is reaped, killed by SIGKILL$' --match '^faultstop: .* 0 failed$'
 
+# The same user test binaries on the host's Linux kernel: one ABI, one
+# behaviour (tests/run-on-linux.sh).
+step "user tests on the host's Linux" tests/run-on-linux.sh
+
 # --- the tooling's own tests
 step "runner self-tests" tests/runner-selftest.sh
 step "make debug: stop at _start, taken port refused, per-run logs" tests/debug-selftest.sh
