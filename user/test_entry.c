@@ -1,0 +1,54 @@
+/* The kernel's entry and exit paths against RFLAGS a user may set: NT
+ * (nested task) and AC set before a system call that switches to another
+ * process.  That process leaves the kernel through iretq, which faults in
+ * ring 0 if the kernel still runs with NT set (the flags the syscall left).
+ * A child loops, so it is preempted by the timer and returns through iretq;
+ * the parent yields and sleeps with NT and AC set, many times. */
+#include <stdint.h>
+#include <time.h>
+
+#include "lib/check.h"
+
+#define RFLAGS_NT 0x4000ull
+#define RFLAGS_AC 0x40000ull
+
+static long syscall_with_flags(long nr, long a, uint64_t flags)
+{
+    long r;
+    __asm__ volatile("pushfq; orq %[f], (%%rsp); popfq\n\t"
+                     "syscall\n\t"
+                     "pushfq; andq %[nf], (%%rsp); popfq"
+                     : "=a"(r)
+                     : "a"(nr), "D"(a), "S"(0L), [f] "r"(flags), [nf] "r"(~flags)
+                     : "rcx", "r11", "memory", "cc");
+    return r;
+}
+
+static void loop_forever(void *a)
+{
+    (void)a;
+    for (volatile unsigned long i = 0;; i++)
+        ;
+}
+
+int main(void)
+{
+    check_begin("test_entry");
+    pid_t spinner = fork();
+    if (spinner == 0)
+        loop_forever(NULL);
+    struct timespec nap = { 0, 2 * 1000 * 1000 };
+    int ok = 1;
+    for (int i = 0; i < 50; i++) {
+        ok &= syscall_with_flags(24 /* sched_yield */, 0, RFLAGS_NT | RFLAGS_AC) == 0;
+        ok &= syscall_with_flags(35 /* nanosleep */, (long)&nap, RFLAGS_NT) == 0;
+    }
+    CHECK(ok, "sched_yield and nanosleep with NT and AC set: 0 each time");
+    uint64_t fl;
+    __asm__ volatile("pushfq; pop %0" : "=r"(fl));
+    CHECK(!(fl & (RFLAGS_NT | RFLAGS_AC)), "the flags are clear again");
+    CHECK(kill(spinner, SIGKILL) == 0, "kill the looping child");
+    int st;
+    CHECK(waitpid(spinner, &st, 0) == spinner && killed_by(st, SIGKILL), "it ends by SIGKILL");
+    return check_end();
+}
