@@ -113,6 +113,10 @@ void proc_set_name(struct proc *p, const char *path);
  * report it and apply the fault policy.  Called by the exception
  * dispatcher; the process never resumes the faulting instruction. */
 void proc_user_fault(struct irq_frame *frame, uint64_t cr2);
+/* The iretq back to user mode faulted (kernel/irq/entry.asm: a frame
+ * with a bad selector): report it and end the process with SIGSEGV.
+ * Never returns; @frame is the fault's, its RSP the frame iretq read. */
+__attribute__((noreturn)) void proc_bad_user_return(struct irq_frame *frame);
 /* The signal an exception in user mode sends, as Linux chooses it. */
 int proc_signal_for(unsigned vector);
 

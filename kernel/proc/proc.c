@@ -336,6 +336,20 @@ static void print_user_frame(struct proc *p, const struct irq_frame *f)
             (unsigned long)f->r14, (unsigned long)f->r15);
 }
 
+void proc_bad_user_return(struct irq_frame *frame)
+{
+    struct proc *p = proc_current();
+    const uint64_t *to = (const uint64_t *)frame->rsp; /* iretq's RIP, CS, RFLAGS, RSP, SS */
+    unsigned v = (unsigned)frame->vector;
+    kprintf("PID %d [%s] cannot return to user mode: %s (%s), error code %#lx, on iretq to "
+            "RIP=%#lx CS=%#lx RFLAGS=%#lx RSP=%#lx SS=%#lx\n",
+            p->pid, p->name, irq_vector_mnemonic(v), irq_vector_name(v),
+            (unsigned long)frame->error_code, (unsigned long)to[0], (unsigned long)to[1],
+            (unsigned long)to[2], (unsigned long)to[3], (unsigned long)to[4]);
+    kprintf("PID %d [%s] killed by signal %d\n", p->pid, p->name, SIGSEGV);
+    proc_exit(WAIT_SIGNALED(SIGSEGV));
+}
+
 void proc_user_fault(struct irq_frame *frame, uint64_t cr2)
 {
     struct proc *p = proc_current();

@@ -9,6 +9,7 @@
 #include "file.h"
 #include "irq.h"
 #include "kstring.h"
+#include "percpu.h"
 #include "pic.h"
 #include "proc.h"
 #include "timer.h"
@@ -87,6 +88,32 @@ TEST(proc, exceptions_map_to_linux_signals)
     EXPECT_EQ(proc_signal_for(IRQ_XM), SIGFPE);
     EXPECT_EQ(proc_signal_for(IRQ_BP), SIGTRAP);
     EXPECT_TRUE(read_cr0() & CR0_AM);
+}
+
+/* A return to user mode whose iretq faults (here a stack selector past
+ * the GDT, planted in the new process's first frame) kills the process
+ * with SIGSEGV; GS is swapped back and the kernel goes on. */
+TEST(proc, faulting_iretq_kills_the_process_not_the_kernel)
+{
+    struct vmobj *o = vmobj_create_module((uintptr_t)user_blob_exit42 - KERNEL_VMA,
+                                          (uint64_t)(user_blob_exit42_end - user_blob_exit42), "bad-ss");
+    ASSERT_NE((uintptr_t)o, 0);
+    const char *argv[] = { "/test/bad-ss", NULL };
+    const char *envp[] = { NULL };
+    int pid = proc_spawn_object("/test/bad-ss", o, (uint64_t)(user_blob_exit42_end - user_blob_exit42),
+                                argv, envp);
+    vmobj_put(o);
+    ASSERT_GT(pid, 0);
+    struct proc *p = proc_find(pid);
+    ASSERT_NE((uintptr_t)p, 0);
+    sched_user_frame(p->thread)->ss = 0x38 | 3; /* past the GDT's last entry */
+    int status = 0;
+    EXPECT_EQ(proc_wait(pid, &status, false), pid);
+    EXPECT_EQ(status, WAIT_SIGNALED(SIGSEGV));
+    /* GS is the kernel's again, the user's (0) waits in KERNEL_GS_BASE. */
+    EXPECT_EQ(rdmsr(MSR_GS_BASE), (uintptr_t)this_cpu());
+    EXPECT_EQ(rdmsr(MSR_KERNEL_GS_BASE), 0);
+    EXPECT_EQ(RUN(exit42), WAIT_EXITED(42));
 }
 
 TEST(proc, non_canonical_sysret_return_is_refused)
