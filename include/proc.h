@@ -42,6 +42,7 @@ struct proc {
     struct vmm_space *space;
     struct thread *thread;
     bool zombie;
+    bool orphan;              /* its parent exited first: the kernel reaps it */
     int wait_status;          /* once a zombie */
     int kill_signal;          /* pending terminating signal, 0: none */
     struct wait_queue child_exit; /* the parent waits here in wait4 */

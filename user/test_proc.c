@@ -112,6 +112,46 @@ int main(void)
     close(fds[0]);
     close(fds[1]);
 
+    /* Orphans: a grandchild that is already a zombie when its parent exits,
+     * and one that exits after its parent.  Zeroframe's kernel reaps both
+     * (Linux gives them to init, which here may not reap: checked on
+     * Zeroframe only), and nothing of them stays behind. */
+    long long objects = vmstat("zf_kmem_objects");
+    pid_t orphans[2];
+    int go[2];
+    CHECK(pipe(fds) == 0 && pipe(go) == 0, "pipes");
+    pid = fork();
+    if (pid == 0) {
+        pid_t early = fork();
+        if (early == 0)
+            _exit(0);                      /* a zombie until its parent exits */
+        pid_t late = fork();
+        if (late == 0) {
+            char b;
+            read(go[0], &b, 1);            /* exits once its parent is gone */
+            _exit(0);
+        }
+        pid_t both[2] = { early, late };
+        write(fds[1], both, sizeof(both));
+        nanosleep(&ts, NULL);
+        _exit(0);
+    }
+    CHECK(read(fds[0], orphans, sizeof(orphans)) == sizeof(orphans), "the grandchildren's PIDs");
+    CHECK(waitpid(pid, &st, 0) == pid, "their parent exits and is reaped");
+    write(go[1], "x", 1);                  /* now the late one may exit */
+    nanosleep(&ts, NULL);
+    close(fds[0]);
+    close(fds[1]);
+    close(go[0]);
+    close(go[1]);
+    in_child(exit_with, 0);                /* another exit and reap after the orphans' */
+    if (on_zeroframe()) {
+        CHECK(proc_state(orphans[0]) == 0, "the orphan that was a zombie is reaped (PID %d)", (int)orphans[0]);
+        CHECK(proc_state(orphans[1]) == 0, "the orphan that exited later is reaped (PID %d)", (int)orphans[1]);
+        CHECK(vmstat("zf_kmem_objects") == objects, "nothing of them stays: kernel objects %lld -> %lld",
+              objects, vmstat("zf_kmem_objects"));
+    }
+
     /* A child that never yields: the parent still runs, then kills it. */
     pid = fork();
     if (pid == 0)

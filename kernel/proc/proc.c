@@ -79,9 +79,12 @@ struct vmm_space *proc_space_new(void)
     return vmm_space_new();
 }
 
+static void reap_orphans(void);
+
 /* A process with an empty address space, linked under the current one. */
 static struct proc *proc_alloc(const char *name)
 {
+    reap_orphans();
     struct proc *p = kmem_alloc(&proc_cache);
     struct vmm_space *s = p ? proc_space_new() : NULL;
     if (!s) {
@@ -266,6 +269,19 @@ int proc_kill(int pid, int sig)
     return 0;
 }
 
+/* Orphans that have exited, reaped by the kernel (their parent, process 0,
+ * never waits for them).  Not the current process: it still runs on its
+ * own kernel stack until it switches away for good. */
+static void reap_orphans(void)
+{
+    struct proc *self = proc_current();
+    for (struct proc *c = kernel_proc.children, *next; c; c = next) {
+        next = c->sibling;
+        if (c->orphan && c->zombie && c != self)
+            reap(c);
+    }
+}
+
 void proc_exit(int status)
 {
     struct proc *p = proc_current();
@@ -277,14 +293,18 @@ void proc_exit(int status)
     struct vmm_space *s = p->space;
     p->space = NULL;
     proc_space_free(s);
-    /* Orphans go to the kernel, which reaps them when they exit. */
+    /* Orphans go to the kernel, which reaps them once they have exited:
+     * here (those already zombies, and earlier orphans), and whenever
+     * another process exits or is created. */
     while (p->children) {
         struct proc *c = p->children;
         p->children = c->sibling;
         c->parent = &kernel_proc;
+        c->orphan = true;
         c->sibling = kernel_proc.children;
         kernel_proc.children = c;
     }
+    reap_orphans();
     p->wait_status = status;
     p->zombie = true;
     sched_wake_all(&p->parent->child_exit);
