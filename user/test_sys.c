@@ -2,7 +2,8 @@
  * openat, fstat of a file, the console and a pipe, lseek, writev, pipe2,
  * dup2, close, ioctl(TIOCGWINSZ), mmap hinted and shared over a file,
  * clock_gettime, nanosleep, sched_yield, arch_prctl(ARCH_SET_FS),
- * set_tid_address, rt_sigaction, rt_sigprocmask, kill, uname; and a number
+ * set_tid_address, rt_sigaction, rt_sigprocmask, kill (SIGTERM), exit and
+ * exit_group, read() into lazy and PROT_NONE memory, uname; and a number
  * the kernel does not implement, which answers ENOSYS (and names itself on
  * Zeroframe's console). */
 #include <stdint.h>
@@ -33,6 +34,12 @@ static uint64_t fs_word0(void)
     uint64_t v;
     __asm__ volatile("mov %%fs:0, %0" : "=r"(v));
     return v;
+}
+
+static void pause_briefly(void)
+{
+    struct timespec t = { 0, 1000 * 1000 };
+    nanosleep(&t, NULL);
 }
 
 static long long ns_of(const struct timespec *t)
@@ -137,6 +144,40 @@ int main(void)
           "rt_sigaction with a wrong sigset size: EINVAL");
     CHECK(kill(getpid(), 0) == 0, "kill(self, 0): the process exists");
     CHECK(kill(1 << 22, SIGTERM) == -1 && errno == ESRCH, "kill of no such process: ESRCH");
+
+    /* Terminating signals by kill, and exit (one thread) against exit_group. */
+    pid_t c = fork();
+    if (c == 0) {
+        for (;;)
+            pause_briefly();
+    }
+    CHECK(kill(c, SIGTERM) == 0, "kill(child, SIGTERM)");
+    int wst = 0;
+    CHECK(waitpid(c, &wst, 0) == c && killed_by(wst, SIGTERM), "it ends by SIGTERM (status %#x)", wst);
+    c = fork();
+    if (c == 0)
+        syscall(SYS_exit, 5);
+    CHECK(waitpid(c, &wst, 0) == c && WIFEXITED(wst) && WEXITSTATUS(wst) == 5, "exit(5) of the only thread: status 5");
+    c = fork();
+    if (c == 0)
+        syscall(SYS_exit_group, 6);
+    CHECK(waitpid(c, &wst, 0) == c && WIFEXITED(wst) && WEXITSTATUS(wst) == 6, "exit_group(6): status 6");
+
+    /* read() into anonymous memory never touched: the kernel's copy takes
+     * the lazy fault; PROT_NONE memory is refused (EFAULT) and kills on touch. */
+    char *lazy = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    write(p[1], "lazy", 4);
+    CHECK(read(p[0], lazy + 4096 - 2, 4) == 4 && memcmp(lazy + 4096 - 2, "lazy", 4) == 0,
+          "read() into untouched anonymous memory, across a page boundary");
+    char *none = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(none != MAP_FAILED, "mmap PROT_NONE");
+    write(p[1], "x", 1);
+    CHECK(read(p[0], none, 1) == -1 && errno == EFAULT, "read() into PROT_NONE memory: EFAULT");
+    read(p[0], got, 1);
+    c = fork();
+    if (c == 0)
+        _exit(*(volatile char *)none);
+    CHECK(waitpid(c, &wst, 0) == c && killed_by(wst, SIGSEGV), "a read of PROT_NONE memory: SIGSEGV");
 
     struct utsname u;
     CHECK(uname(&u) == 0 && strcmp(u.machine, "x86_64") == 0, "uname: %s on %s", u.sysname, u.machine);
