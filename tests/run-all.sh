@@ -165,6 +165,10 @@ boot user-programs --timeout 180 --cmdline "init=/bin/runtests -- ${user_tests[*
     --match '^PID [0-9]+ \[test_oom\] out of memory resolving a data write fault at 0x[0-9a-f]+: killed$' \
     --match '^  RIP=[0-9a-f]{16} touch_guard\+0x[0-9a-f]+ \(in test_mem\)$' \
     --match '^  error code 0x7: protection violation on a present page, write, user mode$' \
+    --match "^  region: \\[0x7fffff7fe000, 0x7fffff7ff000\\) guard '\\[stack guard\\]'\$" \
+    --match '^    PD  \[507\] = 0{16}  not present   <- walk ended here$' \
+    --match '^  R13=[0-9a-f]{16} R14=[0-9a-f]{16} R15=[0-9a-f]{16}$' \
+    --match '^PID [0-9]+ \[test_mem\] killed by signal 11$' \
     --match '^PID [0-9]+ \[test_sysret\] cannot return to 0x800000000000: not a canonical user address$' \
     --match '^PID [0-9]+ \[test_traps\] #UD \(invalid opcode\) at 0x' \
     --match '^PID [0-9]+ \[test_traps\] #GP \(general protection fault\) at 0x' \
