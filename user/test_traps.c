@@ -1,6 +1,7 @@
 /* Exceptions other than page faults, each in a child: an invalid opcode
  * (SIGILL), a division by zero (SIGFPE), a misaligned access with alignment
- * checking on (#AC: SIGBUS), a privileged instruction (#GP: SIGSEGV).  The parent sees each through wait4, and goes on. */
+ * checking on (#AC: SIGBUS), a breakpoint (int3: SIGTRAP), a privileged
+ * instruction (#GP: SIGSEGV).  The parent sees each through wait4, and goes on. */
 #include <stdint.h>
 
 #include "lib/check.h"
@@ -31,6 +32,12 @@ static void do_misaligned(void *a)
     (void)a;
 }
 
+static void do_int3(void *a)
+{
+    (void)a;
+    __asm__ volatile("int3");
+}
+
 static void do_hlt(void *a)
 {
     (void)a;
@@ -51,6 +58,8 @@ int main(void)
         printf("test_traps: this CPU raised no #AC (QEMU TCG does not check alignment); skipped\n");
     else
         CHECK(killed_by(st, SIGBUS), "a misaligned load with RFLAGS.AC set (#AC): SIGBUS (status %#x)", st);
+    st = in_child(do_int3, NULL);
+    CHECK(killed_by(st, SIGTRAP), "int3 (#BP): SIGTRAP (status %#x)", st);
     st = in_child(do_hlt, NULL);
     CHECK(killed_by(st, SIGSEGV), "hlt in user mode (#GP): SIGSEGV (status %#x)", st);
     CHECK(getpid() > 0, "and the parent goes on");
