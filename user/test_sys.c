@@ -3,11 +3,14 @@
  * dup2, close, ioctl(TIOCGWINSZ), mmap hinted and shared over a file,
  * clock_gettime, nanosleep, sched_yield, arch_prctl(ARCH_SET_FS),
  * set_tid_address, rt_sigaction, rt_sigprocmask, kill (SIGTERM), exit and
- * exit_group, read() into lazy and PROT_NONE memory, uname; and a number
+ * exit_group, read() into lazy and PROT_NONE memory, the auxiliary vector,
+ * uname; and a number
  * the kernel does not implement, which answers ENOSYS (and names itself on
  * Zeroframe's console). */
 #include <stdint.h>
+#include <elf.h>
 #include <sched.h>
+#include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -178,6 +181,24 @@ int main(void)
     if (c == 0)
         _exit(*(volatile char *)none);
     CHECK(waitpid(c, &wst, 0) == c && killed_by(wst, SIGSEGV), "a read of PROT_NONE memory: SIGSEGV");
+
+    /* The auxiliary vector execve laid out, as musl reads it. */
+    extern char _start[];
+    CHECK(getauxval(AT_PAGESZ) == 4096, "AT_PAGESZ is 4096");
+    CHECK(getauxval(AT_ENTRY) == (unsigned long)_start, "AT_ENTRY is _start (%#lx)", getauxval(AT_ENTRY));
+    const Elf64_Phdr *ph = (const Elf64_Phdr *)getauxval(AT_PHDR);
+    unsigned long phnum = getauxval(AT_PHNUM), loads = 0;
+    for (unsigned long i = 0; ph && i < phnum; i++)
+        loads += ph[i].p_type == PT_LOAD;
+    CHECK(ph && phnum > 0 && getauxval(AT_PHENT) == sizeof(Elf64_Phdr) && loads > 0,
+          "AT_PHDR points at %lu program headers, %lu of them PT_LOAD", phnum, loads);
+    const unsigned char *rnd = (const unsigned char *)getauxval(AT_RANDOM);
+    int nonzero = 0;
+    for (int i = 0; rnd && i < 16; i++)
+        nonzero |= rnd[i];
+    CHECK(rnd && nonzero, "AT_RANDOM points at 16 bytes, not all zero");
+    const char *execfn = (const char *)getauxval(AT_EXECFN);
+    CHECK(execfn && strstr(execfn, "test_sys"), "AT_EXECFN names the program (%s)", execfn ? execfn : "none");
 
     struct utsname u;
     CHECK(uname(&u) == 0 && strcmp(u.machine, "x86_64") == 0, "uname: %s on %s", u.sysname, u.machine);
