@@ -3,7 +3,8 @@
  * process.  That process leaves the kernel through iretq, which faults in
  * ring 0 if the kernel still runs with NT set (the flags the syscall left).
  * A child loops, so it is preempted by the timer and returns through iretq;
- * the parent yields and sleeps with NT and AC set, many times. */
+ * the parent yields and sleeps with NT and AC set, many times.  And TF
+ * set into a syscall. */
 #include <stdint.h>
 #include <time.h>
 
@@ -31,9 +32,21 @@ static void loop_forever(void *a)
         ;
 }
 
+/* TF (single-step) set right before syscall: the kernel masks it on entry
+ * (no #DB in ring 0); sysret gives it back, and the user's next
+ * instruction traps: SIGTRAP. */
+static void single_step_into_syscall(void *a)
+{
+    (void)a;
+    __asm__ volatile("pushfq; orq $0x100, (%%rsp); mov $39, %%eax; popfq; syscall"
+                     ::: "rax", "rcx", "r11", "memory", "cc");
+}
+
 int main(void)
 {
     check_begin("test_entry");
+    int tst = in_child(single_step_into_syscall, NULL);
+    CHECK(killed_by(tst, SIGTRAP), "TF set into a syscall: the child ends by SIGTRAP in user mode (status %#x)", tst);
     pid_t spinner = fork();
     if (spinner == 0)
         loop_forever(NULL);
