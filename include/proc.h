@@ -16,7 +16,8 @@
 #define PROC_NAME_MAX 32
 #define PROC_MAX_FDS 64
 
-/* Linux's terminating signals we deliver (default actions only). */
+/* Linux's signal numbers (default actions only: most terminate; the ones
+ * whose default is to be ignored have no effect; stop signals are refused). */
 #define SIGINT 2
 #define SIGILL 4
 #define SIGTRAP 5
@@ -26,6 +27,14 @@
 #define SIGSEGV 11
 #define SIGPIPE 13
 #define SIGTERM 15
+#define SIGCHLD 17
+#define SIGCONT 18
+#define SIGSTOP 19
+#define SIGTSTP 20
+#define SIGTTIN 21
+#define SIGTTOU 22
+#define SIGURG 23
+#define SIGWINCH 28
 #define NSIG 65
 
 /* wait4 status words, as Linux encodes them. */

@@ -149,13 +149,20 @@ int main(void)
     CHECK(kill(1 << 22, SIGTERM) == -1 && errno == ESRCH, "kill of no such process: ESRCH");
 
     /* Terminating signals by kill, and exit (one thread) against exit_group. */
+    int wst = 0;
     pid_t c = fork();
     if (c == 0) {
         for (;;)
             pause_briefly();
     }
+    /* Signals whose default action is to be ignored change nothing. */
+    CHECK(kill(c, SIGCHLD) == 0 && kill(c, SIGURG) == 0 && kill(c, SIGWINCH) == 0,
+          "kill(child, SIGCHLD / SIGURG / SIGWINCH)");
+    pause_briefly();
+    CHECK(waitpid(c, &wst, WNOHANG) == 0, "the child ignores them: still running");
+    if (zf)
+        CHECK(kill(c, SIGSTOP) == -1 && errno == EINVAL, "kill(child, SIGSTOP): EINVAL (no job control)");
     CHECK(kill(c, SIGTERM) == 0, "kill(child, SIGTERM)");
-    int wst = 0;
     CHECK(waitpid(c, &wst, 0) == c && killed_by(wst, SIGTERM), "it ends by SIGTERM (status %#x)", wst);
     c = fork();
     if (c == 0)

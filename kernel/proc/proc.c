@@ -262,6 +262,17 @@ int proc_kill(int pid, int sig)
         return -EINVAL;
     if (sig == 0)
         return 0;
+    /* Default actions only: ignore is no effect at all (SIGCONT included:
+     * a process stopped after a fault cannot go on); job-control stops do
+     * not exist here, and terminating instead would be wrong. */
+    if (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH)
+        return 0;
+    if (sig >= SIGSTOP && sig <= SIGTTOU) {
+        struct proc *self = proc_current();
+        kprintf("PID %d [%s] kill(%d, %d): stop signals are not supported: -EINVAL\n", self->pid,
+                self->name, pid, sig);
+        return -EINVAL;
+    }
     if (!p->kill_signal)
         p->kill_signal = sig;
     if (p->thread)
