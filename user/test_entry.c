@@ -4,7 +4,7 @@
  * ring 0 if the kernel still runs with NT set (the flags the syscall left).
  * A child loops, so it is preempted by the timer and returns through iretq;
  * the parent yields and sleeps with NT and AC set, many times.  And TF
- * set into a syscall. */
+ * set into a syscall, and a syscall made with a non-canonical stack. */
 #include <stdint.h>
 #include <time.h>
 
@@ -42,11 +42,31 @@ static void single_step_into_syscall(void *a)
                      ::: "rax", "rcx", "r11", "memory", "cc");
 }
 
+/* A system call made with a non-canonical stack pointer: the kernel never
+ * uses the user's stack, sysret gives RSP back as it was, and the first
+ * push faults in user mode. */
+static void syscall_with_bad_stack(void *a)
+{
+    (void)a;
+    __asm__ volatile("mov %%rsp, %%rbx\n\t"
+                     "movabs $0x8000000000000000, %%rsp\n\t"
+                     "mov $39, %%eax\n\t"
+                     "syscall\n\t"
+                     "push %%rax\n\t"
+                     "mov %%rbx, %%rsp"
+                     ::: "rax", "rbx", "rcx", "r11", "memory");
+}
+
 int main(void)
 {
     check_begin("test_entry");
     int tst = in_child(single_step_into_syscall, NULL);
     CHECK(killed_by(tst, SIGTRAP), "TF set into a syscall: the child ends by SIGTRAP in user mode (status %#x)", tst);
+    tst = in_child(syscall_with_bad_stack, NULL);
+    /* Which exception the push raises is the CPU's choice: #SS (SIGBUS) on
+     * Intel, #GP (SIGSEGV) on AMD and under QEMU. */
+    CHECK(killed_by(tst, SIGBUS) || killed_by(tst, SIGSEGV),
+          "a syscall with a non-canonical RSP returns; the push after it kills the child (status %#x)", tst);
     pid_t spinner = fork();
     if (spinner == 0)
         loop_forever(NULL);

@@ -332,6 +332,8 @@ int proc_signal_for(unsigned vector)
     case IRQ_XM: return SIGFPE;
     case IRQ_UD: return SIGILL;
     case IRQ_AC: return SIGBUS;
+    case IRQ_SS: return SIGBUS;
+    case IRQ_NP: return SIGBUS;
     case IRQ_BP: return SIGTRAP;
     case IRQ_DB: return SIGTRAP;
     default: return SIGSEGV;

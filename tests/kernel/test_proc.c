@@ -84,6 +84,8 @@ TEST(proc, exceptions_map_to_linux_signals)
     EXPECT_EQ(proc_signal_for(IRQ_GP), SIGSEGV);
     EXPECT_EQ(proc_signal_for(IRQ_PF), SIGSEGV);
     EXPECT_EQ(proc_signal_for(IRQ_AC), SIGBUS);
+    EXPECT_EQ(proc_signal_for(IRQ_SS), SIGBUS);
+    EXPECT_EQ(proc_signal_for(IRQ_NP), SIGBUS);
     EXPECT_EQ(proc_signal_for(IRQ_MF), SIGFPE);
     EXPECT_EQ(proc_signal_for(IRQ_XM), SIGFPE);
     EXPECT_EQ(proc_signal_for(IRQ_BP), SIGTRAP);
