@@ -1,8 +1,8 @@
 /* Processes: exit statuses through wait4, getpid/getppid, execve of another
  * program with argv and envp (read back through a pipe), execve refusals
  * (every kind of bad ELF file), the states /proc/PID/status shows
- * (sleeping, running, zombie), and a child that loops forever, preempted and
- * killed by its parent. */
+ * (sleeping, running, zombie), orphans reaped, loopers sharing the CPU round
+ * robin, and a child that loops forever, preempted and killed by its parent. */
 #include <sys/mman.h>
 #include <time.h>
 
@@ -151,6 +151,30 @@ int main(void)
         CHECK(vmstat("zf_kmem_objects") == objects, "nothing of them stays: kernel objects %lld -> %lld",
               objects, vmstat("zf_kmem_objects"));
     }
+
+    /* Round robin: two children that never yield both get the CPU (each
+     * counts in shared memory), and so does the parent, which then kills
+     * both. */
+    volatile unsigned long *counts = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pid_t spin[2];
+    for (int i = 0; i < 2; i++) {
+        spin[i] = fork();
+        if (spin[i] == 0)
+            for (;;)
+                counts[i]++;
+    }
+    struct timespec longer = { 0, 200 * 1000 * 1000 };
+    nanosleep(&longer, NULL);
+    unsigned long c0 = counts[0], c1 = counts[1];
+    CHECK(c0 > 0 && c1 > 0, "two looping children both ran (%lu and %lu increments)", c0, c1);
+    nanosleep(&longer, NULL);
+    CHECK(counts[0] > c0 && counts[1] > c1, "and both go on running");
+    int killed = 0;
+    for (int i = 0; i < 2; i++) {
+        kill(spin[i], SIGKILL);
+        killed += waitpid(spin[i], &st, 0) == spin[i] && killed_by(st, SIGKILL);
+    }
+    CHECK(killed == 2, "both killed by SIGKILL");
 
     /* A child that never yields: the parent still runs, then kills it. */
     pid = fork();
