@@ -70,6 +70,8 @@ int main(void)
     CHECK(close(b) == 0, "close");
     CHECK(close(b) == -1 && errno == EBADF, "close of a closed fd: EBADF");
     CHECK(open("/bin/no-such-program", O_RDONLY) == -1 && errno == ENOENT, "open of a missing file: ENOENT");
+    if (zf)
+        CHECK(open("/bin/echoargs", O_WRONLY) == -1 && errno == EROFS, "open for writing: EROFS (the modules are read-only)");
 
     /* fstat of the console and of a pipe; ioctl(TIOCGWINSZ). */
     struct stat cs;
@@ -84,6 +86,7 @@ int main(void)
     int p[2];
     CHECK(pipe2(p, O_CLOEXEC) == 0, "pipe2(O_CLOEXEC)");
     CHECK(fstat(p[0], &st) == 0 && S_ISFIFO(st.st_mode), "fstat of a pipe: a FIFO");
+    CHECK(lseek(p[0], 0, SEEK_SET) == -1 && errno == ESPIPE, "lseek on a pipe: ESPIPE");
     CHECK(ioctl(p[0], TIOCGWINSZ, &ws) == -1 && errno == ENOTTY, "ioctl(TIOCGWINSZ) on a pipe: ENOTTY");
     CHECK(pipe2(p, 12345) == -1 && errno == EINVAL, "pipe2 with unknown flags: EINVAL");
 
