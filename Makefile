@@ -102,7 +102,9 @@ $(ELF): $(KOBJ) linker.ld scripts/link.sh scripts/gen-ksyms.sh
 # User programs (built below): defined here because the ISO's prerequisites
 # are expanded when make reads its rule.
 USER_SRC := $(wildcard user/*.c)
-USER_BIN := $(patsubst user/%.c,$(BUILD)/user/%,$(USER_SRC)) $(BUILD)/user/badelf
+BAD_ELF_KINDS := class32 arm64 overlap kernel-half huge
+USER_BIN := $(patsubst user/%.c,$(BUILD)/user/%,$(USER_SRC)) $(BUILD)/user/badelf \
+    $(patsubst %,$(BUILD)/user/badelf-%,$(BAD_ELF_KINDS))
 
 # The ISO's default command line is empty: `make run` mode.  The test runner
 # builds its own ISOs with other command lines (scripts/mkiso.sh).
@@ -240,6 +242,9 @@ user: $(USER_BIN)
 # A truncated executable: execve must refuse it with ENOEXEC.
 $(BUILD)/user/badelf: $(BUILD)/user/hello
 	@head -c 100 $< > $@
+# Damaged in one way each (tests/make-bad-elf.py): refused with ENOEXEC too.
+$(BUILD)/user/badelf-%: $(BUILD)/user/hello tests/make-bad-elf.py
+	@python3 tests/make-bad-elf.py $< $* $@
 $(BUILD)/user/%: user/%.c $(wildcard user/lib/*.h) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  MUSLCC  $@"

@@ -16,7 +16,8 @@
 #define PROC_NAME_MAX 32
 #define PROC_MAX_FDS 64
 
-/* Linux's terminating signals we deliver (default actions only). */
+/* Linux's signal numbers (default actions only: most terminate; the ones
+ * whose default is to be ignored have no effect; stop signals are refused). */
 #define SIGINT 2
 #define SIGILL 4
 #define SIGTRAP 5
@@ -26,6 +27,14 @@
 #define SIGSEGV 11
 #define SIGPIPE 13
 #define SIGTERM 15
+#define SIGCHLD 17
+#define SIGCONT 18
+#define SIGSTOP 19
+#define SIGTSTP 20
+#define SIGTTIN 21
+#define SIGTTOU 22
+#define SIGURG 23
+#define SIGWINCH 28
 #define NSIG 65
 
 /* wait4 status words, as Linux encodes them. */
@@ -42,6 +51,7 @@ struct proc {
     struct vmm_space *space;
     struct thread *thread;
     bool zombie;
+    bool orphan;              /* its parent exited first: the kernel reaps it */
     int wait_status;          /* once a zombie */
     int kill_signal;          /* pending terminating signal, 0: none */
     char fault[224];          /* the fatal fault that killed it, one line (/proc/PID/status) */
@@ -60,7 +70,7 @@ extern enum fault_policy proc_fault_policy;
 /* Test mode: run the VMM consistency checker after every reaped process
  * and count its failures (the run then fails). */
 extern bool proc_check_on_reap;
-extern unsigned proc_check_failures;
+extern unsigned proc_check_runs, proc_check_failures;
 
 /* Boot (kernel/proc/init.c): process 0 and the user-fault policy; then, after the self-tests, the timer and the first program,
  * waited for: its wait status, or -1 when it could not start. */
@@ -118,9 +128,15 @@ struct vmm_space *proc_space_new(void);
 void proc_space_free(struct vmm_space *s);
 void proc_set_name(struct proc *p, const char *path);
 
-/* A fatal exception in user mode (page-fault report in @pf, else NULL):
+/* A fatal exception in user mode (@cr2: the address of a #PF):
  * report it and apply the fault policy.  Called by the exception
  * dispatcher; the process never resumes the faulting instruction. */
 void proc_user_fault(struct irq_frame *frame, uint64_t cr2);
+/* The iretq back to user mode faulted (kernel/irq/entry.asm: a frame
+ * with a bad selector): report it and end the process with SIGSEGV.
+ * Never returns; @frame is the fault's, its RSP the frame iretq read. */
+__attribute__((noreturn)) void proc_bad_user_return(struct irq_frame *frame);
+/* The signal an exception in user mode sends, as Linux chooses it. */
+int proc_signal_for(unsigned vector);
 
 #endif

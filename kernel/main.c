@@ -44,6 +44,9 @@ void kernel_main(uint32_t magic, uint64_t mbi_phys)
     cmdline_get(boot_info.cmdline, "vmcheck", vmcheck, sizeof(vmcheck));
     proc_check_on_reap = boot_info.mode == BOOT_MODE_TEST && strcmp(vmcheck, "off") != 0;
     int init_status = proc_run_init();
+    if (proc_check_on_reap)
+        kprintf("vmm: consistency checked after each of %u processes: %u failed\n", proc_check_runs,
+                proc_check_failures);
     if (boot_info.mode == BOOT_MODE_TEST)
         boot_exit(t.failed || init_status > 0 || proc_check_failures ? BOOT_EXIT_FAIL
                                                                         : BOOT_EXIT_PASS);

@@ -17,6 +17,8 @@ needs=(
     "gdb                                 gdb"
     "python3                             python3"
     "setsid                              util-linux"
+    "unshare                             util-linux"
+    "mount                               mount"
     "clang                               clang"
     "/usr/include/cmocka.h               libcmocka-dev"
     "timeout                             coreutils"

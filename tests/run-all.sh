@@ -177,11 +177,55 @@ boot user-programs --timeout 180 --cmdline "init=/bin/runtests -- ${user_tests[*
     --match '^PID [0-9]+ \[test_oom\] out of memory resolving a data write fault at 0x[0-9a-f]+: killed$' \
     --match '^  RIP=[0-9a-f]{16} touch_guard\+0x[0-9a-f]+ \(in test_mem\)$' \
     --match '^  error code 0x7: protection violation on a present page, write, user mode$' \
+    --match "^  region: \\[0x7fffff7fe000, 0x7fffff7ff000\\) guard '\\[stack guard\\]'\$" \
+    --match '^    PD  \[507\] = 0{16}  not present   <- walk ended here$' \
+    --match '^  R13=[0-9a-f]{16} R14=[0-9a-f]{16} R15=[0-9a-f]{16}$' \
+    --match '^PID [0-9]+ \[test_mem\] killed by signal 11$' \
     --match '^PID [0-9]+ \[test_sysret\] cannot return to 0x800000000000: not a canonical user address$' \
+    --match '^PID [0-9]+ \[test_traps\] #UD \(invalid opcode\) at 0x' \
+    --match '^PID [0-9]+ \[test_traps\] #GP \(general protection fault\) at 0x' \
+    --match '^execve: /bin/badelf: program headers lie past the end of the file$' \
+    --match '^execve: /bin/badelf-class32: not a 64-bit ELF file$' \
+    --match '^execve: /bin/badelf-arm64: not an x86-64 executable$' \
+    --match '^execve: /bin/badelf-overlap: segments overlap or are not in address order$' \
+    --match '^execve: /bin/badelf-kernel-half: segment outside the user half$' \
+    --match '^execve: /bin/badelf-huge: absurd segment size$' \
+    --match '^PID [0-9]+ \[test_sys\] system call 1000 \(unknown\) is not implemented: -ENOSYS$' \
+    --match '^PID [0-9]+ \[test_sys\] system call 25 \(mremap\) is not implemented: -ENOSYS$' \
+    --match '^vmm: consistency checked after each of [1-9][0-9]+ processes: 0 failed$' \
     --no-match '^vmm consistency check after'
+# make run's boot: mode=run starts /bin/init (no init= given), which greets
+# and runs /bin/hello; then the kernel idles.
+boot mode-run-init --mode run --expect halt --timeout 60 \
+    --module build/user/init=/bin/init --module build/user/hello=/bin/hello \
+    --match '^init: started /bin/init as PID [0-9]+$' \
+    --match '^init: hello from user mode, PID [0-9]+$' \
+    --match '^hello from /bin/hello: from init \(1 environment strings\)$' \
+    --match '^init: /bin/hello ended with status 0; init exits$' \
+    --match '^init: /bin/init exited with status 0$' \
+    --match '^Zeroframe: self-tests done \([0-9]+ passed, 0 failed\); idle'
+# The PROGRAMS knob of make iso / make run: an executable from outside
+# user/ (a copy of hello under another name) becomes /bin/<its name>, and
+# CMDLINE makes it the first program.
+knob_iso() {
+    mkdir -p build/knob && cp build/user/hello build/knob/zf-extra &&
+    make --no-print-directory -s iso ISO=build/knob/knob.iso PROGRAMS=build/knob/zf-extra \
+        CMDLINE="init=/bin/zf-extra -- via the knob"
+}
+step "make iso PROGRAMS=... builds" knob_iso
+boot make-iso-programs --iso build/knob/knob.iso --expect halt --timeout 60 \
+    --match '^# module [0-9]+: /bin/zf-extra, [0-9]+ bytes' \
+    --match '^hello from /bin/zf-extra: via the knob \(3 environment strings\)$' \
+    --match '^init: /bin/zf-extra exited with status 0$'
 boot user-fault-stop --timeout 60 \
     --cmdline 'fault=stop init=/bin/faultstop' --module build/user/faultstop=/bin/faultstop \
-    --match 'stopped for inspection \(fault=stop\)' --match '^faultstop: .* 0 failed$'
+    --match 'stopped for inspection \(fault=stop\)' \
+    --match '^faultstop: ok: /proc/[0-9]+/status shows it stopped \(state T\)$' \
+    --match '^faultstop: ok: it is reaped, killed by SIGKILL$' --match '^faultstop: .* 0 failed$'
+
+# The same user test binaries on the host's Linux kernel: one ABI, one
+# behaviour (tests/run-on-linux.sh).
+step "user tests on the host's Linux" tests/run-on-linux.sh
 
 # --- make run's configuration: the shell over the serial line (typed commands,
 # Ctrl-C, demos, a fatal fault), tests/shell-test.py

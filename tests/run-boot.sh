@@ -5,8 +5,12 @@
 #                     [--machine pc|q35] [--firmware bios|uefi] [--module FILE[=NAME]]...
 #                     [--timeout 60] [--expect pass|panic|halt] [--match REGEX]...
 #                     [--no-match REGEX]... [--vga-match REGEX]...
-#                     [--elf build/zeroframe.elf]
+#                     [--elf build/zeroframe.elf] [--mode test|run] [--iso FILE]
 #
+# --mode run boots as `make run` does (mode=run: the first program, then
+# idle; use it with --expect halt); the default is mode=test.
+# --iso FILE boots FILE as it is (an ISO `make iso` built): --cmdline,
+# --mode, --module and --elf do not apply.
 # --module adds a multiboot2 module (repeatable; NAME defaults to FILE's base
 # name).  --firmware uefi boots the same hybrid ISO under OVMF.
 # Every --match regex must occur in the serial log, whatever --expect says;
@@ -32,9 +36,9 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 name= cmdline= mem=${MEM:-128M} cpu=${CPU:-qemu64} timeout=${BOOT_TIMEOUT:-60} expect=pass
-machine=${MACHINE:-pc} firmware=${FIRMWARE:-bios}
+machine=${MACHINE:-pc} firmware=${FIRMWARE:-bios} mode=test
 elf=$here/build/zeroframe.elf
-matches=() nomatches=() modules=() vgamatches=()
+matches=() nomatches=() modules=() vgamatches=() given_iso=
 while (($#)); do
     case $1 in
         --name) name=$2; shift 2 ;;
@@ -50,11 +54,14 @@ while (($#)); do
         --no-match) nomatches+=("$2"); shift 2 ;;
         --vga-match) vgamatches+=("$2"); shift 2 ;;
         --elf) elf=$2; shift 2 ;;
+        --mode) mode=$2; shift 2 ;;
+        --iso) given_iso=$2; shift 2 ;;
         *) echo "run-boot: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 [[ -n $name ]] || { echo "run-boot: --name is required" >&2; exit 2; }
 case $expect in pass|panic|halt) ;; *) echo "run-boot: bad --expect $expect" >&2; exit 2 ;; esac
+case $mode in test|run) ;; *) echo "run-boot: bad --mode $mode (test or run)" >&2; exit 2 ;; esac
 case $firmware in bios|uefi) ;; *) echo "run-boot: bad --firmware $firmware (bios or uefi)" >&2; exit 2 ;; esac
 if ((${#vgamatches[@]})) && [[ $expect != halt || ${#matches[@]} -eq 0 || $firmware != bios ]]; then
     echo "run-boot: --vga-match needs --expect halt, a --match and --firmware bios" >&2; exit 2
@@ -67,8 +74,13 @@ vga=$out/$name.vga.txt monsock=$out/$name.monitor
 rm -f "$serial" "$qlog" "$vga" "$monsock"
 monitor=none
 ((${#vgamatches[@]})) && monitor=unix:$monsock,server=on,wait=off
-"$here/scripts/mkiso.sh" "$elf" "mode=test $cmdline" "$iso" "${modules[@]}" ||
-    { echo "FAIL $name: could not build the ISO"; exit 1; }
+if [[ -n $given_iso ]]; then
+    [[ -f $given_iso ]] || { echo "FAIL $name: no ISO $given_iso"; exit 1; }
+    iso=$given_iso
+else
+    "$here/scripts/mkiso.sh" "$elf" "mode=$mode $cmdline" "$iso" "${modules[@]}" ||
+        { echo "FAIL $name: could not build the ISO"; exit 1; }
+fi
 
 qargs=$(MEM=$mem CPU=$cpu MACHINE=$machine FIRMWARE=$firmware "$here/scripts/qemu-args.sh") || exit 1
 # shellcheck disable=SC2086

@@ -23,6 +23,8 @@ int main(void)
     pid_t got = waitpid(pid, &st, WNOHANG);
     if (got == 0) {
         printf("faultstop: the child is stopped after its fault (fault=stop)\n");
+        char state = proc_state(pid);
+        CHECK(state == 'T', "/proc/%d/status shows it stopped (state %c)", (int)pid, state ? state : '?');
         CHECK(kill(pid, SIGKILL) == 0, "kill the stopped child");
         CHECK(waitpid(pid, &st, 0) == pid && killed_by(st, SIGKILL), "it is reaped, killed by SIGKILL");
     } else {

@@ -1,12 +1,17 @@
 /* Every kind of bad pointer given to a system call returns -EFAULT, and the
  * kernel lives: null, unmapped, guard region, read-only (for a read into
- * it), kernel half, non-canonical, and a buffer that starts valid and runs
- * into unmapped memory. */
+ * it), kernel half, non-canonical, and buffers that start valid and run into
+ * unmapped memory, into a guard region, and off the user half into the
+ * non-canonical hole. */
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
 
 #include "lib/check.h"
+
+/* The bottom of Zeroframe's stack guard region (one page below the 8 MiB
+ * stack that ends at 0x7ffffffff000). */
+#define GUARD_BOTTOM (0x7ffffffff000ull - (8ull << 20) - 4096)
 
 static int efault(ssize_t r)
 {
@@ -26,7 +31,7 @@ int main(void)
     struct { const char *what; uintptr_t p; } bad[] = {
         { "null", 0 },
         { "unmapped", (uintptr_t)page + 4096 },
-        { "the stack's guard region", 0x7ffffffff000ull - (8ull << 20) - 64 },
+        { "stack guard region", 0x7ffffffff000ull - (8ull << 20) - 64 },
         { "kernel half", 0xffff800000000000ull },
         { "kernel image", 0xffffffff80100000ull },
         { "non-canonical", 0x0000800000000000ull },
@@ -38,7 +43,29 @@ int main(void)
         CHECK(efault(syscall(63 /* uname */, bad[i].p)), "uname() into a %s pointer: EFAULT", bad[i].what);
     }
     CHECK(efault(read(fds[0], ro, 1)), "read() into a read-only mapping: EFAULT");
-    CHECK(efault(write(1, page + 4096 - 4, 8)), "write() of a buffer running into an unmapped page: EFAULT");
+    /* Into a pipe: Linux writes part of such a buffer to a file, not to a pipe. */
+    CHECK(efault(write(fds[1], page + 4096 - 4, 8)), "write() of a buffer running into an unmapped page: EFAULT");
+    /* A page right below the stack's guard region: a buffer that starts
+     * there runs into the guard. */
+    char *below_guard = mmap((void *)(GUARD_BOTTOM - 4096), 4096, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (below_guard == (char *)(GUARD_BOTTOM - 4096)) {
+        CHECK(efault(write(fds[1], below_guard + 4096 - 4, 8)), "write() of a buffer running into the guard region: EFAULT");
+        CHECK(efault(read(fds[0], below_guard + 4096 - 1, 2)), "read() into a buffer running into the guard region: EFAULT");
+    } else {
+        CHECK(!on_zeroframe(), "the page below the stack guard is free on Zeroframe");
+    }
+    /* The user half's last page: a buffer there runs into the non-canonical
+     * hole (and past it the kernel half).  Linux keeps that page out. */
+    char *top = mmap((void *)0x7ffffffff000ull, 4096, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (top != MAP_FAILED) {
+        CHECK(efault(write(fds[1], top + 4096 - 4, 8)), "write() of a buffer running into the non-canonical hole: EFAULT");
+        CHECK(efault(read(fds[0], top + 4096 - 1, 2)), "read() into a buffer running into the non-canonical hole: EFAULT");
+        CHECK(efault(syscall(63 /* uname */, top + 4096 - 64)), "uname() into a buffer running off the user half: EFAULT");
+    } else {
+        CHECK(!on_zeroframe(), "the user half's last page is mappable on Zeroframe");
+    }
     CHECK(efault(syscall(2 /* open */, 16, O_RDONLY)), "open() of a bad path pointer: EFAULT");
     CHECK(efault(pipe((int *)ro)), "pipe() into a read-only mapping: EFAULT");
     char buf[4];

@@ -82,7 +82,7 @@ static void exception(struct irq_frame *frame)
     }
     if (handlers[v] && handlers[v](frame) == IRQ_HANDLED)
         goto done;
-    if (v == IRQ_BP) {
+    if (v == IRQ_BP && !(frame->cs & 3)) {
         breakpoint(frame);
         goto done;
     }

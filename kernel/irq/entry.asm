@@ -16,7 +16,7 @@
 bits 64
 %include "kernel/arch/x86_64/irq_frame.inc"
 section .text
-extern irq_dispatch, user_return_prepare, user_return_iret
+extern irq_dispatch, user_return_prepare, user_return_iret, user_return_iretq, proc_bad_user_return
 
 ; Exceptions for which the CPU pushes an error code.
 %define HAS_ERR(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
@@ -40,7 +40,30 @@ irq_common:
     test byte [rsp + 24], 3             ; the interrupted CS: from user mode?
     jz .from_kernel
     swapgs
+    jmp .saved
 .from_kernel:
+    ; A #NP, #SS or #GP raised by the iretq that returns to user mode comes
+    ; from kernel mode with the user's GS already swapped in: swap it back
+    ; and let the process die of it (the frame it tried to return to is
+    ; bad); the kernel goes on.  Nothing else runs with the user's GS (the
+    ; syscall and sysret windows run with interrupts off, and sysret's one
+    ; fault, a non-canonical RCX, is refused before it).
+    push rax                            ; the interrupted code's RAX, kept
+    mov rax, user_return_iretq
+    cmp [rsp + 24], rax                 ; the faulting RIP
+    pop rax                             ; (flags unchanged)
+    jne .saved
+    cmp qword [rsp], 11
+    jb .saved
+    cmp qword [rsp], 13
+    ja .saved
+    swapgs
+    push_gprs
+    mov rdi, rsp
+    cld
+    call proc_bad_user_return           ; never returns: the process exits
+    ud2
+.saved:
     push_gprs
     mov rdi, rsp                        ; struct irq_frame *
     ; A frame record {interrupted rbp, interrupted rip} so that frame-pointer

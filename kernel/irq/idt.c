@@ -19,6 +19,7 @@ struct __attribute__((packed)) idt_gate {
 _Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gate is 16 bytes");
 
 #define GATE_INTERRUPT 0x8e /* present, DPL 0, 64-bit interrupt gate (IF cleared) */
+#define GATE_INTERRUPT_USER 0xee /* the same with DPL 3: ring 3 may raise it by int */
 
 extern const uintptr_t irq_stub_table[IRQ_VECTORS];
 
@@ -47,7 +48,9 @@ void idt_init(void)
             .offset_low = (uint16_t)stub,
             .selector = GDT_KERNEL_CODE,
             .ist = (uint8_t)ist_for(v),
-            .type_attr = GATE_INTERRUPT,
+            /* int3 from user mode is a breakpoint (SIGTRAP, as on
+             * Linux), not a #GP for raising a kernel vector. */
+            .type_attr = v == IRQ_BP ? GATE_INTERRUPT_USER : GATE_INTERRUPT,
             .offset_mid = (uint16_t)(stub >> 16),
             .offset_high = (uint32_t)(stub >> 32),
         };

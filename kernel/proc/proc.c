@@ -14,7 +14,7 @@
 
 enum fault_policy proc_fault_policy = FAULT_POLICY_KILL;
 bool proc_check_on_reap;
-unsigned proc_check_failures;
+unsigned proc_check_runs, proc_check_failures;
 
 static struct kmem_cache proc_cache;
 static struct proc kernel_proc = { .pid = 0, .name = "kernel" };
@@ -79,9 +79,12 @@ struct vmm_space *proc_space_new(void)
     return vmm_space_new();
 }
 
+static void reap_orphans(void);
+
 /* A process with an empty address space, linked under the current one. */
 static struct proc *proc_alloc(const char *name)
 {
+    reap_orphans();
     struct proc *p = kmem_alloc(&proc_cache);
     struct vmm_space *s = p ? proc_space_new() : NULL;
     if (!s) {
@@ -215,7 +218,10 @@ static void reap(struct proc *c)
     c->space = NULL; /* freed at exit */
     proc_free(c);
     char why[160];
-    if (proc_check_on_reap && !vmm_check_consistency(why, sizeof(why))) {
+    if (!proc_check_on_reap)
+        return;
+    proc_check_runs++;
+    if (!vmm_check_consistency(why, sizeof(why))) {
         kprintf("vmm consistency check after PID %d [%s] failed: %s\n", pid, name, why);
         proc_check_failures++;
     }
@@ -265,6 +271,17 @@ int proc_kill(int pid, int sig)
         return 0;
     if (sig != SIGKILL && (p->sig_ignored & (1ull << (sig - 1))))
         return 0;
+    /* Default actions only: ignore is no effect at all (SIGCONT included:
+     * a process stopped after a fault cannot go on); job-control stops do
+     * not exist here, and terminating instead would be wrong. */
+    if (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH)
+        return 0;
+    if (sig >= SIGSTOP && sig <= SIGTTOU) {
+        struct proc *self = proc_current();
+        kprintf("PID %d [%s] kill(%d, %d): stop signals are not supported: -EINVAL\n", self->pid,
+                self->name, pid, sig);
+        return -EINVAL;
+    }
     if (!p->kill_signal)
         p->kill_signal = sig;
     if (p->thread)
@@ -279,6 +296,19 @@ void proc_console_interrupt(void)
             proc_kill(p->pid, SIGINT);
 }
 
+/* Orphans that have exited, reaped by the kernel (their parent, process 0,
+ * never waits for them).  Not the current process: it still runs on its
+ * own kernel stack until it switches away for good. */
+static void reap_orphans(void)
+{
+    struct proc *self = proc_current();
+    for (struct proc *c = kernel_proc.children, *next; c; c = next) {
+        next = c->sibling;
+        if (c->orphan && c->zombie && c != self)
+            reap(c);
+    }
+}
+
 void proc_exit(int status)
 {
     struct proc *p = proc_current();
@@ -290,14 +320,18 @@ void proc_exit(int status)
     struct vmm_space *s = p->space;
     p->space = NULL;
     proc_space_free(s);
-    /* Orphans go to the kernel, which reaps them when they exit. */
+    /* Orphans go to the kernel, which reaps them once they have exited:
+     * here (those already zombies, and earlier orphans), and whenever
+     * another process exits or is created. */
     while (p->children) {
         struct proc *c = p->children;
         p->children = c->sibling;
         c->parent = &kernel_proc;
+        c->orphan = true;
         c->sibling = kernel_proc.children;
         kernel_proc.children = c;
     }
+    reap_orphans();
     p->wait_status = status;
     p->zombie = true;
     sched_wake_all(&p->parent->child_exit);
@@ -306,7 +340,7 @@ void proc_exit(int status)
 
 /* ---- faults in user mode ---------------------------------------------- */
 
-static int signal_for(unsigned vector)
+int proc_signal_for(unsigned vector)
 {
     switch (vector) {
     case IRQ_DE: return SIGFPE;
@@ -314,6 +348,8 @@ static int signal_for(unsigned vector)
     case IRQ_XM: return SIGFPE;
     case IRQ_UD: return SIGILL;
     case IRQ_AC: return SIGBUS;
+    case IRQ_SS: return SIGBUS;
+    case IRQ_NP: return SIGBUS;
     case IRQ_BP: return SIGTRAP;
     case IRQ_DB: return SIGTRAP;
     default: return SIGSEGV;
@@ -349,11 +385,25 @@ static void print_user_frame(struct proc *p, const struct irq_frame *f)
             (unsigned long)f->r14, (unsigned long)f->r15);
 }
 
+void proc_bad_user_return(struct irq_frame *frame)
+{
+    struct proc *p = proc_current();
+    const uint64_t *to = (const uint64_t *)frame->rsp; /* iretq's RIP, CS, RFLAGS, RSP, SS */
+    unsigned v = (unsigned)frame->vector;
+    kprintf("PID %d [%s] cannot return to user mode: %s (%s), error code %#lx, on iretq to "
+            "RIP=%#lx CS=%#lx RFLAGS=%#lx RSP=%#lx SS=%#lx\n",
+            p->pid, p->name, irq_vector_mnemonic(v), irq_vector_name(v),
+            (unsigned long)frame->error_code, (unsigned long)to[0], (unsigned long)to[1],
+            (unsigned long)to[2], (unsigned long)to[3], (unsigned long)to[4]);
+    kprintf("PID %d [%s] killed by signal %d\n", p->pid, p->name, SIGSEGV);
+    proc_exit(WAIT_SIGNALED(SIGSEGV));
+}
+
 void proc_user_fault(struct irq_frame *frame, uint64_t cr2)
 {
     struct proc *p = proc_current();
     unsigned v = (unsigned)frame->vector;
-    int sig = signal_for(v);
+    int sig = proc_signal_for(v);
     if (v == IRQ_PF) {
         const struct vmm_fault *f = vmm_fault_last_unresolved();
         const char *kind = f->error & PF_ERR_I ? "instruction fetch" : f->error & PF_ERR_W ? "data write" : "data read";

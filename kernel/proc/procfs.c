@@ -252,17 +252,18 @@ static void smaps(struct text *t, struct proc *p)
     walk_space(p->space, &w);
 }
 
+/* Linux's state letters and words: a program (or a person) reads the
+ * state a process is in, e.g. "T (stopped)" after a fault under fault=stop. */
 static const char *state_letter(const struct proc *p)
 {
-    const char *s = proc_state_str(p);
-    if (strcmp(s, "runnable") == 0)
-        return "R (running)";
-    if (strcmp(s, "blocked") == 0)
-        return "S (sleeping)";
-    if (strcmp(s, "stopped") == 0)
-        return "T (stopped)";
-    if (strcmp(s, "zombie") == 0)
+    if (p->zombie)
         return "Z (zombie)";
+    switch (p->thread ? p->thread->state : THREAD_DEAD) {
+    case THREAD_RUNNABLE: return "R (running)";
+    case THREAD_BLOCKED: return "S (sleeping)";
+    case THREAD_STOPPED: return "T (stopped)";
+    case THREAD_DEAD: break;
+    }
     return "X (dead)";
 }
 
@@ -283,6 +284,8 @@ static void status(struct text *t, struct proc *p)
         EMIT(t, "RssShmem:\t%8llu kB\n", (unsigned long long)kb(w.sum.shmem));
     }
     EMIT(t, "Threads:\t1\n");
+    if (p->thread && p->thread->blocked_why) /* Zeroframe's own: what it waits for */
+        EMIT(t, "Zf_blocked_on:\t%s\n", p->thread->blocked_why);
     if (p->fault[0]) /* Zeroframe's own: why a fatal fault killed it (zombies) */
         EMIT(t, "ZfFault:\t%s\n", p->fault);
 }

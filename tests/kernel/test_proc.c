@@ -3,10 +3,13 @@
  * process and not the kernel, a non-canonical sysret return address, and
  * preemption of a process that never yields.  Every test leaves no frame,
  * object or process behind (the guards check the first two). */
+#include "arch/x86_64/cpu.h"
 #include "boot.h"
 #include "errno.h"
 #include "file.h"
+#include "irq.h"
 #include "kstring.h"
+#include "percpu.h"
 #include "pic.h"
 #include "proc.h"
 #include "region.h"
@@ -70,6 +73,50 @@ TEST(proc, faults_kill_the_process_not_the_kernel)
     EXPECT_EQ(vmm_counters_get().fatal - fatal, 1);
     EXPECT_EQ(RUN(ud2), WAIT_SIGNALED(SIGILL));
     /* And the kernel goes on to run the next one. */
+    EXPECT_EQ(RUN(exit42), WAIT_EXITED(42));
+}
+
+/* Each user-mode exception's signal, Linux's choice; and alignment checking
+ * is on for ring 3 (QEMU's TCG never raises #AC, so this is the check of
+ * that path that runs here; test_traps checks it on a real CPU). */
+TEST(proc, exceptions_map_to_linux_signals)
+{
+    EXPECT_EQ(proc_signal_for(IRQ_DE), SIGFPE);
+    EXPECT_EQ(proc_signal_for(IRQ_UD), SIGILL);
+    EXPECT_EQ(proc_signal_for(IRQ_GP), SIGSEGV);
+    EXPECT_EQ(proc_signal_for(IRQ_PF), SIGSEGV);
+    EXPECT_EQ(proc_signal_for(IRQ_AC), SIGBUS);
+    EXPECT_EQ(proc_signal_for(IRQ_SS), SIGBUS);
+    EXPECT_EQ(proc_signal_for(IRQ_NP), SIGBUS);
+    EXPECT_EQ(proc_signal_for(IRQ_MF), SIGFPE);
+    EXPECT_EQ(proc_signal_for(IRQ_XM), SIGFPE);
+    EXPECT_EQ(proc_signal_for(IRQ_BP), SIGTRAP);
+    EXPECT_TRUE(read_cr0() & CR0_AM);
+}
+
+/* A return to user mode whose iretq faults (here a stack selector past
+ * the GDT, planted in the new process's first frame) kills the process
+ * with SIGSEGV; GS is swapped back and the kernel goes on. */
+TEST(proc, faulting_iretq_kills_the_process_not_the_kernel)
+{
+    struct vmobj *o = vmobj_create_module((uintptr_t)user_blob_exit42 - KERNEL_VMA,
+                                          (uint64_t)(user_blob_exit42_end - user_blob_exit42), "bad-ss");
+    ASSERT_NE((uintptr_t)o, 0);
+    const char *argv[] = { "/test/bad-ss", NULL };
+    const char *envp[] = { NULL };
+    int pid = proc_spawn_object("/test/bad-ss", o, (uint64_t)(user_blob_exit42_end - user_blob_exit42),
+                                argv, envp);
+    vmobj_put(o);
+    ASSERT_GT(pid, 0);
+    struct proc *p = proc_find(pid);
+    ASSERT_NE((uintptr_t)p, 0);
+    sched_user_frame(p->thread)->ss = 0x38 | 3; /* past the GDT's last entry */
+    int status = 0;
+    EXPECT_EQ(proc_wait(pid, &status, false), pid);
+    EXPECT_EQ(status, WAIT_SIGNALED(SIGSEGV));
+    /* GS is the kernel's again, the user's (0) waits in KERNEL_GS_BASE. */
+    EXPECT_EQ(rdmsr(MSR_GS_BASE), (uintptr_t)this_cpu());
+    EXPECT_EQ(rdmsr(MSR_KERNEL_GS_BASE), 0);
     EXPECT_EQ(RUN(exit42), WAIT_EXITED(42));
 }
 

@@ -94,4 +94,22 @@ static inline long long vmstat(const char *name)
     return -1;
 }
 
+/* A process's state letter from /proc/PID/status (Linux's letters: R
+ * running, S sleeping, T stopped, Z zombie), or 0 when there is none. */
+static inline char proc_state(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    char *s = strstr(buf, "\nState:\t");
+    return s ? s[8] : 0;
+}
+
 #endif

@@ -8,6 +8,7 @@
 
 #define CR0_PE (1ull << 0)
 #define CR0_WP (1ull << 16)
+#define CR0_AM (1ull << 18)             /* RFLAGS.AC checks alignment in ring 3 */
 #define CR0_PG (1ull << 31)
 #define CR4_PAE (1ull << 5)
 #define CR4_PGE (1ull << 7)
@@ -47,6 +48,11 @@ static inline uint64_t read_cr0(void)
     uint64_t v;
     __asm__ volatile("mov %%cr0, %0" : "=r"(v));
     return v;
+}
+
+static inline void write_cr0(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory");
 }
 
 static inline uint64_t read_cr2(void)

@@ -17,6 +17,7 @@ void syscall_entry(void);
 #define RFLAGS_TF (1ull << 8)
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_DF (1ull << 10)
+#define RFLAGS_NT (1ull << 14)
 #define RFLAGS_AC (1ull << 18)
 
 void percpu_init(void)
@@ -28,9 +29,15 @@ void percpu_init(void)
     wrmsr(MSR_STAR, ((uint64_t)(GDT_USER_DATA - 8 - 3) << 48) | ((uint64_t)GDT_KERNEL_CODE << 32));
     wrmsr(MSR_LSTAR, (uintptr_t)syscall_entry);
     /* Interrupts off on entry (the kernel is not preemptible), and none of
-     * the user's single-step, direction or alignment-check settings. */
-    wrmsr(MSR_SFMASK, RFLAGS_TF | RFLAGS_IF | RFLAGS_DF | RFLAGS_AC);
+     * the user's single-step, direction, nested-task or alignment-check
+     * settings.  NT above all: the kernel may switch to a thread that
+     * leaves through iretq, and iretq with NT set faults in ring 0 (a user
+     * program could panic the kernel; test_entry). */
+    wrmsr(MSR_SFMASK, RFLAGS_TF | RFLAGS_IF | RFLAGS_DF | RFLAGS_NT | RFLAGS_AC);
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+    /* As on Linux, a user program that sets RFLAGS.AC gets #AC (SIGBUS) on
+     * a misaligned access; the kernel (ring 0) is never checked. */
+    write_cr0(read_cr0() | CR0_AM);
 }
 
 void percpu_set_kernel_stack(uintptr_t top)

@@ -19,7 +19,7 @@ section .text
 %define SYSCALL_VECTOR 0x100           ; not a CPU vector: marks a syscall frame
 
 extern syscall_dispatch, user_return_prepare
-global syscall_entry, user_return_iret, thread_start_user
+global syscall_entry, user_return_iret, user_return_iretq, thread_start_user
 
 syscall_entry:
     swapgs
@@ -59,4 +59,5 @@ user_return_iret:
     pop_gprs
     add rsp, 16
     swapgs
+user_return_iretq:                      ; entry.asm knows a fault here
     iretq
