@@ -12,8 +12,9 @@
 
 struct vmobj;
 struct pipe;
+struct uffd_ctx;
 
-enum file_kind { FILE_CONSOLE, FILE_MODULE, FILE_PIPE_READ, FILE_PIPE_WRITE, FILE_TEXT };
+enum file_kind { FILE_CONSOLE, FILE_MODULE, FILE_PIPE_READ, FILE_PIPE_WRITE, FILE_TEXT, FILE_UFFD };
 
 struct file {
     enum file_kind kind;
@@ -26,6 +27,8 @@ struct file {
     struct pipe *pipe;
     /* generated text (/proc files): a snapshot taken at open */
     char *text;
+    /* userfaultfd (kernel/proc/uffd.c) */
+    struct uffd_ctx *uffd;
 };
 
 /* The named, read-only files: multiboot2 modules by path ("/bin/init"). */
@@ -45,11 +48,21 @@ struct file *file_open_generated(const char *path, bool *known);
 struct file *file_new_text(char *buf, size_t len);
 /* A pipe: *rd and *wr, or false when out of memory. */
 bool file_pipe(struct file **rd, struct file **wr);
+/* A userfaultfd's file over @c (uffd.c makes the context). */
+struct file *file_new_uffd(struct uffd_ctx *c);
 void file_get(struct file *f);
 void file_put(struct file *f);
 
 /* read/write on a file to/from user memory at @buf: bytes or -errno. */
 long file_read(struct file *f, uintptr_t buf, size_t n);
 long file_write(struct file *f, uintptr_t buf, size_t n);
+
+/* poll: POLLIN / POLLOUT (Linux's bits) that @f would not block on now. */
+#define FILE_POLLIN 0x1
+#define FILE_POLLOUT 0x4
+unsigned file_poll(struct file *f);
+/* Woken whenever a userfaultfd gets a message (poll with no timeout on
+ * such descriptors sleeps here; other files are rechecked every tick). */
+extern struct wait_queue file_poll_waiters;
 
 #endif

@@ -1,10 +1,11 @@
-/* Generated read-only files: /proc/meminfo and /proc/vmstat in Linux's
+/* Generated read-only files: /proc/meminfo, /proc/vmstat and /proc/PID/status in Linux's
  * formats (a snapshot taken when the file is opened).  Linux's names where
  * they mean the same; Zeroframe's own counters are prefixed zf_. */
 #include "file.h"
 #include "kmem.h"
 #include "kprintf.h"
 #include "kstring.h"
+#include "proc.h"
 #include "region.h"
 #include "vmm.h"
 #include "vmobj.h"
@@ -49,6 +50,8 @@ static void vmstat(struct text *t)
     EMIT(t, "zf_spurious %llu\n", (unsigned long long)c.spurious);
     EMIT(t, "zf_fatal %llu\n", (unsigned long long)c.fatal);
     EMIT(t, "zf_oom %llu\n", (unsigned long long)c.oom);
+    EMIT(t, "zf_pager_waits %llu\n", (unsigned long long)c.waits);
+    EMIT(t, "zf_uffd_waits %llu\n", (unsigned long long)c.uffd_waits);
     EMIT(t, "zf_frames_allocated %llu\n", (unsigned long long)s.allocated);
     EMIT(t, "zf_kmem_objects %llu\n", (unsigned long long)kmem_objects_in_use());
     EMIT(t, "zf_vm_objects %llu\n", (unsigned long long)vmobj_live_count());
@@ -58,20 +61,65 @@ static void vmstat(struct text *t)
     EMIT(t, "zf_cached_pages %llu\n", (unsigned long long)cached);
 }
 
+/* /proc/PID/status: Linux's first lines; a blocked process says on what
+ * ("S (blocked on pager)": waiting for a userfaultfd pager). */
+static int status_pid;
+
+static void status(struct text *t)
+{
+    struct proc *p = proc_find(status_pid);
+    if (!p)
+        return;
+    const struct thread *th = p->thread;
+    char st = p->zombie ? 'Z' : !th ? 'X' : th->state == THREAD_BLOCKED ? 'S'
+            : th->state == THREAD_STOPPED ? 'T' : 'R';
+    EMIT(t, "Name:\t%s\n", p->name);
+    if (st == 'S')
+        EMIT(t, "State:\tS (blocked on %s)\n", th->blocked_why ? th->blocked_why : "?");
+    else
+        EMIT(t, "State:\t%c (%s)\n", st, proc_state_str(p));
+    EMIT(t, "Pid:\t%d\nPPid:\t%d\n", p->pid, p->parent ? p->parent->pid : 0);
+}
+
+/* "/proc/PID/status" or "/proc/self/status": the PID, else -1. */
+static int status_path(const char *path)
+{
+    const char *pre = "/proc/", *suf = "/status";
+    size_t n = strlen(pre);
+    if (strncmp(path, pre, n) != 0)
+        return -1;
+    path += n;
+    int pid = 0;
+    if (strncmp(path, "self", 4) == 0) {
+        pid = proc_current()->pid;
+        path += 4;
+    } else {
+        const char *d = path;
+        while (*path >= '0' && *path <= '9' && pid < 1000000)
+            pid = pid * 10 + (*path++ - '0');
+        if (path == d)
+            return -1;
+    }
+    return strcmp(path, suf) == 0 && proc_find(pid) ? pid : -1;
+}
+
 static const struct {
     const char *path;
     void (*gen)(struct text *t);
 } generated[] = {
     { "/proc/meminfo", meminfo },
     { "/proc/vmstat", vmstat },
+    { "/proc/PID/status", status },
 };
 
 struct file *file_open_generated(const char *path, bool *known)
 {
     *known = false;
+    int pid = status_path(path);
     for (size_t i = 0; i < sizeof(generated) / sizeof(generated[0]); i++) {
-        if (strcmp(path, generated[i].path) != 0)
+        if (generated[i].gen == status ? pid < 0 : strcmp(path, generated[i].path) != 0)
             continue;
+        status_pid = pid;
         *known = true;
         struct text t = { vmm_arena_alloc(TEXT_MAX / PAGE_SIZE, "proc text"), 0 };
         if (!t.buf)
