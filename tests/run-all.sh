@@ -166,6 +166,7 @@ boot user-programs --timeout 180 --cmdline "init=/bin/runtests -- ${user_tests[*
     --match '^  RIP=[0-9a-f]{16} touch_guard\+0x[0-9a-f]+ \(in test_mem\)$' \
     --match '^  error code 0x7: protection violation on a present page, write, user mode$' \
     --match '^PID [0-9]+ \[test_sysret\] cannot return to 0x800000000000: not a canonical user address$' \
+    --match "^userfaultfd: PID [0-9]+ \\[test_uffd_exit\\] closed the last descriptor of PID [0-9]+ \\[test_uffd_exit\\]'s pager with faults pending: \\[0x[0-9a-f]+, 0x[0-9a-f]+\\) unregistered, 1 waiter released as ordinary memory\$" \
     --no-match '^vmm consistency check after'
 boot user-fault-stop --timeout 60 \
     --cmdline 'fault=stop init=/bin/faultstop' --module build/user/faultstop=/bin/faultstop \
