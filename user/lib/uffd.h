@@ -15,7 +15,9 @@
 
 #include "../../include/uffd_abi.h"
 
+#ifndef PAGE
 #define PAGE 4096ul
+#endif
 
 /* A userfaultfd with the API handshake done (@features asked for), or -1. */
 static inline int uffd_open(int flags, uint64_t features)
