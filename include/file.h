@@ -57,9 +57,12 @@ void file_put(struct file *f);
 long file_read(struct file *f, uintptr_t buf, size_t n);
 long file_write(struct file *f, uintptr_t buf, size_t n);
 
-/* poll: POLLIN / POLLOUT (Linux's bits) that @f would not block on now. */
+/* poll: what @f would not block on now, in Linux's bits (POLLERR and
+ * POLLHUP are reported whether asked for or not). */
 #define FILE_POLLIN 0x1
 #define FILE_POLLOUT 0x4
+#define FILE_POLLERR 0x8
+#define FILE_POLLHUP 0x10
 unsigned file_poll(struct file *f);
 /* Woken whenever a userfaultfd gets a message (poll with no timeout on
  * such descriptors sleeps here; other files are rechecked every tick). */

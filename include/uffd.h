@@ -60,8 +60,11 @@ enum vmm_status uffd_page_provide(struct vmm_space *s, uintptr_t va, struct uffd
 struct file *uffd_create(int flags, long *err);
 long uffd_read(struct file *f, uintptr_t buf, size_t n);
 long uffd_ioctl(struct file *f, uint64_t cmd, uintptr_t arg);
-/* poll: whether a message waits. */
-bool uffd_readable(struct file *f);
+/* poll: FILE_POLLIN when a message waits; FILE_POLLERR for a blocking
+ * descriptor (as Linux). */
+unsigned uffd_poll(struct file *f);
+/* O_NONBLOCK: set (@set 1), clear (0) or just read (-1) it. */
+bool uffd_nonblock(struct file *f, int set);
 /* The last reference to the file went. */
 void uffd_release(struct file *f);
 /* The space @s is being destroyed (exit, execve): contexts owned by it

@@ -3,8 +3,9 @@
  *     the range is unregistered and the waiter retries as ordinary memory
  *     (zeros, as on Linux); the console names the abandoned range.  Frames
  *     and kernel objects come back to the baseline.
- *  2. A pager that never answers blocks only the waiter, which shows as
- *     blocked on the pager and dies when killed. */
+ *  2. A pager that never answers blocks only the waiter (faulting in user
+ *     mode, or in a read() into the range), which shows as blocked on the
+ *     pager and dies when killed; nothing of it stays behind. */
 #include "lib/check.h"
 #include "lib/uffd.h"
 
@@ -40,6 +41,20 @@ static void never_answered(void *arg)
     if (fd < 0 || area == MAP_FAILED || uffd_register(fd, area, PAGE, UFFDIO_REGISTER_MODE_MISSING))
         _exit(2);
     *(volatile char *)area = 1; /* nobody reads the descriptor: blocks until killed */
+    _exit(5);
+}
+
+/* The same, with the wait inside a system call: read() from a pipe into
+ * the registered page. */
+static void never_answered_syscall(void *arg)
+{
+    (void)arg;
+    char *area = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int fd = uffd_open(0, 0), p[2];
+    if (fd < 0 || area == MAP_FAILED || pipe(p) || write(p[1], "x", 1) != 1 ||
+        uffd_register(fd, area, PAGE, UFFDIO_REGISTER_MODE_MISSING))
+        _exit(2);
+    read(p[0], area, 1);
     _exit(5);
 }
 
@@ -79,20 +94,32 @@ int main(void)
               objects, vmstat("zf_kmem_objects"));
     }
 
-    pid_t pid = fork();
-    if (pid == 0) {
-        never_answered(NULL);
-        _exit(6);
+    for (int k = 0; k < 2; k++) {
+        const char *how = k ? "in read()" : "in user mode";
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (k)
+                never_answered_syscall(NULL);
+            else
+                never_answered(NULL);
+            _exit(6);
+        }
+        int blocked = 0;
+        for (int i = 0; i < 200 && !blocked; i++) {
+            usleep(10000);
+            blocked = on_zeroframe() ? state_says_pager(pid) : i == 20;
+        }
+        CHECK(blocked, "a waiter %s shows as blocked on the pager", how);
+        CHECK(kill(pid, SIGKILL) == 0, "and can be killed");
+        st = -1;
+        waitpid(pid, &st, 0);
+        CHECK(killed_by(st, SIGKILL), "it died of SIGKILL (status %#x), the rest of the system runs on", st);
     }
-    int blocked = 0;
-    for (int i = 0; i < 200 && !blocked; i++) {
-        usleep(10000);
-        blocked = on_zeroframe() ? state_says_pager(pid) : i == 20;
+    if (on_zeroframe()) {
+        CHECK(vmstat("nr_free_pages") + vmstat("zf_cached_pages") == frames &&
+                  vmstat("zf_kmem_objects") == objects,
+              "and nothing of theirs stayed behind (frames %lld, then %lld; objects %lld, then %lld)", frames,
+              vmstat("nr_free_pages") + vmstat("zf_cached_pages"), objects, vmstat("zf_kmem_objects"));
     }
-    CHECK(blocked, "the waiter shows as blocked on the pager");
-    CHECK(kill(pid, SIGKILL) == 0, "and can be killed");
-    st = -1;
-    waitpid(pid, &st, 0);
-    CHECK(killed_by(st, SIGKILL), "it died of SIGKILL (status %#x), the rest of the system runs on", st);
     return check_end();
 }

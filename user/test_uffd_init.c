@@ -80,6 +80,12 @@ int main(void)
     CHECK(area[0] == 'x' && area[PAGE + 100] == 'y' && area[2 * PAGE] == 'z' && area[3 * PAGE + 7] == 'w',
           "the first writes are still there");
     close(ctl[1]); /* tells the pager we are done */
+    /* As on Linux: poll reports an error for a blocking userfaultfd. */
+    int blocking = uffd_open(UFFD_USER_MODE_ONLY, 0);
+    struct pollfd pb = { blocking, POLLIN, 0 };
+    CHECK(blocking >= 0 && poll(&pb, 1, 0) == 1 && (pb.revents & POLLERR),
+          "poll on a blocking userfaultfd: POLLERR (revents %#x)", pb.revents);
+    close(blocking);
     int st = -1;
     waitpid(pid, &st, 0);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the pager saw one event per page (status %#x)", st);

@@ -357,9 +357,9 @@ unsigned file_poll(struct file *f)
 {
     struct pipe *p = f->pipe;
     switch (f->kind) {
-    case FILE_PIPE_READ: return p->count || !p->writers ? FILE_POLLIN : 0;
-    case FILE_PIPE_WRITE: return p->count < PIPE_SIZE || !p->readers ? FILE_POLLOUT : 0;
-    case FILE_UFFD: return uffd_readable(f) ? FILE_POLLIN : 0;
+    case FILE_PIPE_READ: return (p->count ? FILE_POLLIN : 0) | (!p->writers ? FILE_POLLHUP : 0);
+    case FILE_PIPE_WRITE: return !p->readers ? FILE_POLLERR : p->count < PIPE_SIZE ? FILE_POLLOUT : 0;
+    case FILE_UFFD: return uffd_poll(f);
     case FILE_CONSOLE: return FILE_POLLOUT;
     case FILE_MODULE:
     case FILE_TEXT: return FILE_POLLIN; /* reads never block */

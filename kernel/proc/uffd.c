@@ -144,9 +144,21 @@ static struct uffd_req *first_undelivered(struct uffd_ctx *c)
     return r;
 }
 
-bool uffd_readable(struct file *f)
+unsigned uffd_poll(struct file *f)
 {
-    return first_undelivered(f->uffd) != NULL;
+    /* As Linux: a blocking descriptor (or one before UFFDIO_API) reports an
+     * error to poll, since a message can go (its page resolved) between
+     * poll and read. */
+    if (!f->uffd->api_done || !(f->uffd->flags & UFFD_O_NONBLOCK))
+        return FILE_POLLERR;
+    return first_undelivered(f->uffd) ? FILE_POLLIN : 0;
+}
+
+bool uffd_nonblock(struct file *f, int set)
+{
+    if (set >= 0)
+        f->uffd->flags = (f->uffd->flags & ~UFFD_O_NONBLOCK) | (set ? UFFD_O_NONBLOCK : 0);
+    return f->uffd->flags & UFFD_O_NONBLOCK;
 }
 
 long uffd_read(struct file *f, uintptr_t buf, size_t n)

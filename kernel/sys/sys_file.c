@@ -10,6 +10,8 @@
 
 #define O_ACCMODE 3
 #define O_CREAT 0100
+#define O_RDWR 2
+#define O_NONBLOCK 04000
 #define O_CLOEXEC 02000000
 #define AT_FDCWD (-100)
 #define SEEK_SET 0
@@ -312,11 +314,16 @@ long sys_fcntl(const struct syscall_args *a)
             file_get(f);
         return fd;
     }
+    case F_SETFL:
+        if (f->kind == FILE_UFFD) /* a pager may turn O_NONBLOCK on later */
+            uffd_nonblock(f, (a->a[2] & O_NONBLOCK) != 0);
+        return 0; /* other status flags: accepted, not kept */
     case F_GETFD:
     case F_SETFD:
-    case F_SETFL:
-        return 0; /* close-on-exec and status flags: accepted, not kept */
+        return 0; /* close-on-exec: accepted, not kept */
     case F_GETFL:
+        if (f->kind == FILE_UFFD)
+            return O_RDWR | (uffd_nonblock(f, -1) ? O_NONBLOCK : 0);
         return f->kind == FILE_PIPE_WRITE ? 1 : f->kind == FILE_CONSOLE ? 2 : 0;
     }
     return -EINVAL;
@@ -372,7 +379,8 @@ static long do_poll(uintptr_t ufds, uint64_t n, int64_t ticks)
                 fds[i].revents = POLLNVAL;
             } else {
                 all_uffd &= f->kind == FILE_UFFD;
-                fds[i].revents = (int16_t)(file_poll(f) & (unsigned)fds[i].events);
+                unsigned want = (uint16_t)fds[i].events | FILE_POLLERR | FILE_POLLHUP;
+                fds[i].revents = (int16_t)(file_poll(f) & want);
             }
             ready += fds[i].revents != 0;
         }
