@@ -175,17 +175,23 @@ long uffd_read(struct file *f, uintptr_t buf, size_t n)
             return -EINTR;
     }
     size_t done = 0;
-    for (; r && n - done >= sizeof(struct uffd_msg); r = r->next) {
-        if (r->delivered)
-            continue;
+    for (; r && n - done >= sizeof(struct uffd_msg); r = first_undelivered(c)) {
         struct uffd_msg m;
         memset(&m, 0, sizeof(m));
         m.event = UFFD_EVENT_PAGEFAULT;
         m.arg.pagefault.flags = r->flags;
         m.arg.pagefault.address = r->page;
-        if (copy_to_user(buf + done, &m, sizeof(m)))
-            return done ? (long)done : -EFAULT;
+        /* Delivered before the copy, which may wait (a buffer in a
+         * registered range) while requests come and go: @r is not looked
+         * at again, and a failed copy gives the message back if it is
+         * still wanted. */
         r->delivered = true;
+        if (copy_to_user(buf + done, &m, sizeof(m))) {
+            for (struct uffd_req *q = c->reqs; q; q = q->next)
+                if (q->page == m.arg.pagefault.address)
+                    q->delivered = false;
+            return done ? (long)done : -EFAULT;
+        }
         done += sizeof(m);
     }
     return (long)done;
