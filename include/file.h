@@ -12,8 +12,9 @@
 
 struct vmobj;
 struct pipe;
+struct uffd_ctx;
 
-enum file_kind { FILE_CONSOLE, FILE_MODULE, FILE_PIPE_READ, FILE_PIPE_WRITE, FILE_TEXT };
+enum file_kind { FILE_CONSOLE, FILE_MODULE, FILE_PIPE_READ, FILE_PIPE_WRITE, FILE_TEXT, FILE_UFFD };
 
 struct file {
     enum file_kind kind;
@@ -28,6 +29,8 @@ struct file {
      * directory (/proc), linux_dirent64 records for getdents64 */
     char *text;
     bool dir;
+    /* userfaultfd (kernel/proc/uffd.c) */
+    struct uffd_ctx *uffd;
 };
 
 /* The named, read-only files: multiboot2 modules by path ("/bin/init"). */
@@ -48,6 +51,8 @@ struct file *file_open_generated(const char *path, bool *known);
 struct file *file_new_text(char *buf, size_t len);
 /* A pipe: *rd and *wr, or false when out of memory. */
 bool file_pipe(struct file **rd, struct file **wr);
+/* A userfaultfd's file over @c (uffd.c makes the context). */
+struct file *file_new_uffd(struct uffd_ctx *c);
 void file_get(struct file *f);
 void file_put(struct file *f);
 
@@ -57,5 +62,16 @@ long file_write(struct file *f, uintptr_t buf, size_t n);
 /* getdents64 on a directory: whole records only; 0 at the end, -ENOTDIR
  * for other files, -EINVAL when @n cannot hold the next record. */
 long file_getdents(struct file *f, uintptr_t buf, size_t n);
+
+/* poll: what @f would not block on now, in Linux's bits (POLLERR and
+ * POLLHUP are reported whether asked for or not). */
+#define FILE_POLLIN 0x1
+#define FILE_POLLOUT 0x4
+#define FILE_POLLERR 0x8
+#define FILE_POLLHUP 0x10
+unsigned file_poll(struct file *f);
+/* Woken whenever a userfaultfd gets a message (poll with no timeout on
+ * such descriptors sleeps here; other files are rechecked every tick). */
+extern struct wait_queue file_poll_waiters;
 
 #endif

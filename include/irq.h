@@ -82,6 +82,17 @@ uint64_t irq_count(unsigned vector);        /* dispatches of @vector */
 uint64_t irq_spurious_count(void);          /* spurious IRQ 7/15 and vector 255 */
 unsigned irq_exception_depth(void);         /* exceptions being handled now */
 
+/* The exceptions being handled, and the outermost: a handler that blocks
+ * its thread (a fault waiting for a pager) takes them along while other
+ * threads run: irq_exception_suspend before, irq_exception_resume after. */
+struct irq_nesting {
+    unsigned depth;
+    unsigned outer_vector;
+    uint64_t outer_rip;
+};
+struct irq_nesting irq_exception_suspend(void);
+void irq_exception_resume(struct irq_nesting saved);
+
 /* "#PF" and "page fault" for exception vectors; "IRQ", "INT", "SPURIOUS"
  * and a short description for the others.  Never NULL. */
 const char *irq_vector_mnemonic(unsigned vector);

@@ -24,6 +24,11 @@
  * Every other leaf owns one reference per 4 KiB frame it covers, except
  * leaves onto the zero frame (see "Ownership" in vmm.h). */
 #define PTE_NOREF (1ull << 10)
+/* Software bit 11: write-protected for a userfaultfd pager (MODE_WP).  Never
+ * set together with PTE_W: a write faults and waits for the pager to release
+ * the page; a page that was writable carries PTE_COW as well, so the write
+ * after the release decides copy or reuse as any CoW write does. */
+#define PTE_UFFD_WP (1ull << 11)
 #define PTE_NX (1ull << 63)  /* no-execute (needs EFER.NXE) */
 
 #define PTE_ADDR_MASK 0x000ffffffffff000ull  /* bits 12..51 */
@@ -31,7 +36,7 @@
 #define PTE_ADDR_1G_MASK 0x000fffffc0000000ull
 /* Bits that must be zero in a leaf (MAXPHYADDR 52 assumed by the mask;
  * bits above the CPU's real MAXPHYADDR are reserved and fault). */
-#define PTE_SOFT_MASK (PTE_COW | (1ull << 10) | (1ull << 11))
+#define PTE_SOFT_MASK (PTE_COW | PTE_NOREF | PTE_UFFD_WP)
 /* Flags a caller may ask for on a leaf mapping. */
 #define PTE_LEAF_FLAGS (PTE_W | PTE_U | PTE_PWT | PTE_PCD | PTE_G | PTE_NX)
 

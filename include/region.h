@@ -49,6 +49,12 @@
 #define REGION_USER_MIN PAGE_SIZE
 #define REGION_USER_END 0x0000800000000000ull
 
+struct uffd_ctx; /* a userfaultfd (kernel/proc/uffd.c); mm never looks inside */
+
+/* A region registered with a userfaultfd: which faults its pager decides. */
+#define REGION_UFFD_MISSING 0x1u /* a page never provided: the pager supplies it */
+#define REGION_UFFD_WP 0x2u      /* a write to a PTE_UFFD_WP page: the pager releases it */
+
 struct region {
     struct avl_node node;
     uintptr_t start, end;
@@ -57,6 +63,8 @@ struct region {
     struct vmobj *obj; /* NULL for guard regions */
     uint64_t offset;   /* first page of the object this region maps */
     const char *name;  /* for reports ("kernel stack", a module path); may be NULL */
+    struct uffd_ctx *uffd; /* registered with this userfaultfd (NULL: none) */
+    unsigned uffd_mode;    /* REGION_UFFD_MISSING / REGION_UFFD_WP */
 };
 
 struct region_req {
@@ -89,6 +97,21 @@ enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len);
  * a region needs one new region, and VMM_ERR_NOMEM (after the refusals
  * above) comes before anything changed. */
 enum vmm_status region_protect(struct vmm_space *s, uintptr_t start, size_t len, unsigned prot);
+/* Visit the regions covering [start, start + len) without holes
+ * (VMM_ERR_NO_REGION, unless holes_ok): @check may refuse any of them first (its status is
+ * returned, nothing changed); then, with the space's lock held, @apply gets
+ * each one with the part [a, b) of it inside the range, split at the ends
+ * first when @split.  All or nothing (VMM_ERR_NOMEM before any change).
+ * The userfaultfd ranges (uffd_range.c) are built on it. */
+struct region_range_ops {
+    bool split;
+    bool holes_ok; /* gaps in the range are fine (not VMM_ERR_NO_REGION) */
+    bool (*skip)(const struct region *r, void *ctx); /* left alone: not split, not applied */
+    enum vmm_status (*check)(const struct region *r, void *ctx);
+    void (*apply)(struct vmm_space *s, struct region *r, uintptr_t a, uintptr_t b, void *ctx);
+};
+enum vmm_status region_range_apply(struct vmm_space *s, uintptr_t start, size_t len,
+                                   const struct region_range_ops *ops, void *ctx);
 /* Drop the pages of [start, start + len) without changing any region: the
  * next access faults them in again (anonymous: zeros; a private mapping of
  * a file: the file's contents).  madvise(MADV_DONTNEED). */

@@ -35,5 +35,6 @@ SYSCALL_DECL(getuid); SYSCALL_DECL(arch_prctl); SYSCALL_DECL(gettid);
 SYSCALL_DECL(set_tid_address); SYSCALL_DECL(clock_gettime); SYSCALL_DECL(clock_nanosleep);
 SYSCALL_DECL(exit_group); SYSCALL_DECL(openat); SYSCALL_DECL(dup3); SYSCALL_DECL(pipe2);
 SYSCALL_DECL(getrandom); SYSCALL_DECL(getdents64); SYSCALL_DECL(waitid);
+SYSCALL_DECL(poll); SYSCALL_DECL(ppoll); SYSCALL_DECL(userfaultfd);
 
 #endif

@@ -177,7 +177,8 @@ enum vmm_fault_result {
     VMM_FAULT_FATAL,    /* an illegal access: see reason */
     VMM_FAULT_OOM,      /* legal, but no frame to resolve it; nothing changed */
     VMM_FAULT_WAIT,     /* legal; the pager will provide the page later: block the
-                         * faulting thread on (wait_obj, wait_index), then retry */
+                         * faulting thread on (wait_obj, wait_index), or on the
+                         * user-space pager wait_uffd, then retry */
 };
 
 enum vmm_fault_reason {
@@ -211,9 +212,12 @@ enum vmm_fault_reason {
     FAULT_PAGER_WAIT,     /* the pager answered "later" */
     FAULT_ENTRY_MISMATCH, /* a present entry disagrees with its region: a VMM bug */
     FAULT_REFCOUNT,       /* a frame's reference count would overflow */
+    FAULT_UFFD_MISSING,   /* wait: a user-space pager (userfaultfd) provides this page */
+    FAULT_UFFD_WP,        /* wait: a user-space pager must release this write-protected page */
 };
 
 struct vmobj;
+struct uffd_ctx;
 
 struct vmm_fault {
     uintptr_t va;
@@ -234,6 +238,7 @@ struct vmm_fault {
     const char *pager_why;     /* FAULT_PAGER_FAILED: the pager's reason */
     struct vmobj *wait_obj;    /* VMM_FAULT_WAIT: what to wait for */
     uint64_t wait_index;
+    struct uffd_ctx *wait_uffd; /* VMM_FAULT_WAIT: or the userfaultfd whose pager decides */
 };
 
 /* Decide and, where legal, resolve a page fault at @va with #PF @error in
@@ -268,6 +273,7 @@ struct vmm_fault_counters {
     uint64_t page_maps;   /* an object's page mapped (shared, or read of a private region) */
     uint64_t page_ins;    /* pages the pager provided */
     uint64_t waits;       /* faults that must wait for a pager */
+    uint64_t uffd_waits;  /* of those, waits for a user-space pager (userfaultfd) */
 };
 extern struct vmm_fault_counters vmm_counters;
 /* A copy of the counters.  Use this after an access that may fault: the

@@ -193,6 +193,7 @@ boot user-programs --timeout 180 --cmdline "init=/bin/runtests -- ${user_tests[*
     --match '^PID [0-9]+ \[test_sys\] system call 1000 \(unknown\) is not implemented: -ENOSYS$' \
     --match '^PID [0-9]+ \[test_sys\] system call 25 \(mremap\) is not implemented: -ENOSYS$' \
     --match '^vmm: consistency checked after each of [1-9][0-9]+ processes: 0 failed$' \
+    --match "^userfaultfd: PID [0-9]+ \\[test_uffd_exit\\] closed the last descriptor of PID [0-9]+ \\[test_uffd_exit\\]'s pager with faults pending: \\[0x[0-9a-f]+, 0x[0-9a-f]+\\) unregistered, 1 waiter released as ordinary memory\$" \
     --no-match '^vmm consistency check after'
 # make run's boot: mode=run starts /bin/init (no init= given), which greets
 # and runs /bin/hello; then the kernel idles.

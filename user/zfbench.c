@@ -3,7 +3,10 @@
  * The same binary runs on Linux for the side-by-side comparison.  Each
  * case: 256 samples on distinct pages; one line
  *   bench name=<case> samples=<n> min=<n> median=<n> max=<n>
- * The measurement's own cost (a store that does not fault) is its own row. */
+ * The measurement's own cost (a store that does not fault) is its own row.
+ * user_uffd_round_trip: one fault delegated to a pager process through
+ * userfaultfd (fault, the pager's read returns, UFFDIO_COPY, the faulting
+ * process resumes), 64 samples. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,8 @@
 
 #define N 256
 #define PAGE 4096
+
+#include "lib/uffd.h"
 
 static inline uint64_t tsc(void)
 {
@@ -57,6 +62,32 @@ static void per_page(char *m, int write, uint64_t *d)
             (void)*p;
         d[i] = tsc() - t0;
     }
+}
+
+/* The parent touches 64 registered pages; a child serves each with COPY. */
+static void uffd_round_trip(uint64_t *d)
+{
+    enum { PAGES = 64 };
+    static char src[PAGE] __attribute__((aligned(4096)));
+    char *m = fresh(PAGES);
+    int fd = uffd_open(UFFD_USER_MODE_ONLY, 0);
+    if (fd < 0 || uffd_register(fd, m, (size_t)PAGES * PAGE, UFFDIO_REGISTER_MODE_MISSING))
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct uffd_msg msg;
+        for (int i = 0; i < PAGES && uffd_next(fd, &msg) == 1; i++)
+            uffd_copy(fd, msg.arg.pagefault.address & ~(uint64_t)(PAGE - 1), src, 0);
+        _exit(0);
+    }
+    for (int i = 0; i < PAGES; i++) {
+        uint64_t t0 = tsc();
+        *(volatile char *)(m + (size_t)i * PAGE) = 1;
+        d[i] = tsc() - t0;
+    }
+    waitpid(pid, NULL, 0);
+    close(fd);
+    report("user_uffd_round_trip", d, PAGES);
 }
 
 int main(void)
@@ -137,5 +168,7 @@ int main(void)
         d[k] = (tsc() - t0) / N;
     }
     report("user_munmap_per_page", d, 16);
+
+    uffd_round_trip(d);
     return 0;
 }

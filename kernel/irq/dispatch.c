@@ -57,6 +57,18 @@ unsigned irq_exception_depth(void)
     return irq_nesting.depth;
 }
 
+struct irq_nesting irq_exception_suspend(void)
+{
+    struct irq_nesting saved = irq_nesting;
+    irq_nesting.depth = 0;
+    return saved;
+}
+
+void irq_exception_resume(struct irq_nesting saved)
+{
+    irq_nesting = saved;
+}
+
 /* int3 without a handler: say where, and carry on (the CPU already moved
  * RIP past the instruction). */
 static void breakpoint(const struct irq_frame *frame)

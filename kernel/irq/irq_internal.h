@@ -8,11 +8,6 @@
 
 /* Exceptions being handled right now (nested ones included), and the
  * outermost of them: reported by the #DF report. */
-struct irq_nesting {
-    unsigned depth;
-    unsigned outer_vector;
-    uint64_t outer_rip;
-};
 extern struct irq_nesting irq_nesting;
 
 irq_report_hook_t irq_report_hook(unsigned vector);

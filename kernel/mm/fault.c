@@ -72,7 +72,8 @@ static bool entry_allows(const struct vmm_fault *f)
  * accessed and dirty because the retried write will set them anyway. */
 static uint64_t cow_resolved_entry(uint64_t old, paddr_t frame)
 {
-    return frame | (old & ~(PTE_ADDR_MASK | PTE_COW | PTE_NOREF)) | PTE_W | PTE_A | PTE_D;
+    return frame | (old & ~(PTE_ADDR_MASK | PTE_COW | PTE_NOREF | PTE_UFFD_WP)) | PTE_W | PTE_A |
+           PTE_D;
 }
 
 /* A fresh frame holding a copy of @src (zeros when @src is the zero frame:
@@ -103,6 +104,19 @@ static bool frame_fill(paddr_t src, paddr_t *out, enum vmm_fault_reason *why)
     kmap_pop(dst);
     *out = fresh;
     return true;
+}
+
+/* A user-space pager decides this fault (the region is registered with a
+ * userfaultfd): the caller blocks the thread on it and retries. */
+static enum vmm_fault_result fault_uffd_wait(struct vmm_fault *f, const struct region *r,
+                                             enum vmm_fault_reason why)
+{
+    f->wait_uffd = r->uffd;
+    f->reason = why;
+    f->result = VMM_FAULT_WAIT;
+    vmm_counters.waits++;
+    vmm_counters.uffd_waits++;
+    return f->result;
 }
 
 /* ---- present entries: copy-on-write and spurious faults ------------------- */
@@ -257,6 +271,10 @@ static enum vmm_fault_result fault_shared(struct vmm_space *s, const struct regi
     paddr_t pa;
     enum vmm_fault_result res;
     bool fresh;
+    /* A page the object never had: a registered range's pager provides it. */
+    if (r->uffd && (r->uffd_mode & REGION_UFFD_MISSING) && r->obj->kind == VMOBJ_ANON &&
+        !vmobj_page_lookup(r->obj, f->page_index))
+        return fault_uffd_wait(f, r, FAULT_UFFD_MISSING);
     if (object_page(r->obj, f, true, &pa, &res, &fresh) != VMOBJ_GOT)
         return res;
     bool filled = fresh && r->obj->kind == VMOBJ_ANON;
@@ -284,6 +302,8 @@ static enum vmm_fault_result fault_private(struct vmm_space *s, const struct reg
     enum vmobj_get g = object_page(r->obj, f, false, &src, &res, &paged_in);
     if (g != VMOBJ_GOT && g != VMOBJ_HOLE)
         return res;
+    if (g == VMOBJ_HOLE && r->uffd && (r->uffd_mode & REGION_UFFD_MISSING))
+        return fault_uffd_wait(f, r, FAULT_UFFD_MISSING);
     if (g == VMOBJ_HOLE)
         src = vmm_zero_frame;
     if (f->error & PF_ERR_W) {
@@ -356,8 +376,13 @@ static enum vmm_fault_result fault_in_region(struct vmm_space *s, const struct r
         return fault_fatal(f, no);
     if (f->walk.end == WALK_HUGE)
         return fault_fatal(f, FAULT_ENTRY_MISMATCH); /* regions map 4 KiB pages only */
-    if (f->walk.end == WALK_LEAF && (*f->walk.entry & PTE_P))
+    if (f->walk.end == WALK_LEAF && (*f->walk.entry & PTE_P)) {
+        /* Write-protected for a pager: it sees the write before anyone copies. */
+        if ((f->error & PF_ERR_W) && (*f->walk.entry & PTE_UFFD_WP) && r->uffd &&
+            (r->uffd_mode & REGION_UFFD_WP))
+            return fault_uffd_wait(f, r, FAULT_UFFD_WP);
         return fault_present(s, f);
+    }
     if (r->flags & REGION_SHARED)
         return fault_shared(s, r, f);
     return fault_private(s, r, f);
@@ -393,6 +418,7 @@ enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint6
     f->object_kind = -1;
     f->pager_why = NULL;
     f->wait_obj = NULL;
+    f->wait_uffd = NULL;
     if (!va_is_canonical(va)) {
         f->walk.level = 5; /* no walk */
         return fault_fatal(f, FAULT_NONCANONICAL);
@@ -450,6 +476,8 @@ const char *vmm_fault_reason_str(enum vmm_fault_reason r)
     case FAULT_PAGER_WAIT: return "waiting for the pager to provide the page";
     case FAULT_ENTRY_MISMATCH: return "page-table entry disagrees with its region (VMM bug)";
     case FAULT_REFCOUNT: return "frame reference count would overflow";
+    case FAULT_UFFD_MISSING: return "missing page of a userfaultfd range (waiting for its pager)";
+    case FAULT_UFFD_WP: return "write to a userfaultfd write-protected page (waiting for its pager)";
     }
     return "unknown fault reason";
 }

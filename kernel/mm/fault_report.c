@@ -15,7 +15,7 @@ const char *vmm_pte_flags_str(uint64_t e, int level, char *buf, size_t n)
     } bits[] = {
         { PTE_P, "P" },     { PTE_W, "W" },     { PTE_U, "U" },   { PTE_PWT, "PWT" },
         { PTE_PCD, "PCD" }, { PTE_A, "A" },     { PTE_D, "D" },   { PTE_PS, "PS" },
-        { PTE_G, "G" },     { PTE_COW, "COW" }, { PTE_NX, "NX" },
+        { PTE_G, "G" },     { PTE_COW, "COW" }, { PTE_UFFD_WP, "UFFD_WP" }, { PTE_NX, "NX" },
     };
     size_t len = 0;
     buf[0] = '\0';

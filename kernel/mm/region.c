@@ -173,9 +173,10 @@ static void reprotect_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
     uint64_t e = *entry;
     if (level != 1)
         return;
-    uint64_t n = (e & (PTE_ADDR_MASK | PTE_A | PTE_D | PTE_NOREF)) | region_pte_rights(r);
+    uint64_t n = (e & (PTE_ADDR_MASK | PTE_A | PTE_D | PTE_NOREF | PTE_UFFD_WP)) |
+                 region_pte_rights(r);
     if (r->prot & REGION_W) {
-        if (r->flags & REGION_SHARED || (e & PTE_W))
+        if ((r->flags & REGION_SHARED || (e & PTE_W)) && !(e & PTE_UFFD_WP))
             n |= PTE_W;
         else
             n |= PTE_COW; /* writable after the fault decides copy or reuse */
@@ -417,7 +418,7 @@ enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len)
 static bool regions_mergeable(const struct region *a, const struct region *b)
 {
     return a->end == b->start && a->prot == b->prot && a->flags == b->flags && a->obj == b->obj &&
-           a->name == b->name && (!a->obj || a->offset + (a->end - a->start) / PAGE_SIZE == b->offset);
+           a->name == b->name && a->uffd == b->uffd && a->uffd_mode == b->uffd_mode && (!a->obj || a->offset + (a->end - a->start) / PAGE_SIZE == b->offset);
 }
 
 /* [start, end) covered by regions without holes (else VMM_ERR_NO_REGION)
@@ -489,6 +490,57 @@ enum vmm_status region_protect(struct vmm_space *s, uintptr_t start, size_t len,
     }
     spin_unlock(&s->lock);
     free_spares(spare, used, have);
+    return st;
+}
+
+enum vmm_status region_range_apply(struct vmm_space *s, uintptr_t start, size_t len,
+                                   const struct region_range_ops *ops, void *ctx)
+{
+    enum vmm_status st = check_range(s, start, len);
+    if (st != VMM_OK)
+        return st;
+    uintptr_t end = start + len;
+    struct region *spare[2] = { region_alloc(), region_alloc() };
+    if (!spare[0] || !spare[1]) {
+        for (int i = 0; i < 2; i++)
+            if (spare[i])
+                kmem_free(&region_cache, spare[i]);
+        return VMM_ERR_NOMEM;
+    }
+    spin_lock(&s->lock);
+    uintptr_t at = start;
+    struct region *first = first_ending_after(s, start);
+    for (struct region *r = first; at < end; r = region_next(r)) {
+        if (ops->holes_ok && (!r || r->start >= end))
+            break;
+        if (!r || (r->start > at && !ops->holes_ok)) {
+            st = VMM_ERR_NO_REGION;
+            break;
+        }
+        if (ops->check && (st = ops->check(r, ctx)) != VMM_OK)
+            break;
+        at = r->end;
+    }
+    unsigned used = 0;
+    if (st == VMM_OK) {
+        if (first && first->start < start && ops->split && !(ops->skip && ops->skip(first, ctx))) {
+            region_split(s, first, start, spare[used++]);
+            first = region_next(first);
+        }
+        for (struct region *r = first; r && r->start < end; r = region_next(r)) {
+            if (ops->skip && ops->skip(r, ctx))
+                continue;
+            if (r->end > end && ops->split)
+                region_split(s, r, end, spare[used++]);
+            uintptr_t a = r->start > start ? r->start : start;
+            uintptr_t b = r->end < end ? r->end : end;
+            ops->apply(s, r, a, b, ctx);
+        }
+        s->hint = NULL;
+    }
+    spin_unlock(&s->lock);
+    for (unsigned i = used; i < 2; i++)
+        kmem_free(&region_cache, spare[i]);
     return st;
 }
 
@@ -623,7 +675,9 @@ static void clone_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
         c->st = VMM_ERR_REFCOUNT;
         return;
     }
-    enum vmm_status st = vmm_install(c->dst, va, 1, e & ~(PTE_A | PTE_D));
+    /* The child's region is not registered with the parent's userfaultfd
+     * (Linux without UFFD_FEATURE_EVENT_FORK): its pages are ordinary. */
+    enum vmm_status st = vmm_install(c->dst, va, 1, e & ~(PTE_A | PTE_D | PTE_UFFD_WP));
     if (st != VMM_OK) {
         if (owns)
             pmm_ref_dec(pa, NULL);
@@ -647,6 +701,8 @@ enum vmm_status vmm_space_clone(struct vmm_space *dst, struct vmm_space *src)
             break;
         }
         *copy = *r;
+        copy->uffd = NULL;
+        copy->uffd_mode = 0;
         if (copy->obj)
             vmobj_get(copy->obj);
         spin_lock(&dst->lock);

@@ -9,6 +9,7 @@
 #include "proc.h"
 #include "region.h"
 #include "uaccess.h"
+#include "uffd.h"
 #include "vmobj.h"
 
 /* ---- the module namespace ---------------------------------------------- */
@@ -112,6 +113,14 @@ struct file *file_open_module(const char *path)
     return f;
 }
 
+struct file *file_new_uffd(struct uffd_ctx *c)
+{
+    struct file *f = file_new(FILE_UFFD);
+    if (f)
+        f->uffd = c;
+    return f;
+}
+
 struct file *file_new_text(char *buf, size_t len)
 {
     struct file *f = file_new(FILE_TEXT);
@@ -172,6 +181,9 @@ void file_put(struct file *f)
         break;
     case FILE_TEXT:
         vmm_arena_free(f->text);
+        break;
+    case FILE_UFFD:
+        uffd_release(f);
         break;
     case FILE_CONSOLE:
         break;
@@ -323,6 +335,7 @@ long file_read(struct file *f, uintptr_t buf, size_t n)
     case FILE_MODULE: return module_read(f, buf, n);
     case FILE_PIPE_READ: return pipe_read(f->pipe, buf, n);
     case FILE_PIPE_WRITE: return -EBADF;
+    case FILE_UFFD: return uffd_read(f, buf, n);
     }
     return -EBADF;
 }
@@ -335,6 +348,7 @@ long file_write(struct file *f, uintptr_t buf, size_t n)
     case FILE_TEXT: return -EBADF; /* read-only */
     case FILE_PIPE_WRITE: return pipe_write(f->pipe, buf, n);
     case FILE_PIPE_READ: return -EBADF;
+    case FILE_UFFD: return -EINVAL; /* Linux: a userfaultfd has no write */
     }
     return -EBADF;
 }
@@ -357,4 +371,20 @@ long file_getdents(struct file *f, uintptr_t buf, size_t n)
         return -EFAULT;
     f->pos += done;
     return (long)done;
+}
+
+struct wait_queue file_poll_waiters = { .name = "poll" };
+
+unsigned file_poll(struct file *f)
+{
+    struct pipe *p = f->pipe;
+    switch (f->kind) {
+    case FILE_PIPE_READ: return (p->count ? FILE_POLLIN : 0) | (!p->writers ? FILE_POLLHUP : 0);
+    case FILE_PIPE_WRITE: return !p->readers ? FILE_POLLERR : p->count < PIPE_SIZE ? FILE_POLLOUT : 0;
+    case FILE_UFFD: return uffd_poll(f);
+    case FILE_CONSOLE: return FILE_POLLOUT;
+    case FILE_MODULE:
+    case FILE_TEXT: return FILE_POLLIN; /* reads never block */
+    }
+    return 0;
 }

@@ -11,6 +11,7 @@
 #include "kstring.h"
 #include "proc.h"
 #include "region.h"
+#include "uffd.h"
 
 enum fault_policy proc_fault_policy = FAULT_POLICY_KILL;
 bool proc_check_on_reap;
@@ -107,6 +108,7 @@ static struct proc *proc_alloc(const char *name)
 
 void proc_space_free(struct vmm_space *s)
 {
+    uffd_space_gone(s); /* userfaultfds it owned now serve nothing (-ESRCH) */
     if (vmm_space_active() == s)
         vmm_space_activate(&vmm_kernel_space);
     vmm_space_destroy(s); /* frees it: vmm_space_new made it */

@@ -5,10 +5,13 @@
 #include "proc.h"
 #include "syscall.h"
 #include "uaccess.h"
+#include "uffd.h"
 #include "vmobj.h"
 
 #define O_ACCMODE 3
 #define O_CREAT 0100
+#define O_RDWR 2
+#define O_NONBLOCK 04000
 #define O_CLOEXEC 02000000
 #define AT_FDCWD (-100)
 #define SEEK_SET 0
@@ -178,6 +181,9 @@ long sys_fstat(const struct syscall_args *a)
     case FILE_TEXT:
         st.mode = 0100444; /* /proc files report size 0, as on Linux */
         break;
+    case FILE_UFFD:
+        st.mode = 0600; /* an anonymous inode, as on Linux */
+        break;
     }
     return copy_to_user(a->a[1], &st, sizeof(st)) ? -EFAULT : 0;
 }
@@ -214,6 +220,8 @@ long sys_ioctl(const struct syscall_args *a)
     struct file *f = fd_get((int)a->a[0]);
     if (!f)
         return -EBADF;
+    if (f->kind == FILE_UFFD)
+        return uffd_ioctl(f, (uint32_t)a->a[1], a->a[2]); /* Linux: an unsigned int */
     /* The console is a serial line without a terminal layer: not a tty
      * (so musl buffers stdout fully and flushes at exit). */
     (void)TIOCGWINSZ;
@@ -313,11 +321,16 @@ long sys_fcntl(const struct syscall_args *a)
             file_get(f);
         return fd;
     }
+    case F_SETFL:
+        if (f->kind == FILE_UFFD) /* a pager may turn O_NONBLOCK on later */
+            uffd_nonblock(f, (a->a[2] & O_NONBLOCK) != 0);
+        return 0; /* other status flags: accepted, not kept */
     case F_GETFD:
     case F_SETFD:
-    case F_SETFL:
-        return 0; /* close-on-exec and status flags: accepted, not kept */
+        return 0; /* close-on-exec: accepted, not kept */
     case F_GETFL:
+        if (f->kind == FILE_UFFD)
+            return O_RDWR | (uffd_nonblock(f, -1) ? O_NONBLOCK : 0);
         return f->kind == FILE_PIPE_WRITE ? 1 : f->kind == FILE_CONSOLE ? 2 : 0;
     }
     return -EINVAL;
@@ -328,4 +341,86 @@ long sys_getcwd(const struct syscall_args *a)
     if (a->a[1] < 2)
         return -ERANGE;
     return copy_to_user(a->a[0], "/", 2) ? -EFAULT : 2;
+}
+
+long sys_userfaultfd(const struct syscall_args *a)
+{
+    long err;
+    struct file *f = uffd_create((int)a->a[0], &err);
+    if (!f)
+        return err;
+    int fd = fd_install(f, 0);
+    if (fd < 0)
+        file_put(f);
+    return fd;
+}
+
+/* struct pollfd */
+struct pollfd_abi {
+    int32_t fd;
+    int16_t events, revents;
+};
+#define POLLNVAL 0x20
+#define POLL_MAX 64
+
+/* poll over @n descriptors with a timeout in ticks (<0: none).  Waits on
+ * file_poll_waiters when every descriptor is a userfaultfd and there is no
+ * timeout; otherwise rechecks every tick. */
+static long do_poll(uintptr_t ufds, uint64_t n, int64_t ticks)
+{
+    struct pollfd_abi fds[POLL_MAX];
+    if (n > POLL_MAX)
+        return -EINVAL;
+    if (n && copy_from_user(fds, ufds, n * sizeof(fds[0])))
+        return -EFAULT;
+    uint64_t deadline = ticks > 0 ? sched_ticks() + (uint64_t)ticks : 0;
+    for (;;) {
+        long ready = 0;
+        bool all_uffd = true;
+        for (uint64_t i = 0; i < n; i++) {
+            fds[i].revents = 0;
+            if (fds[i].fd < 0)
+                continue;
+            struct file *f = fd_get(fds[i].fd);
+            if (!f) {
+                fds[i].revents = POLLNVAL;
+            } else {
+                all_uffd &= f->kind == FILE_UFFD;
+                unsigned want = (uint16_t)fds[i].events | FILE_POLLERR | FILE_POLLHUP;
+                fds[i].revents = (int16_t)(file_poll(f) & want);
+            }
+            ready += fds[i].revents != 0;
+        }
+        if (ready || ticks == 0 || (ticks > 0 && sched_ticks() >= deadline)) {
+            if (n && copy_to_user(ufds, fds, n * sizeof(fds[0])))
+                return -EFAULT;
+            return ready;
+        }
+        if (ticks < 0 && all_uffd && n)
+            sched_block(&file_poll_waiters, "poll");
+        else
+            sched_sleep(1);
+        if (proc_current()->kill_signal)
+            return -EINTR;
+    }
+}
+
+long sys_poll(const struct syscall_args *a)
+{
+    int64_t ms = (int32_t)a->a[2];
+    return do_poll(a->a[0], a->a[1], ms < 0 ? -1 : (ms * SCHED_HZ + 999) / 1000);
+}
+
+long sys_ppoll(const struct syscall_args *a)
+{
+    int64_t ticks = -1;
+    if (a->a[2]) {
+        int64_t ts[2];
+        if (copy_from_user(ts, a->a[2], sizeof(ts)))
+            return -EFAULT;
+        if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
+            return -EINVAL;
+        ticks = ts[0] * SCHED_HZ + (ts[1] * SCHED_HZ + 999999999) / 1000000000;
+    }
+    return do_poll(a->a[0], a->a[1], ticks); /* the signal mask (a[3]): signals have no handlers */
 }

@@ -16,7 +16,7 @@ static const struct {
     [4] = { "stat", 0 },
     [5] = { "fstat", sys_fstat },
     [6] = { "lstat", 0 },
-    [7] = { "poll", 0 },
+    [7] = { "poll", sys_poll },
     [8] = { "lseek", sys_lseek },
     [9] = { "mmap", sys_mmap },
     [10] = { "mprotect", sys_mprotect },
@@ -67,8 +67,10 @@ static const struct {
     [257] = { "openat", sys_openat },
     [292] = { "dup3", sys_dup3 },
     [293] = { "pipe2", sys_pipe2 },
+    [271] = { "ppoll", sys_ppoll },
     [302] = { "prlimit64", 0 },
     [318] = { "getrandom", sys_getrandom },
+    [323] = { "userfaultfd", sys_userfaultfd },
     [334] = { "rseq", 0 },
 };
 

@@ -2,7 +2,8 @@
  * memory): the AVL tree, lookup, split, merge, overlap refusal, and a random
  * sequence of map / unmap / protect / touch (a quarter of the unmaps and
  * protects out of memory) checked after every step against a page-by-page
- * reference model of the region set and against the consistency checker. */
+ * reference model of the region set and against the consistency checker;
+ * userfaultfd ranges and the fault path's waits. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "kmem.h"
 #include "region.h"
 #include "sim.h"
+#include "uffd.h"
 #include "vmm.h"
 
 #define SIM_FRAMES 8192
@@ -500,6 +502,68 @@ static void test_pager_failure_names_page_object_and_reason(void **state)
     vmobj_put(o);
 }
 
+/* ---- userfaultfd ranges (uffd_range.c) and the fault path's wait ------------------ */
+
+static void test_uffd_ranges_wait_provide_protect_release(void **state)
+{
+    (void)state;
+    static char tokens[2]; /* contexts are opaque to mm: any two distinct pointers */
+    struct uffd_ctx *ctx = (struct uffd_ctx *)&tokens[0], *other = (struct uffd_ctx *)&tokens[1];
+    const uint64_t P = PAGE_SIZE;
+    struct vmm_fault f;
+    char why[160];
+    struct vmobj *o = anon(8);
+    assert_int_equal(map_fixed(BASE, 8, REGION_R | REGION_W | REGION_U, 0, o, 0), VMM_OK);
+    vmobj_put(o);
+    /* Register the middle: the region splits in three; another context may not. */
+    assert_int_equal(uffd_range_register(&space, BASE + 2 * P, 4 * P, ctx, REGION_UFFD_MISSING), VMM_OK);
+    assert_int_equal(region_count(&space), 3);
+    assert_int_equal(uffd_range_register(&space, BASE + 3 * P, P, other, REGION_UFFD_MISSING),
+                     VMM_ERR_EXISTS);
+    assert_int_equal(uffd_range_register(&space, BASE + 7 * P, 2 * P, ctx, REGION_UFFD_MISSING),
+                     VMM_ERR_NO_REGION);
+    /* Outside: ordinary.  Inside: wait for this context, read or write. */
+    assert_int_equal(vmm_fault_handle(&space, BASE + P, PF_ERR_W | PF_ERR_U, &f), VMM_FAULT_RESOLVED);
+    assert_int_equal(vmm_fault_handle(&space, BASE + 3 * P + 5, PF_ERR_U, &f), VMM_FAULT_WAIT);
+    assert_ptr_equal(f.wait_uffd, ctx);
+    assert_int_equal(f.reason, FAULT_UFFD_MISSING);
+    assert_int_equal(vmm_fault_handle(&space, BASE + 2 * P, PF_ERR_W | PF_ERR_U, &f), VMM_FAULT_WAIT);
+    /* Provided: once (then EXISTS, the frame stays the caller's), only where registered. */
+    paddr_t fr, fr2;
+    assert_int_equal(pmm_alloc(&fr), PMM_OK);
+    assert_int_equal(pmm_alloc(&fr2), PMM_OK);
+    assert_int_equal(uffd_page_provide(&space, BASE + 3 * P, ctx, fr, false), VMM_OK);
+    assert_int_equal(uffd_page_provide(&space, BASE + 3 * P, ctx, fr2, false), VMM_ERR_EXISTS);
+    assert_int_equal(uffd_page_provide(&space, BASE + 3 * P, other, fr2, false), VMM_ERR_NO_REGION);
+    assert_int_equal(uffd_page_provide(&space, BASE, ctx, fr2, false), VMM_ERR_NO_REGION);
+    assert_int_equal(uffd_page_provide(&space, BASE + 4 * P, ctx, 0, false), VMM_OK); /* zero page */
+    pmm_free(fr2);
+    assert_int_equal(vmm_fault_handle(&space, BASE + 3 * P, PF_ERR_U, &f), VMM_FAULT_RESOLVED);
+    assert_int_equal(vmm_fault_handle(&space, BASE + 4 * P, PF_ERR_P | PF_ERR_W | PF_ERR_U, &f),
+                     VMM_FAULT_RESOLVED);
+    assert_int_equal(f.reason, FAULT_ZERO_FILL);
+    assert_true(vmm_check_consistency(why, sizeof(why)));
+    /* Write protection of a populated page: the write waits until released. */
+    assert_int_equal(uffd_range_register(&space, BASE, 2 * P, ctx, REGION_UFFD_WP), VMM_OK);
+    assert_int_equal(uffd_range_writeprotect(&space, BASE, 2 * P, ctx, true), VMM_OK);
+    assert_int_equal(uffd_range_writeprotect(&space, BASE, 3 * P, ctx, true), VMM_ERR_NO_REGION);
+    assert_int_equal(vmm_fault_handle(&space, BASE + P, PF_ERR_P | PF_ERR_W | PF_ERR_U, &f), VMM_FAULT_WAIT);
+    assert_int_equal(f.reason, FAULT_UFFD_WP);
+    assert_true(vmm_check_consistency(why, sizeof(why)));
+    assert_int_equal(uffd_range_writeprotect(&space, BASE, 2 * P, ctx, false), VMM_OK);
+    assert_int_equal(vmm_fault_handle(&space, BASE + P, PF_ERR_P | PF_ERR_W | PF_ERR_U, &f),
+                     VMM_FAULT_RESOLVED);
+    assert_int_equal(f.reason, FAULT_COW_REUSE); /* the page is ours alone: just writable */
+    /* Released: every range of the context, which faults as ordinary memory. */
+    uintptr_t lo, hi;
+    assert_int_equal(uffd_range_release(&space, ctx, &lo, &hi), 2);
+    assert_int_equal(lo, BASE);
+    assert_int_equal(hi, BASE + 6 * P);
+    assert_int_equal(vmm_fault_handle(&space, BASE + 5 * P, PF_ERR_U, &f), VMM_FAULT_RESOLVED);
+    assert_int_equal(f.reason, FAULT_MAP_ZERO);
+    assert_true(vmm_check_consistency(why, sizeof(why)));
+}
+
 /* ---- the random model --------------------------------------------------------- */
 
 #define MODEL_PAGES 96
@@ -703,6 +767,7 @@ int main(void)
         T(test_checker_names_each_mismatch),
         T(test_pager_failure_names_page_object_and_reason),
         T(test_random_operations_match_the_model),
+        T(test_uffd_ranges_wait_provide_protect_release),
     };
     return cmocka_run_group_tests_name("regions", tests, NULL, NULL);
 }

@@ -1,10 +1,14 @@
 /* #PF entry: read CR2, let the VMM decide, and report what it could not
  * resolve.  Policy stays here: resolved faults retry; everything else goes
  * back to the dispatcher (a probe's fixup, or the fatal report and panic).
- * A kernel fault cannot wait for a pager (there is nothing to switch to),
- * so "wait" is unresolved here too. */
+ * "Wait" for a user-space pager (userfaultfd) blocks the faulting thread
+ * until the pager answers, then retries: from user mode, or from a kernel
+ * access to user memory (copy_to_user) in a system call, which runs on the
+ * thread's own stack.  An in-kernel pager's "later" has nobody to wait for
+ * here and stays unresolved. */
 #include "arch/x86_64/cpu.h"
 #include "irq.h"
+#include "uffd.h"
 #include "vmm.h"
 
 static struct vmm_fault last_unresolved;
@@ -42,6 +46,13 @@ static irq_result_t page_fault_entry(struct irq_frame *frame)
     pf_deciding = outer;
     if (r == VMM_FAULT_RESOLVED)
         return IRQ_HANDLED;
+    if (r == VMM_FAULT_WAIT && f->wait_uffd && !outer) {
+        struct irq_nesting held = irq_exception_suspend();
+        bool retry = uffd_fault_wait(f, (frame->cs & 3) != 0);
+        irq_exception_resume(held);
+        if (retry)
+            return IRQ_HANDLED;
+    }
     last_unresolved = *f;
     return IRQ_UNHANDLED;
 }
