@@ -21,6 +21,7 @@ needs=(
     "/usr/include/cmocka.h               libcmocka-dev"
     "timeout                             coreutils"
     "musl-gcc                            musl-tools"
+    "cpio                                cpio"
 )
 
 missing=()
