@@ -5,7 +5,7 @@
 # naming each miss (or a missing figure), 0 when all are met.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-cd "$here"
+cd "$here" || exit 1
 mems=${BENCH_MEMS:-128M 4T}
 fail=0
 for mem in $mems; do

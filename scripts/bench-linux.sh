@@ -38,15 +38,16 @@ tests/run-boot.sh --name "bench-user-$mem" --mem "$mem" --timeout 300 \
 grep -a '^bench name=' "build/boots/bench-user-$mem.serial" | tr -d '\r' > "$out/zf-user-$mem.txt"
 
 lver=$(basename "$vmlinuz" | sed 's/^vmlinuz-//')
-ldeb=$(ls build/linux/*.deb 2>/dev/null | head -n1 | sed 's/.*_\([^_]*\)_amd64.deb/\1/')
+ldeb=$(dpkg-deb -f "$(find build/linux -maxdepth 1 -name '*.deb' | head -n1)" Version)
 echo "QEMU: $(qemu-system-x86_64 --version | head -n1)"
 echo "Linux: $lver (Debian $ldeb); MEM=$mem; median guest instructions per case"
 printf '%-26s %10s %10s %8s\n' case Zeroframe Linux ratio
+zf=$out/zf-user-$mem.txt
 while read -r _ name _; do
     name=${name#name=}
-    z=$(grep -h "^bench name=$name " "$out/zf-user-$mem.txt" | sed 's/.*median=\([0-9]*\).*/\1/')
+    z=$(grep -h "^bench name=$name " "$zf" | sed 's/.*median=\([0-9]*\).*/\1/')
     l=$(grep -h "^bench name=$name " "$out/linux-$mem.txt" | sed 's/.*median=\([0-9]*\).*/\1/')
     ratio=-
     [[ -n $z && -n $l && $z != 0 ]] && ratio=$(awk -v l="$l" -v z="$z" 'BEGIN {printf "%.2f", l / z}')
     printf '%-26s %10s %10s %8s\n' "$name" "${z:--}" "${l:--}" "$ratio"
-done < "$out/zf-user-$mem.txt"
+done < <(cat "$zf")

@@ -15,7 +15,7 @@
 # bench-check.sh's job.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-cd "$here"
+cd "$here" || exit 1
 export QEMU_EXTRA="${QEMU_EXTRA:-} -icount shift=0,sleep=off"
 mems=${BENCH_MEMS:-128M 4T}
 mkdir -p build/bench
@@ -50,7 +50,7 @@ echo
 printf '%-28s' case
 for mem in $mems; do printf '%10s' "$mem"; done
 printf '%10s\n' target
-for name in $(awk '{print $2}' build/bench/*.txt | sed 's/name=//' | awk '!seen[$0]++'); do
+awk '{sub(/^name=/, "", $2); if (!seen[$2]++) print $2}' build/bench/*.txt | while read -r name; do
     printf '%-28s' "$name"
     for mem in $mems; do
         m=$(grep -h "^bench name=$name " "build/bench/$mem.txt" | sed 's/.*median=\([0-9]*\).*/\1/')

@@ -25,6 +25,6 @@ if ! ls "$dir/root/boot/vmlinuz-"* >/dev/null 2>&1 || [[ ! -f $dir/.$image ]]; t
     dpkg -x "$dir"/"$image"_*.deb "$dir/root"
     touch "$dir/.$image"
 fi
-vmlinuz=$(ls "$dir/root/boot/vmlinuz-"* | head -n1)
+vmlinuz=$(find "$dir/root/boot" -maxdepth 1 -name 'vmlinuz-*' | head -n1)
 [[ -f $vmlinuz ]] || { echo "linux-kernel: no vmlinuz in $image" >&2; exit 1; }
 echo "$vmlinuz"
