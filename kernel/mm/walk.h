@@ -87,9 +87,18 @@ void region_unmap_all(struct vmm_space *s);
 enum vmm_status vmm_check_va(uintptr_t va, uint64_t size);
 enum vmm_status vmm_check_range(uintptr_t va, size_t npages);
 enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf);
-/* Ownership (vmm.h): whether a leaf owns its frames, its frame base, and
- * dropping the references it owns. */
-bool vmm_leaf_owns(uint64_t e, int level);
+/* Ownership: whether a leaf owns its frames, its frame base, and dropping
+ * the references it owns.
+ * Whether the leaf @e (at @level) owns its frames' references: every leaf
+ * does except PTE_NOREF ones and those onto the zero frame.  1 GiB leaves
+ * are never made by the VMM (only boot code could) and are treated as
+ * physical.  Inline: the CoW decision asks on every fault. */
+static inline bool vmm_leaf_owns(uint64_t e, int level)
+{
+    if (e & PTE_NOREF || level > 2)
+        return false;
+    return level == 2 || (e & PTE_ADDR_MASK) != vmm_zero_frame;
+}
 paddr_t vmm_leaf_frame(uint64_t e, int level);
 void vmm_leaf_put(uint64_t e, int level);
 
