@@ -407,7 +407,7 @@ enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint6
         f->walk.level = 5; /* no walk */
         return fault_fatal(f, FAULT_NONCANONICAL);
     }
-    walk_core(s, va, 1, false, &f->walk); /* the one walk of this fault */
+    walk_core(s, va, 1, false, true, &f->walk); /* the one walk of this fault */
     if (error & PF_ERR_RSVD)
         return fault_fatal(f, FAULT_RESERVED_BIT);
     /* The kernel half's regions belong to the kernel space, shared by all. */

@@ -12,12 +12,15 @@ void walk_undo_created(const struct vmm_space *s, struct vmm_walk *w);
 
 /* The walker: the only code that descends the four levels.  One
  * definition, always inlined, so that each caller gets it specialised:
- * read-only (@create false, the fault path and vmm_walk) or allocating
- * missing tables (walk_tables with @create, for map).  It stops at
- * @target_level, at a huge page or at a missing table, and records every
- * entry it passed and the effective rights (W and U AND-ed, NX OR-ed). */
+ * read-only (@create false, vmm_walk), allocating missing tables
+ * (walk_tables with @create, for map), or the fault path's (@lean: the
+ * decision needs only the leaf, the level and the effective rights; the
+ * values seen on the way are kept for the report, where they were and the
+ * tables created are not).  It stops at @target_level, at a huge page or at
+ * a missing table, and records every entry it passed and the effective
+ * rights (W and U AND-ed, NX OR-ed). */
 static inline __attribute__((always_inline)) enum vmm_status
-walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create,
+walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create, bool lean,
           struct vmm_walk *w)
 {
     uintptr_t window = mmu_window(s->pml4);
@@ -27,14 +30,17 @@ walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create
     uint64_t v;
     int level;
 
-    w->va = va;
-    w->created = 0;
+    if (!lean) {
+        w->va = va;
+        w->created = 0;
+    }
     /* Unrolled, each level's shifts and masks are constants. */
 #pragma GCC unroll 4
     for (level = 4; level >= 1; level--) {
         e = mmu_entry(window, level, va, table);
         v = *e;
-        w->slot[level] = e;
+        if (!lean)
+            w->slot[level] = e;
         w->seen[level] = v;
         if (level == target_level) {
             w->end = WALK_LEAF;
@@ -72,6 +78,9 @@ walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create
     w->eff = (all & (PTE_W | PTE_U)) | (any & PTE_NX);
     return VMM_OK;
 }
+
+/* The fault path's walk (lean) to the 4 KiB leaf of @va, as a function. */
+void walk_fault(const struct vmm_space *s, uintptr_t va, struct vmm_walk *w);
 
 /* Walk to @target_level; with @create, allocate missing tables on the way
  * (recorded in w->created).  VMM_ERR_NOMEM leaves nothing allocated. */
