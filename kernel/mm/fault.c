@@ -134,8 +134,11 @@ FAULT_STEP enum vmm_fault_result cow_copy(struct vmm_space *s, struct vmm_fault 
     *f->walk.entry = cow_resolved_entry(old, fresh);
     mmu_invalidate(s->pml4, f->va);
     /* Our reference to the shared frame goes (if the entry held one: a
-     * physical object's frame is held by nobody); others still hold it. */
-    vmm_leaf_put(old, 1);
+     * physical object's frame is held by nobody); others still hold it.
+     * One 4 KiB frame: vmm_leaf_put's loop over a huge page's frames is
+     * not needed. */
+    if (vmm_leaf_owns(old, 1))
+        pmm_ref_dec(shared, NULL);
     vmm_counters.copies++;
     return fault_resolved(f, FAULT_COW_COPY);
 }
