@@ -204,14 +204,14 @@ fuzz: $(HOST_BUILD)/fuzz_mb2
 # make test (README, Performance, says why).  bench-linux runs the same
 # user/zfbench on a stock Debian Linux kernel and prints both side by side.
 .PHONY: bench-check bench-linux
-bench: $(ELF) $(USER_BIN)
+bench: deps $(ELF) $(USER_BIN)
 	@scripts/bench.sh
 
-bench-check: $(ELF) $(USER_BIN)
+bench-check: deps $(ELF) $(USER_BIN)
 	@BENCH_QUICK=1 scripts/bench.sh
 	@scripts/bench-check.sh
 
-bench-linux: $(USER_BIN)
+bench-linux: deps $(ELF) $(USER_BIN)
 	@scripts/bench-linux.sh
 
 # ---- host tests of the VMM (cmocka, ASan + UBSan, simulated memory) ----

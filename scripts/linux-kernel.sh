@@ -12,11 +12,18 @@ dir=$here/build/linux
 pkg=${LINUX_PACKAGE:-linux-image-amd64}
 mkdir -p "$dir"
 cd "$dir"
+command -v apt-get >/dev/null || { echo "linux-kernel: apt-get is needed (Debian)" >&2; exit 1; }
+# A fresh machine may have no package lists yet.
+if ! apt-cache show "$pkg" >/dev/null 2>&1; then
+    sudo=()
+    ((EUID == 0)) || sudo=(sudo)
+    echo "linux-kernel: apt-get update (no package lists for $pkg)" >&2
+    "${sudo[@]}" apt-get update -qq >&2 || { echo "linux-kernel: apt-get update failed" >&2; exit 1; }
+fi
 # The metapackage holds no kernel: it depends on the versioned image.
 image=$(apt-cache depends "$pkg" 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
 [[ -n $image ]] || image=$pkg
 if ! ls "$dir/root/boot/vmlinuz-"* >/dev/null 2>&1 || [[ ! -f $dir/.$image ]]; then
-    command -v apt-get >/dev/null || { echo "linux-kernel: apt-get is needed (Debian)" >&2; exit 1; }
     rm -rf "$dir/root" "$dir"/*.deb "$dir"/.linux-image-*
     echo "linux-kernel: apt-get download $image" >&2
     apt-get download "$image" >&2 ||
