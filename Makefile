@@ -152,6 +152,9 @@ help:
 	@echo "  make test-linux   the user test programs as init of Debian's Linux kernel (downloads it once)"
 	@echo "  make debug        boot paused under GDB (gdbstub), symbols and zf-* helpers loaded, stop at _start"
 	@echo "  make debug-server only QEMU, paused, with its gdbstub (attach from an IDE or another terminal)"
+	@echo "  make bench        guest instructions per fault path and user-mode case (QEMU -icount)"
+	@echo "  make bench-check  make bench, then exit 1 if a case is above its target (tests/bench-targets)"
+	@echo "  make bench-linux  the same user-mode bench on Debian's Linux kernel, side by side"
 	@echo "  make deps         install missing tools (Debian/Ubuntu, apt-get)"
 	@echo "  make clean        remove $(BUILD)/"
 	@echo "Knobs: MEM=$(MEM) SMP=$(SMP) MACHINE=$(MACHINE) CPU=$(CPU) ACCEL=$(ACCEL) FIRMWARE=$(FIRMWARE) (bios|uefi)"
@@ -204,9 +207,21 @@ fuzz: $(HOST_BUILD)/fuzz_mb2
 	@mkdir -p $(HOST_BUILD)/fuzz-corpus
 	$(HOST_BUILD)/fuzz_mb2 -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(HOST_BUILD)/fuzz-corpus tests/fuzz/corpus
 
-# Guest instructions per alloc+free pair, per page-fault path and per boot, at 128M and 4T.
-bench: $(ELF) $(USER_BIN)
+# Guest instructions per fault path, walk, temporary mapping, alloc+free pair,
+# region lookup and user-mode case, at 128M and 4T (scripts/bench.sh).
+# bench-check judges them against tests/bench-targets; it is not part of
+# make test (README, Performance, says why).  bench-linux runs the same
+# user/zfbench on a stock Debian Linux kernel and prints both side by side.
+.PHONY: bench-check bench-linux
+bench: deps $(ELF) $(USER_BIN)
 	@scripts/bench.sh
+
+bench-check: deps $(ELF) $(USER_BIN)
+	@BENCH_QUICK=1 scripts/bench.sh
+	@scripts/bench-check.sh
+
+bench-linux: deps $(ELF) $(USER_BIN)
+	@scripts/bench-linux.sh
 
 # ---- host tests of the VMM (cmocka, ASan + UBSan, simulated memory) ----
 # The consistency checker's tally is small here, so that its multi-pass

@@ -134,8 +134,14 @@ void region_for_each(struct vmm_space *s, void (*fn)(void *ctx, const struct reg
  * recursive and foreign windows).  On failure @dst is left empty. */
 enum vmm_status vmm_space_clone(struct vmm_space *dst, struct vmm_space *src);
 
-/* Whether faults at @va in @s are decided by regions. */
-bool region_managed(const struct vmm_space *s, uintptr_t va);
+/* Whether faults at @va in @s are decided by regions: the user half, and
+ * the kernel space's arena.  Inline: every fault asks. */
+static inline bool region_managed(const struct vmm_space *s, uintptr_t va)
+{
+    if (va < KERNEL_HALF_START)
+        return true;
+    return s == &vmm_kernel_space && va - KERNEL_ARENA_BASE < KERNEL_ARENA_SIZE;
+}
 /* The region holding @va, with the owner's lock held (fault.c). */
 struct region *region_find_locked(struct vmm_space *s, uintptr_t va);
 const char *region_prot_str(unsigned prot, unsigned flags, char *buf, size_t n);

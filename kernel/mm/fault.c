@@ -20,6 +20,11 @@
 
 struct vmm_fault_counters vmm_counters;
 
+/* The steps of one decision: inlined into vmm_fault_resolve, so that a
+ * fault pays for one function's prologue and saved registers, not one per
+ * step (each step's is about 15 instructions, as much as its work). */
+#define FAULT_STEP static inline __attribute__((always_inline))
+
 struct vmm_fault_counters vmm_counters_get(void)
 {
     return vmm_counters;
@@ -56,7 +61,7 @@ static enum vmm_fault_reason fault_unmapped_reason(uintptr_t va, enum vmm_fault_
 }
 
 /* Whether the present entry the walk found already allows the access. */
-static bool entry_allows(const struct vmm_fault *f)
+FAULT_STEP bool entry_allows(const struct vmm_fault *f)
 {
     uint64_t eff = f->walk.eff;
     if ((f->error & PF_ERR_U) && !(eff & PTE_U))
@@ -79,7 +84,7 @@ static uint64_t cow_resolved_entry(uint64_t old, paddr_t frame)
 /* A fresh frame holding a copy of @src (zeros when @src is the zero frame:
  * no copy needed).  False when out of memory (FAULT_OOM) or out of
  * temporary mappings (FAULT_KMAP_MISUSE, in *why). */
-static bool frame_fill(paddr_t src, paddr_t *out, enum vmm_fault_reason *why)
+FAULT_STEP bool frame_fill(paddr_t src, paddr_t *out, enum vmm_fault_reason *why)
 {
     paddr_t fresh;
     if (pmm_alloc(&fresh) != PMM_OK) {
@@ -121,7 +126,7 @@ static enum vmm_fault_result fault_uffd_wait(struct vmm_fault *f, const struct r
 
 /* ---- present entries: copy-on-write and spurious faults ------------------- */
 
-static enum vmm_fault_result cow_zero_fill(struct vmm_space *s, struct vmm_fault *f)
+FAULT_STEP enum vmm_fault_result cow_zero_fill(struct vmm_space *s, struct vmm_fault *f)
 {
     paddr_t fresh;
     enum vmm_fault_reason why;
@@ -133,7 +138,7 @@ static enum vmm_fault_result cow_zero_fill(struct vmm_space *s, struct vmm_fault
     return fault_resolved(f, FAULT_ZERO_FILL);
 }
 
-static enum vmm_fault_result cow_copy(struct vmm_space *s, struct vmm_fault *f, paddr_t shared)
+FAULT_STEP enum vmm_fault_result cow_copy(struct vmm_space *s, struct vmm_fault *f, paddr_t shared)
 {
     paddr_t fresh;
     enum vmm_fault_reason why;
@@ -143,13 +148,16 @@ static enum vmm_fault_result cow_copy(struct vmm_space *s, struct vmm_fault *f, 
     *f->walk.entry = cow_resolved_entry(old, fresh);
     mmu_invalidate(s->pml4, f->va);
     /* Our reference to the shared frame goes (if the entry held one: a
-     * physical object's frame is held by nobody); others still hold it. */
-    vmm_leaf_put(old, 1);
+     * physical object's frame is held by nobody); others still hold it.
+     * One 4 KiB frame: vmm_leaf_put's loop over a huge page's frames is
+     * not needed. */
+    if (vmm_leaf_owns(old, 1))
+        pmm_ref_dec(shared, NULL);
     vmm_counters.copies++;
     return fault_resolved(f, FAULT_COW_COPY);
 }
 
-static enum vmm_fault_result cow_reuse(struct vmm_space *s, struct vmm_fault *f, paddr_t frame)
+FAULT_STEP enum vmm_fault_result cow_reuse(struct vmm_space *s, struct vmm_fault *f, paddr_t frame)
 {
     *f->walk.entry = cow_resolved_entry(*f->walk.entry, frame);
     mmu_invalidate(s->pml4, f->va);
@@ -167,7 +175,7 @@ static enum vmm_fault_result fault_spurious(struct vmm_space *s, struct vmm_faul
 /* A write to a CoW entry: the zero frame gets a fresh zeroed frame; a frame
  * we alone hold (count 1) is reused; anything else (shared after fork, an
  * object's page, a physical frame) is copied. */
-static enum vmm_fault_result fault_cow_write(struct vmm_space *s, struct vmm_fault *f)
+FAULT_STEP enum vmm_fault_result fault_cow_write(struct vmm_space *s, struct vmm_fault *f)
 {
     uint64_t e = *f->walk.entry;
     paddr_t frame = e & PTE_ADDR_MASK;
@@ -178,7 +186,7 @@ static enum vmm_fault_result fault_cow_write(struct vmm_space *s, struct vmm_fau
     return cow_copy(s, f, frame);
 }
 
-static enum vmm_fault_result fault_present(struct vmm_space *s, struct vmm_fault *f)
+FAULT_STEP enum vmm_fault_result fault_present(struct vmm_space *s, struct vmm_fault *f)
 {
     if (entry_allows(f))
         return fault_spurious(s, f);
@@ -207,7 +215,7 @@ static uint64_t region_rights(const struct region *r)
  * own reference to a frame others hold too (an object's page), unless it
  * owns nothing (the zero frame, PTE_NOREF); without, the entry takes over
  * the caller's (a fresh frame). */
-static enum vmm_fault_result install(struct vmm_space *s, struct vmm_fault *f, uint64_t entry,
+FAULT_STEP enum vmm_fault_result install(struct vmm_space *s, struct vmm_fault *f, uint64_t entry,
                                      bool take_ref, enum vmm_fault_reason how)
 {
     paddr_t pa = entry & PTE_ADDR_MASK;
@@ -232,9 +240,15 @@ static enum vmm_fault_result install(struct vmm_space *s, struct vmm_fault *f, u
 
 /* The object's page for the fault, asking the pager if needed.  On a
  * result other than VMOBJ_GOT / VMOBJ_HOLE, *res is the fault's result. */
-static enum vmobj_get object_page(struct vmobj *o, struct vmm_fault *f, bool fill_holes,
+FAULT_STEP enum vmobj_get object_page(struct vmobj *o, struct vmm_fault *f, bool fill_holes,
                                   paddr_t *pa, enum vmm_fault_result *res, bool *new_page)
 {
+    /* An anonymous object that never held a page (private anonymous
+     * memory, the common case): a hole, nothing to look up. */
+    if (o->kind == VMOBJ_ANON && !fill_holes && !o->cached) {
+        *new_page = false;
+        return VMOBJ_HOLE;
+    }
     uint64_t before = o->cached;
     enum vmobj_get g = vmobj_page_get(o, f->page_index, fill_holes, pa, &f->pager_why);
     *new_page = o->cached != before;
@@ -265,7 +279,7 @@ static enum vmobj_get object_page(struct vmobj *o, struct vmm_fault *f, bool fil
 
 /* Shared: the object's own page, with the region's rights; anonymous holes
  * get a zeroed page in the object first. */
-static enum vmm_fault_result fault_shared(struct vmm_space *s, const struct region *r,
+FAULT_STEP enum vmm_fault_result fault_shared(struct vmm_space *s, const struct region *r,
                                           struct vmm_fault *f)
 {
     paddr_t pa;
@@ -293,7 +307,7 @@ static enum vmm_fault_result fault_shared(struct vmm_space *s, const struct regi
 /* Private: reads map the object's page (or the zero frame) read-only, CoW
  * when the region is writable; a write gets this region's own copy at
  * once, zeroed for an anonymous hole: one fault, not a read then a CoW. */
-static enum vmm_fault_result fault_private(struct vmm_space *s, const struct region *r,
+FAULT_STEP enum vmm_fault_result fault_private(struct vmm_space *s, const struct region *r,
                                            struct vmm_fault *f)
 {
     paddr_t src;
@@ -337,7 +351,7 @@ static enum vmm_fault_result fault_private(struct vmm_space *s, const struct reg
 
 /* ---- the decision --------------------------------------------------------- */
 
-static void note_region(struct vmm_fault *f, const struct region *r)
+FAULT_STEP void note_region(struct vmm_fault *f, const struct region *r)
 {
     f->has_region = true;
     f->region_start = r->start;
@@ -352,7 +366,7 @@ static void note_region(struct vmm_fault *f, const struct region *r)
 }
 
 /* The access against the region's permissions. */
-static enum vmm_fault_reason region_refuses(const struct region *r, uint64_t error)
+FAULT_STEP enum vmm_fault_reason region_refuses(const struct region *r, uint64_t error)
 {
     if (r->flags & REGION_GUARD)
         return FAULT_GUARD_REGION;
@@ -365,7 +379,7 @@ static enum vmm_fault_reason region_refuses(const struct region *r, uint64_t err
     return r->prot & REGION_R ? FAULT_NONE : FAULT_REGION_NO_READ;
 }
 
-static enum vmm_fault_result fault_in_region(struct vmm_space *s, const struct region *r,
+FAULT_STEP enum vmm_fault_result fault_in_region(struct vmm_space *s, const struct region *r,
                                              struct vmm_fault *f)
 {
     if (!r)
@@ -423,7 +437,7 @@ enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint6
         f->walk.level = 5; /* no walk */
         return fault_fatal(f, FAULT_NONCANONICAL);
     }
-    walk_core(s, va, 1, false, &f->walk); /* the one walk of this fault */
+    walk_core(s, va, 1, false, true, &f->walk); /* the one walk of this fault */
     if (error & PF_ERR_RSVD)
         return fault_fatal(f, FAULT_RESERVED_BIT);
     /* The kernel half's regions belong to the kernel space, shared by all. */

@@ -10,36 +10,44 @@
 
 /* The slots in use are per-CPU state (mm_cpu.h): the address each held slot
  * was given, so that pops must name the top one. */
+/* Why @pa cannot be mapped now (KMAP_OK: it can). */
+static enum kmap_status kmap_refuses(const struct mm_cpu *c, paddr_t pa, bool writable)
+{
+    if (c->kmap_top >= KMAP_SLOTS)
+        return KMAP_ERR_FULL;
+    if (pa & (PAGE_SIZE - 1))
+        return KMAP_ERR_UNALIGNED;
+    if (writable && vmm_zero_frame && pa == vmm_zero_frame)
+        return KMAP_ERR_ZERO_FRAME;
+    return KMAP_OK;
+}
+
 void *kmap_push(paddr_t pa, bool writable, enum kmap_status *st)
 {
     struct mm_cpu *c = mm_cpu();
-    enum kmap_status why = KMAP_OK;
-    if (c->kmap_top == KMAP_SLOTS)
-        why = KMAP_ERR_FULL;
-    else if (pa & (PAGE_SIZE - 1))
-        why = KMAP_ERR_UNALIGNED;
-    else if (writable && vmm_zero_frame && pa == vmm_zero_frame)
-        why = KMAP_ERR_ZERO_FRAME;
+    enum kmap_status why = kmap_refuses(c, pa, writable);
     if (st)
         *st = why;
     if (why != KMAP_OK)
         return NULL;
-    void *va = kmap_arch_set(c->kmap_top, pa, writable);
-    c->kmap_stack[c->kmap_top] = va;
-    c->kmap_top++;
+    unsigned top = c->kmap_top;
+    void *va = kmap_arch_set(top, pa, writable);
+    c->kmap_stack[top] = va;
+    c->kmap_top = top + 1;
     return va;
 }
 
 enum kmap_status kmap_pop(void *va)
 {
     struct mm_cpu *c = mm_cpu();
-    if (c->kmap_top == 0)
+    unsigned top = c->kmap_top;
+    if (top == 0)
         return KMAP_ERR_EMPTY;
-    if (c->kmap_stack[c->kmap_top - 1] != va)
+    if (c->kmap_stack[top - 1] != va)
         return KMAP_ERR_ORDER;
-    c->kmap_top--;
-    kmap_arch_clear(c->kmap_top);
-    c->kmap_stack[c->kmap_top] = NULL;
+    c->kmap_top = --top;
+    kmap_arch_clear(top);
+    c->kmap_stack[top] = NULL;
     return KMAP_OK;
 }
 

@@ -35,14 +35,6 @@ static void region_release(struct vmm_space *s, struct region *r)
     kmem_free(&region_cache, r);
 }
 
-bool region_managed(const struct vmm_space *s, uintptr_t va)
-{
-    if (va < KERNEL_HALF_START)
-        return true;
-    return s == &vmm_kernel_space && va >= KERNEL_ARENA_BASE &&
-           va - KERNEL_ARENA_BASE < KERNEL_ARENA_SIZE;
-}
-
 /* The range a region of @s may occupy around @va: [lo, hi). */
 static bool managed_window(const struct vmm_space *s, uintptr_t va, uintptr_t *lo, uintptr_t *hi)
 {

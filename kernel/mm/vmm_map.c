@@ -141,17 +141,6 @@ enum vmm_status vmm_map_2m(struct vmm_space *s, uintptr_t va, paddr_t pa, uint64
     return map_leaf(s, va, pa, flags, 2);
 }
 
-/* Whether the leaf @e (at @level) owns its frames' references: every leaf
- * does except PTE_NOREF ones and those onto the zero frame.  1 GiB leaves
- * are never made by the VMM (only boot code could) and are treated as
- * physical. */
-bool vmm_leaf_owns(uint64_t e, int level)
-{
-    if (e & PTE_NOREF || level > 2)
-        return false;
-    return level == 2 || (e & PTE_ADDR_MASK) != vmm_zero_frame;
-}
-
 paddr_t vmm_leaf_frame(uint64_t e, int level)
 {
     return e & (level == 1 ? PTE_ADDR_MASK : level == 2 ? PTE_ADDR_2M_MASK : PTE_ADDR_1G_MASK);

@@ -179,6 +179,10 @@ paddr_t vmobj_page_lookup(struct vmobj *o, uint64_t index)
         return 0;
     if (o->kind == VMOBJ_PHYS)
         return o->phys + index * PAGE_SIZE;
+    /* Pages stay cached until the object dies: an object that never had
+     * one (private anonymous memory, the common case) has none to find. */
+    if (!o->cached)
+        return 0;
     uint64_t *s = cache_slot(o, index, false);
     return s ? *s : 0;
 }

@@ -12,12 +12,15 @@ void walk_undo_created(const struct vmm_space *s, struct vmm_walk *w);
 
 /* The walker: the only code that descends the four levels.  One
  * definition, always inlined, so that each caller gets it specialised:
- * read-only (@create false, the fault path and vmm_walk) or allocating
- * missing tables (walk_tables with @create, for map).  It stops at
- * @target_level, at a huge page or at a missing table, and records every
- * entry it passed and the effective rights (W and U AND-ed, NX OR-ed). */
+ * read-only (@create false, vmm_walk), allocating missing tables
+ * (walk_tables with @create, for map), or the fault path's (@lean: the
+ * decision needs only the leaf, the level and the effective rights; the
+ * values seen on the way are kept for the report, where they were and the
+ * tables created are not).  It stops at @target_level, at a huge page or at
+ * a missing table, and records every entry it passed and the effective
+ * rights (W and U AND-ed, NX OR-ed). */
 static inline __attribute__((always_inline)) enum vmm_status
-walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create,
+walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create, bool lean,
           struct vmm_walk *w)
 {
     uintptr_t window = mmu_window(s->pml4);
@@ -27,14 +30,17 @@ walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create
     uint64_t v;
     int level;
 
-    w->va = va;
-    w->created = 0;
+    if (!lean) {
+        w->va = va;
+        w->created = 0;
+    }
     /* Unrolled, each level's shifts and masks are constants. */
 #pragma GCC unroll 4
     for (level = 4; level >= 1; level--) {
         e = mmu_entry(window, level, va, table);
         v = *e;
-        w->slot[level] = e;
+        if (!lean)
+            w->slot[level] = e;
         w->seen[level] = v;
         if (level == target_level) {
             w->end = WALK_LEAF;
@@ -73,6 +79,9 @@ walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create
     return VMM_OK;
 }
 
+/* The fault path's walk (lean) to the 4 KiB leaf of @va, as a function. */
+void walk_fault(const struct vmm_space *s, uintptr_t va, struct vmm_walk *w);
+
 /* Walk to @target_level; with @create, allocate missing tables on the way
  * (recorded in w->created).  VMM_ERR_NOMEM leaves nothing allocated. */
 enum vmm_status walk_tables(const struct vmm_space *s, uintptr_t va, int target_level,
@@ -87,9 +96,18 @@ void region_unmap_all(struct vmm_space *s);
 enum vmm_status vmm_check_va(uintptr_t va, uint64_t size);
 enum vmm_status vmm_check_range(uintptr_t va, size_t npages);
 enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf);
-/* Ownership (vmm.h): whether a leaf owns its frames, its frame base, and
- * dropping the references it owns. */
-bool vmm_leaf_owns(uint64_t e, int level);
+/* Ownership: whether a leaf owns its frames, its frame base, and dropping
+ * the references it owns.
+ * Whether the leaf @e (at @level) owns its frames' references: every leaf
+ * does except PTE_NOREF ones and those onto the zero frame.  1 GiB leaves
+ * are never made by the VMM (only boot code could) and are treated as
+ * physical.  Inline: the CoW decision asks on every fault. */
+static inline bool vmm_leaf_owns(uint64_t e, int level)
+{
+    if (e & PTE_NOREF || level > 2)
+        return false;
+    return level == 2 || (e & PTE_ADDR_MASK) != vmm_zero_frame;
+}
 paddr_t vmm_leaf_frame(uint64_t e, int level);
 void vmm_leaf_put(uint64_t e, int level);
 

@@ -12,7 +12,7 @@
  * Static, so temporary mappings work before (and while) the frame
  * allocator hands out page tables. */
 static uint64_t kmap_pd[512] __attribute__((aligned(4096)));
-static uint64_t kmap_pt[512] __attribute__((aligned(4096)));
+uint64_t kmap_pt[512] __attribute__((aligned(4096)));
 
 static paddr_t kernel_image_pa(const void *p)
 {
@@ -33,21 +33,6 @@ void mmu_init(struct vmm_space *kernel)
     c->active_pml4 = kernel->pml4;
     c->foreign_pml4 = 0;
     kmap_window_install();
-}
-
-void *kmap_arch_set(unsigned slot, paddr_t pa, bool writable)
-{
-    uintptr_t va = KMAP_BASE + (uintptr_t)slot * PAGE_SIZE;
-    kmap_pt[slot] = pa | PTE_P | PTE_NX | (writable ? PTE_W : 0);
-    invlpg(va);
-    return (void *)va;
-}
-
-void kmap_arch_clear(unsigned slot)
-{
-    uintptr_t va = KMAP_BASE + (uintptr_t)slot * PAGE_SIZE;
-    kmap_pt[slot] = 0;
-    invlpg(va);
 }
 
 static uint64_t *active_pml4_va(void)

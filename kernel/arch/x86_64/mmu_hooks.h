@@ -144,8 +144,25 @@ static inline void mm_copy_page(void *dst, const void *src)
     __asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
 }
 
-/* Temporary-mapping window slots (kernel/arch/x86_64/mmu.c). */
-void *kmap_arch_set(unsigned slot, paddr_t pa, bool writable);
-void kmap_arch_clear(unsigned slot);
+/* Temporary-mapping window slots: the page table of the top 2 MiB
+ * (kernel/arch/x86_64/mmu.c links it).  Inline: a fault's copy maps and
+ * unmaps two frames. */
+extern uint64_t kmap_pt[512];
+
+/* The slot is empty (kmap_arch_clear left it not present and flushed), and
+ * no TLB holds a translation made from a not-present entry (SDM 4.10.4.3):
+ * filling it needs no invlpg. */
+static inline void *kmap_arch_set(unsigned slot, paddr_t pa, bool writable)
+{
+    kmap_pt[slot] = pa | PTE_P | PTE_NX | (writable ? PTE_W : 0);
+    return (void *)(KMAP_BASE + (uintptr_t)slot * PAGE_SIZE);
+}
+
+/* Emptied and flushed at once, so that a stale use faults. */
+static inline void kmap_arch_clear(unsigned slot)
+{
+    kmap_pt[slot] = 0;
+    invlpg(KMAP_BASE + (uintptr_t)slot * PAGE_SIZE);
+}
 
 #endif

@@ -30,31 +30,44 @@ struct vmm_fault *volatile pf_deciding;
 #define PF_REASON_WORDS 64
 const char *vmm_fault_reason_words[PF_REASON_WORDS];
 
-static irq_result_t page_fault_entry(struct irq_frame *frame)
+/* Decide the fault at CR2 into @f; false when it stays unresolved (then
+ * copied for the report). */
+static inline bool decide(struct irq_frame *frame, struct vmm_fault *f)
 {
-    struct vmm_fault nested;
     struct vmm_fault *outer = pf_deciding;
-    struct vmm_fault *f = outer ? &nested : &pf_last.fault;
-    if (!outer) {
-        pf_last.seq++;
-        pf_last.rip = frame->rip;
-    }
     f->va = read_cr2(); /* vmm_fault_handle sets both again; a debugger may look first */
     f->error = frame->error_code;
     pf_deciding = f;
     enum vmm_fault_result r = vmm_fault_handle(vmm_space_active(), f->va, f->error, f);
     pf_deciding = outer;
     if (r == VMM_FAULT_RESOLVED)
-        return IRQ_HANDLED;
+        return true;
     if (r == VMM_FAULT_WAIT && f->wait_uffd && !outer) {
         struct irq_nesting held = irq_exception_suspend();
         bool retry = uffd_fault_wait(f, (frame->cs & 3) != 0);
         irq_exception_resume(held);
         if (retry)
-            return IRQ_HANDLED;
+            return true;
     }
     last_unresolved = *f;
-    return IRQ_UNHANDLED;
+    return false;
+}
+
+/* A fault inside a decision (a bug): a record of its own on the stack, out
+ * of line so that the ordinary path does not reserve it. */
+static __attribute__((noinline)) irq_result_t page_fault_nested(struct irq_frame *frame)
+{
+    struct vmm_fault nested;
+    return decide(frame, &nested) ? IRQ_HANDLED : IRQ_UNHANDLED;
+}
+
+static irq_result_t page_fault_entry(struct irq_frame *frame)
+{
+    if (pf_deciding)
+        return page_fault_nested(frame);
+    pf_last.seq++;
+    pf_last.rip = frame->rip;
+    return decide(frame, &pf_last.fault) ? IRQ_HANDLED : IRQ_UNHANDLED;
 }
 
 static void page_fault_report(const struct irq_frame *frame)
