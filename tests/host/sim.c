@@ -20,6 +20,8 @@ uint64_t sim_ram_size;
 uint64_t sim_invlpg_count;
 uintptr_t sim_last_invlpg;
 uint64_t sim_table_unlinks;
+void (*sim_tlb_invlpg)(uintptr_t va);
+bool sim_live_tracking;
 
 static uint32_t *refcount;
 static paddr_t *free_stack;
