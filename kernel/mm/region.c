@@ -330,12 +330,20 @@ enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len)
     if (st != VMM_OK)
         return st;
     uintptr_t end = start + len;
-    /* Cutting a hole in one region needs one new region: get it first. */
-    struct region *spare = region_alloc();
-    if (!spare)
-        return VMM_ERR_NOMEM;
-    spin_lock(&s->lock);
-    struct region *r = first_ending_after(s, start);
+    /* Cutting a hole in one region needs one new region: get it first, and
+     * only then, so that unmapping never fails for want of memory otherwise
+     * (freeing memory when none is left). */
+    struct region *spare = NULL, *r;
+    for (;;) {
+        spin_lock(&s->lock);
+        r = first_ending_after(s, start);
+        if (spare || !r || r->start >= start || r->end <= end)
+            break;
+        spin_unlock(&s->lock);
+        spare = region_alloc();
+        if (!spare)
+            return VMM_ERR_NOMEM;
+    }
     while (r && r->start < end) {
         struct region *next = region_next(r);
         uintptr_t a = r->start > start ? r->start : start;
