@@ -222,6 +222,46 @@ host-test-vmm: $(BUILD)/host/test_vmm $(BUILD)/host/test_region
 	@$(BUILD)/host/test_region
 host-test: host-test-vmm
 
+# ---- the VMM model checker (libFuzzer; tests/fuzz/vmm, README "Model-checked VMM") ----
+# The real kernel/mm sources (MM_DIR: the mutation self-test points it at a
+# scratch copy with a bug injected) under a simulated CPU and TLB.
+MM_DIR ?= kernel/mm
+FUZZ_VMM ?= $(HOST_BUILD)/fuzz_vmm
+FUZZ_VMM_SAN ?= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_VMM_EXTRA ?=
+FUZZ_VMM_SRC := $(filter-out $(MM_DIR)/pmm% $(MM_DIR)/vmm_init.c $(MM_DIR)/vmm_modules.c,$(wildcard $(MM_DIR)/*.c)) \
+    kernel/lib/kprintf.c kernel/lib/avl.c tests/host/sim.c $(wildcard tests/fuzz/vmm/*.c)
+FUZZ_VMM_RUNS ?= 30000
+FUZZ_VMM_CFLAGS = $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -DZF_HOST -Itests/fuzz/vmm -I$(MM_DIR) \
+    -Itests/host -Iinclude
+FUZZ_VMM_JOBS ?= 1
+$(FUZZ_VMM): $(FUZZ_VMM_SRC) $(wildcard include/*.h $(MM_DIR)/*.h tests/host/*.h tests/fuzz/vmm/*.h) Makefile
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	@clang $(FUZZ_VMM_CFLAGS) $(FUZZ_VMM_SAN) $(FUZZ_VMM_EXTRA) -o $@ $(FUZZ_VMM_SRC)
+
+.PHONY: fuzz-vmm fuzz-vmm-replay fuzz-vmm-smoke fuzz-vmm-mutants fuzz-vmm-flags
+# Every corpus input as a regression test.
+fuzz-vmm-replay: $(FUZZ_VMM)
+	@$(FUZZ_VMM) --replay tests/fuzz/vmm-corpus
+# A bounded run (a fixed number of inputs, fixed seed) for make test.
+fuzz-vmm-smoke: $(FUZZ_VMM)
+	@mkdir -p $(HOST_BUILD)/fuzz-vmm-corpus
+	@$(FUZZ_VMM) -seed=1 -runs=$(FUZZ_VMM_RUNS) -max_len=600 -print_final_stats=0 \
+	    $(HOST_BUILD)/fuzz-vmm-corpus tests/fuzz/vmm-corpus 2>&1 | grep -E 'DIVERGENCE|ERROR|SUMMARY|fuzz_vmm:|Done'
+# Open-ended (Ctrl-C stops it; crashes land in $(HOST_BUILD)/fuzz-vmm-crashes).
+fuzz-vmm: $(FUZZ_VMM)
+	@mkdir -p $(HOST_BUILD)/fuzz-vmm-corpus $(HOST_BUILD)/fuzz-vmm-crashes
+	$(FUZZ_VMM) -max_len=600 -jobs=$(FUZZ_VMM_JOBS) -workers=$(FUZZ_VMM_JOBS) \
+	    -artifact_prefix=$(HOST_BUILD)/fuzz-vmm-crashes/ $(HOST_BUILD)/fuzz-vmm-corpus tests/fuzz/vmm-corpus
+fuzz-vmm-mutants:
+	@tests/fuzz/vmm-mutants.sh
+# For the mutation script: the compiler flags and the sources outside kernel/mm.
+fuzz-vmm-flags:
+	@echo "$(FUZZ_VMM_CFLAGS)"
+	@echo "$(filter-out $(MM_DIR)/%,$(FUZZ_VMM_SRC))"
+	@echo "$(filter $(MM_DIR)/%,$(FUZZ_VMM_SRC))"
+
 # ---- user programs (static musl executables: the same binary runs on Linux) ----
 MUSL_CC ?= musl-gcc
 USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static
