@@ -231,7 +231,7 @@ FUZZ_VMM_SAN ?= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_VMM_EXTRA ?=
 FUZZ_VMM_SRC := $(filter-out $(MM_DIR)/pmm% $(MM_DIR)/vmm_init.c $(MM_DIR)/vmm_modules.c,$(wildcard $(MM_DIR)/*.c)) \
     kernel/lib/kprintf.c kernel/lib/avl.c tests/host/sim.c $(wildcard tests/fuzz/vmm/*.c)
-FUZZ_VMM_RUNS ?= 30000
+FUZZ_VMM_RUNS ?= 3000
 FUZZ_VMM_CFLAGS = $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -DZF_HOST -Itests/fuzz/vmm -I$(MM_DIR) \
     -Itests/host -Iinclude
 FUZZ_VMM_JOBS ?= 1
@@ -244,11 +244,14 @@ $(FUZZ_VMM): $(FUZZ_VMM_SRC) $(wildcard include/*.h $(MM_DIR)/*.h tests/host/*.h
 # Every corpus input as a regression test.
 fuzz-vmm-replay: $(FUZZ_VMM)
 	@$(FUZZ_VMM) --replay tests/fuzz/vmm-corpus
-# A bounded run (a fixed number of inputs, fixed seed) for make test.
+# A bounded run for make test: a fixed number of inputs and seed, from the
+# committed corpus only (a fresh working corpus each time).
 fuzz-vmm-smoke: $(FUZZ_VMM)
-	@mkdir -p $(HOST_BUILD)/fuzz-vmm-corpus
-	@$(FUZZ_VMM) -seed=1 -runs=$(FUZZ_VMM_RUNS) -max_len=600 -print_final_stats=0 \
-	    $(HOST_BUILD)/fuzz-vmm-corpus tests/fuzz/vmm-corpus 2>&1 | grep -E 'DIVERGENCE|ERROR|SUMMARY|fuzz_vmm:|Done'
+	@rm -rf $(HOST_BUILD)/fuzz-vmm-smoke && mkdir -p $(HOST_BUILD)/fuzz-vmm-smoke
+	@$(FUZZ_VMM) -seed=1 -runs=$(FUZZ_VMM_RUNS) -max_len=600 -len_control=0 \
+	    -artifact_prefix=$(HOST_BUILD)/fuzz-vmm-smoke/ $(HOST_BUILD)/fuzz-vmm-smoke tests/fuzz/vmm-corpus \
+	    >$(HOST_BUILD)/fuzz-vmm-smoke.log 2>&1; st=$$?; \
+	    grep -aE 'DIVERGENCE|ERROR|SUMMARY|fuzz_vmm:|^Done' $(HOST_BUILD)/fuzz-vmm-smoke.log; exit $$st
 # Open-ended (Ctrl-C stops it; crashes land in $(HOST_BUILD)/fuzz-vmm-crashes).
 fuzz-vmm: $(FUZZ_VMM)
 	@mkdir -p $(HOST_BUILD)/fuzz-vmm-corpus $(HOST_BUILD)/fuzz-vmm-crashes
@@ -256,6 +259,20 @@ fuzz-vmm: $(FUZZ_VMM)
 	    -artifact_prefix=$(HOST_BUILD)/fuzz-vmm-crashes/ $(HOST_BUILD)/fuzz-vmm-corpus tests/fuzz/vmm-corpus
 fuzz-vmm-mutants:
 	@tests/fuzz/vmm-mutants.sh
+# Line coverage of kernel/mm reached by a corpus (FUZZ_VMM_COV_CORPUS, default
+# the committed one plus the working corpus of make fuzz-vmm): each input run
+# once by an instrumented build, then llvm-cov's per-file report.
+FUZZ_VMM_COV_CORPUS ?= tests/fuzz/vmm-corpus $(wildcard $(HOST_BUILD)/fuzz-vmm-corpus)
+.PHONY: fuzz-vmm-coverage
+fuzz-vmm-coverage:
+	@$(MAKE) --no-print-directory -s FUZZ_VMM=$(HOST_BUILD)/fuzz_vmm_cov FUZZ_VMM_SAN=-fsanitize=fuzzer \
+	    FUZZ_VMM_EXTRA="-fprofile-instr-generate -fcoverage-mapping" $(HOST_BUILD)/fuzz_vmm_cov
+	@rm -f $(HOST_BUILD)/fuzz_vmm_cov.prof*
+	@LLVM_PROFILE_FILE=$(HOST_BUILD)/fuzz_vmm_cov.profraw $(HOST_BUILD)/fuzz_vmm_cov -runs=0 \
+	    $(FUZZ_VMM_COV_CORPUS) >$(HOST_BUILD)/fuzz_vmm_cov.log 2>&1
+	@llvm-profdata merge -o $(HOST_BUILD)/fuzz_vmm_cov.profdata $(HOST_BUILD)/fuzz_vmm_cov.profraw
+	@llvm-cov report $(HOST_BUILD)/fuzz_vmm_cov -instr-profile=$(HOST_BUILD)/fuzz_vmm_cov.profdata \
+	    $(filter $(MM_DIR)/%,$(FUZZ_VMM_SRC))
 # For the mutation script: the compiler flags and the sources outside kernel/mm.
 fuzz-vmm-flags:
 	@echo "$(FUZZ_VMM_CFLAGS)"

@@ -18,6 +18,7 @@ needs=(
     "python3                             python3"
     "setsid                              util-linux"
     "clang                               clang"
+    "llvm-cov                            llvm"
     "/usr/include/cmocka.h               libcmocka-dev"
     "timeout                             coreutils"
     "musl-gcc                            musl-tools"

@@ -249,8 +249,17 @@ void cpu_access(uintptr_t va, enum cpu_access kind, bool user, uint64_t *val,
         enum vmm_fault_result res = vmm_fault_handle(cpu_live(), va, err, &f);
         r->result = res;
         r->reason = f.reason;
-        if (res != VMM_FAULT_RESOLVED)
+        if (res != VMM_FAULT_RESOLVED) {
+            /* As the kernel's #PF entry: the report must name the reason. */
+            char want[200];
+            sim_console_len = 0;
+            sim_console[0] = '\0';
+            vmm_fault_report(&f);
+            snprintf(want, sizeof(want), "reason: %s\n", vmm_fault_reason_str(f.reason));
+            if (!strstr(sim_console, want))
+                snprintf(r->why, sizeof(r->why), "the fault report lacks \"%s\"", want);
             return;
+        }
     }
     snprintf(r->why, sizeof(r->why), "%#lx: still faulting after %u resolved faults (last error %#llx, %s)",
              (unsigned long)va, r->faults, (unsigned long long)r->last_error,

@@ -9,8 +9,9 @@
  * preconditions do not hold (a space slot that is empty ...) are skipped.
  *
  *   fuzz_vmm [libFuzzer flags] [corpus dirs]   fuzz (make fuzz-vmm)
- *   fuzz_vmm --replay FILE|DIR... [-v]         run inputs, -v prints each
- *                                              decoded operation and result
+ *   fuzz_vmm --replay FILE|DIR... [-v|-vv]     run inputs, -v prints each
+ *                                              decoded operation and result,
+ *                                              -vv the kernel's fault reports
  * A divergence prints "DIVERGENCE" with the operation and the reason and
  * aborts (libFuzzer saves the input). */
 #include <dirent.h>
@@ -679,6 +680,8 @@ static void op_access(enum op op, const uint8_t *a)
         say("  -> fault: %s (%u faults, error %#llx; model: %s)\n", vmm_fault_reason_str(res.reason),
             res.faults, (unsigned long long)res.last_error,
             no == FAULT_NONE ? "legal" : vmm_fault_reason_str(no));
+        if (verbose > 1) /* -vv: the kernel's report too */
+            printf("%s", sim_console);
         if (res.result == VMM_FAULT_OOM && no == FAULT_NONE && may_fail()) {
             if (state_hash_tables() != before)
                 diverge("a fault that ran out of memory changed tables or regions");
@@ -923,7 +926,7 @@ static int replay(int argc, char **argv)
 {
     int bad = 0, files = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--replay"))
+        if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "-vv") || !strcmp(argv[i], "--replay"))
             continue;
         struct stat st;
         if (stat(argv[i], &st) != 0) {
@@ -965,7 +968,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     bool do_replay = false;
     for (int i = 1; i < *argc; i++) {
         do_replay |= !strcmp((*argv)[i], "--replay");
-        verbose |= !strcmp((*argv)[i], "-v");
+        verbose += !strcmp((*argv)[i], "-v") + 2 * !strcmp((*argv)[i], "-vv");
     }
     if (do_replay)
         exit(replay(*argc, *argv));
