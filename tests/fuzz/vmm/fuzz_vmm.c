@@ -541,8 +541,13 @@ static void op_populate(const uint8_t *a)
     unsigned stop = r.first + r.n;
     enum vmm_status want = VMM_OK;
     for (unsigned p = r.first; p < r.first + r.n; p++) {
-        if (r.pg[p].kind == MK_NONE || r.pg[p].kind == MK_GUARD || !(r.pg[p].prot & REGION_R) ||
-            pager_refuses(&r.pg[p])) {
+        /* (a present page of a region without rights is skipped: the
+         * known limitation of op_access) */
+        struct vmm_walk w;
+        vmm_walk(space_of(r.sp), r.va + (p - r.first) * PAGE_SIZE, 1, &w);
+        bool present = w.end == WALK_LEAF && (*w.entry & PTE_P);
+        if (r.pg[p].kind == MK_NONE || r.pg[p].kind == MK_GUARD ||
+            (!(r.pg[p].prot & REGION_R) && !present) || pager_refuses(&r.pg[p])) {
             stop = p;
             want = VMM_ERR_NO_REGION;
             break;
