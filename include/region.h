@@ -78,7 +78,8 @@ struct region_req {
 enum vmm_status region_map(struct vmm_space *s, const struct region_req *req, uintptr_t *out);
 /* Remove every region part inside [start, start + len), splitting regions
  * that extend past it, and drop their pages.  Holes are fine.  All or
- * nothing (VMM_ERR_NOMEM before anything changed). */
+ * nothing; memory is needed only to cut a hole in one region (VMM_ERR_NOMEM
+ * before anything changed), so unmapping whole regions always works. */
 enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len);
 /* Change the permissions of [start, start + len), which regions must cover
  * without holes (VMM_ERR_NO_REGION) and without guard regions
