@@ -141,6 +141,7 @@ help:
 	@echo "  make / make iso   build $(ELF) and $(ISO)"
 	@echo "  make run          boot in QEMU, serial console on this terminal (quit: Ctrl-A X)"
 	@echo "  make test         every test: host tests, all kernel boots, runner self-tests"
+	@echo "  make fuzz-vmm     the VMM model checker, open-ended (README: Model-checked VMM)"
 	@echo "  make debug        boot paused under GDB (gdbstub), symbols and zf-* helpers loaded, stop at _start"
 	@echo "  make debug-server only QEMU, paused, with its gdbstub (attach from an IDE or another terminal)"
 	@echo "  make deps         install missing tools (Debian/Ubuntu, apt-get)"

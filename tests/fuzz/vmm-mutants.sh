@@ -6,7 +6,7 @@
 #   tests/fuzz/vmm-mutants.sh [NAME...]   (default: every mutant)
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$here"
+cd "$here" || exit 1
 runs=${MUTANT_FUZZ_RUNS:-3000}
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/zf-mutants.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
@@ -43,6 +43,7 @@ obj_name() { basename "$1" .c | sed 's/$/.o/'; }
 compile() { # mmdir outdir sources...
     local mmdir=$1 out=$2; shift 2
     mkdir -p "$out"
+    # shellcheck disable=SC2016 # $(basename) is for the inner sh
     printf '%s\n' "$@" | xargs -P 2 -I{} sh -c 'clang "$@" -c {} -o "'"$out"'/$(basename {} .c).o"' _ \
         "${cflags[@]/@MM@/$mmdir}" -fsanitize=fuzzer-no-link
 }

@@ -19,7 +19,7 @@ struct cpu_result {
     enum vmm_fault_reason reason;
     unsigned faults;              /* #PFs taken (resolved ones included) */
     uint64_t last_error;          /* error code of the last #PF */
-    char why[160];                /* set when the CPU itself saw something impossible */
+    char why[320];                /* set when the CPU itself saw something impossible */
 };
 
 /* Reset the CPU: live space @s, empty TLB (a fresh machine). */
