@@ -147,6 +147,7 @@ static bool machine_up(uint64_t frames)
     for (int i = 0; i < NHANDLE; i++)
         M.handle[i] = -1;
     M.frames = frames;
+    sim_reuse_ram = true;
     sim_init(frames);
     memset(&sim_mm_cpu, 0, sizeof(sim_mm_cpu));
     if (vmm_space_create_root(&vmm_kernel_space) != VMM_OK)
