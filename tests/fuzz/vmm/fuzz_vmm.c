@@ -699,7 +699,9 @@ static void op_access(enum op op, const uint8_t *a)
             no == FAULT_NONE ? "legal" : vmm_fault_reason_str(no));
         if (verbose > 1) /* -vv: the kernel's report too */
             printf("%s", sim_console);
-        if (res.result == VMM_FAULT_OOM && no == FAULT_NONE && may_fail()) {
+        /* (the pager is asked only once a frame for the page was had) */
+        if (res.result == VMM_FAULT_OOM && (no == FAULT_NONE || no == FAULT_PAGER_FAILED) &&
+            may_fail()) {
             if (state_hash_tables() != before)
                 diverge("a fault that ran out of memory changed tables or regions");
             return;
