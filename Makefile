@@ -150,6 +150,7 @@ help:
 	@echo "  make run          boot in QEMU, serial console on this terminal (quit: Ctrl-A X)"
 	@echo "  make test         every test: host tests, all kernel boots, runner self-tests"
 	@echo "  make test-linux   the user test programs as init of Debian's Linux kernel (downloads it once)"
+	@echo "  make fuzz-vmm     the VMM model checker, open-ended (README: Model-checked VMM)"
 	@echo "  make debug        boot paused under GDB (gdbstub), symbols and zf-* helpers loaded, stop at _start"
 	@echo "  make debug-server only QEMU, paused, with its gdbstub (attach from an IDE or another terminal)"
 	@echo "  make bench        guest instructions per fault path and user-mode case (QEMU -icount)"
@@ -248,6 +249,63 @@ host-test-vmm: $(BUILD)/host/test_vmm $(BUILD)/host/test_region
 	@$(BUILD)/host/test_vmm
 	@$(BUILD)/host/test_region
 host-test: host-test-vmm
+
+# ---- the VMM model checker (libFuzzer; tests/fuzz/vmm, README "Model-checked VMM") ----
+# The real kernel/mm sources (MM_DIR: the mutation self-test points it at a
+# scratch copy with a bug injected) under a simulated CPU and TLB.
+MM_DIR ?= kernel/mm
+FUZZ_VMM ?= $(HOST_BUILD)/fuzz_vmm
+FUZZ_VMM_SAN ?= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_VMM_EXTRA ?=
+FUZZ_VMM_SRC := $(filter-out $(MM_DIR)/pmm% $(MM_DIR)/vmm_init.c $(MM_DIR)/vmm_modules.c,$(wildcard $(MM_DIR)/*.c)) \
+    kernel/lib/kprintf.c kernel/lib/avl.c tests/host/sim.c $(wildcard tests/fuzz/vmm/*.c)
+FUZZ_VMM_RUNS ?= 3000
+FUZZ_VMM_CFLAGS = $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -DZF_HOST -Itests/fuzz/vmm -I$(MM_DIR) \
+    -Itests/host -Iinclude
+FUZZ_VMM_JOBS ?= 1
+$(FUZZ_VMM): $(FUZZ_VMM_SRC) $(wildcard include/*.h $(MM_DIR)/*.h tests/host/*.h tests/fuzz/vmm/*.h) Makefile
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	@clang $(FUZZ_VMM_CFLAGS) $(FUZZ_VMM_SAN) $(FUZZ_VMM_EXTRA) -o $@ $(FUZZ_VMM_SRC)
+
+.PHONY: fuzz-vmm fuzz-vmm-replay fuzz-vmm-smoke fuzz-vmm-mutants fuzz-vmm-flags
+# Every corpus input as a regression test.
+fuzz-vmm-replay: $(FUZZ_VMM)
+	@$(FUZZ_VMM) --replay tests/fuzz/vmm-corpus
+# A bounded run for make test: a fixed number of inputs and seed, from the
+# committed corpus only (a fresh working corpus each time).
+fuzz-vmm-smoke: $(FUZZ_VMM)
+	@rm -rf $(HOST_BUILD)/fuzz-vmm-smoke && mkdir -p $(HOST_BUILD)/fuzz-vmm-smoke
+	@$(FUZZ_VMM) -seed=1 -runs=$(FUZZ_VMM_RUNS) -max_len=600 -len_control=0 \
+	    -artifact_prefix=$(HOST_BUILD)/fuzz-vmm-smoke/ $(HOST_BUILD)/fuzz-vmm-smoke tests/fuzz/vmm-corpus \
+	    >$(HOST_BUILD)/fuzz-vmm-smoke.log 2>&1; st=$$?; \
+	    grep -aE 'DIVERGENCE|ERROR|SUMMARY|fuzz_vmm:|^Done' $(HOST_BUILD)/fuzz-vmm-smoke.log; exit $$st
+# Open-ended (Ctrl-C stops it; crashes land in $(HOST_BUILD)/fuzz-vmm-crashes).
+fuzz-vmm: $(FUZZ_VMM)
+	@mkdir -p $(HOST_BUILD)/fuzz-vmm-corpus $(HOST_BUILD)/fuzz-vmm-crashes
+	$(FUZZ_VMM) -max_len=600 -jobs=$(FUZZ_VMM_JOBS) -workers=$(FUZZ_VMM_JOBS) \
+	    -artifact_prefix=$(HOST_BUILD)/fuzz-vmm-crashes/ $(HOST_BUILD)/fuzz-vmm-corpus tests/fuzz/vmm-corpus
+fuzz-vmm-mutants:
+	@tests/fuzz/vmm-mutants.sh
+# Line coverage of kernel/mm reached by a corpus (FUZZ_VMM_COV_CORPUS, default
+# the committed one plus the working corpus of make fuzz-vmm): each input run
+# once by an instrumented build, then llvm-cov's per-file report.
+FUZZ_VMM_COV_CORPUS ?= tests/fuzz/vmm-corpus $(wildcard $(HOST_BUILD)/fuzz-vmm-corpus)
+.PHONY: fuzz-vmm-coverage
+fuzz-vmm-coverage:
+	@$(MAKE) --no-print-directory -s FUZZ_VMM=$(HOST_BUILD)/fuzz_vmm_cov FUZZ_VMM_SAN=-fsanitize=fuzzer \
+	    FUZZ_VMM_EXTRA="-fprofile-instr-generate -fcoverage-mapping" $(HOST_BUILD)/fuzz_vmm_cov
+	@rm -f $(HOST_BUILD)/fuzz_vmm_cov.prof*
+	@LLVM_PROFILE_FILE=$(HOST_BUILD)/fuzz_vmm_cov.profraw $(HOST_BUILD)/fuzz_vmm_cov -runs=0 \
+	    $(FUZZ_VMM_COV_CORPUS) >$(HOST_BUILD)/fuzz_vmm_cov.log 2>&1
+	@llvm-profdata merge -o $(HOST_BUILD)/fuzz_vmm_cov.profdata $(HOST_BUILD)/fuzz_vmm_cov.profraw
+	@llvm-cov report $(HOST_BUILD)/fuzz_vmm_cov -instr-profile=$(HOST_BUILD)/fuzz_vmm_cov.profdata \
+	    $(filter $(MM_DIR)/%,$(FUZZ_VMM_SRC))
+# For the mutation script: the compiler flags and the sources outside kernel/mm.
+fuzz-vmm-flags:
+	@echo "$(FUZZ_VMM_CFLAGS)"
+	@echo "$(filter-out $(MM_DIR)/%,$(FUZZ_VMM_SRC))"
+	@echo "$(filter $(MM_DIR)/%,$(FUZZ_VMM_SRC))"
 
 # ---- user programs (static musl executables: the same binary runs on Linux) ----
 MUSL_CC ?= musl-gcc

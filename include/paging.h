@@ -82,16 +82,6 @@ static inline int va_is_canonical(uintptr_t va)
 /* The kernel half: PML4 slots 256..511, shared by every space. */
 #define KERNEL_HALF_START 0xffff800000000000ull
 
-/* Whether this CPU's TLB may hold a translation of @va after a leaf changed
- * through the space whose PML4 is at @space_pml4, with @live_pml4 in CR3:
- * when that space is the live one, and for the kernel half always (every
- * space shares its tables).  mmu_invalidate flushes exactly then; the host
- * tests' simulated CPU decides with the same rule. */
-static inline bool tlb_may_hold(uint64_t space_pml4, uint64_t live_pml4, uintptr_t va)
-{
-    return space_pml4 == live_pml4 || va >= KERNEL_HALF_START;
-}
-
 #define KERNEL_ARENA_BASE VA_SLOT_BASE(PML4_SLOT_KERNEL_ARENA)
 #define KERNEL_ARENA_SIZE (1ull << 39)
 /* The kmem window: while frame pa is a slab of the kernel object allocator

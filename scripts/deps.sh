@@ -20,6 +20,7 @@ needs=(
     "unshare                             util-linux"
     "mount                               mount"
     "clang                               clang"
+    "llvm-cov                            llvm"
     "/usr/include/cmocka.h               libcmocka-dev"
     "timeout                             coreutils"
     "musl-gcc                            musl-tools"

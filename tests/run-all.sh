@@ -90,6 +90,11 @@ boot panic-stack-overflow-clang --elf build/clang/zeroframe.elf \
 # --- physical memory (issue #4): host tests, fuzzing, small and huge boots
 step "host tests (cmocka, ASan+UBSan): pmm + multiboot2" make --no-print-directory -s host-test
 step "fuzz multiboot2 parser (bounded)" make --no-print-directory -s fuzz-smoke
+# --- the VMM model checker (issue 12): kernel/mm against a reference model
+step "VMM model checker: corpus replay (regressions included)" make --no-print-directory -s fuzz-vmm-replay
+step "VMM model checker: bounded fuzz run (fixed seed and input count)" \
+    make --no-print-directory -s fuzz-vmm-smoke
+step "VMM model checker: mutation self-test (every injected bug caught)" tests/fuzz/vmm-mutants.sh
 boot selftests-32M --mem 32M
 boot selftests-4T --mem 4T --timeout 120
 boot pmm-panic-double-free --cmdline 'test=pmm_panic.double_free' --expect panic \

@@ -11,6 +11,7 @@
 #include "mm_cpu.h"
 #include "paging.h"
 #include "pmm.h"
+#include "tlb_policy.h"
 
 /* Simulated physical memory (sim.c). */
 extern uint8_t *sim_ram;
@@ -50,30 +51,44 @@ static inline uint64_t *mmu_entry(uintptr_t window, int level, uintptr_t va, pad
     return (uint64_t *)sim_phys(table_pa) + pt_index(va, level);
 }
 
-/* The invlpg the kernel's hook would issue, by the same rule (paging.h). */
+/* The model checker (tests/fuzz/vmm) plugs in its simulated TLB here and
+ * tracks which space is live; the unit tests leave both off. */
+extern void (*sim_tlb_invlpg)(uintptr_t va);
+extern bool sim_live_tracking;
+
+/* The invlpg the kernel's hook would issue, by the same rule
+ * (mm/tlb_policy.h), logged for the unit tests and sent to the simulated
+ * TLB when there is one. */
 static inline void mmu_invalidate(paddr_t space_pml4, uintptr_t va)
 {
-    if (!tlb_may_hold(space_pml4, sim_mm_cpu.active_pml4, va))
+    if (!mm_tlb_may_cache(space_pml4, sim_mm_cpu.active_pml4, va))
         return;
     sim_invlpg_log[sim_invlpg_count % SIM_INVLPG_LOG] = va;
     sim_invlpg_count++;
     sim_last_invlpg = va;
+    if (sim_tlb_invlpg)
+        sim_tlb_invlpg(va);
 }
 
+/* As the kernel's hook: an invlpg of the table's window address (which
+ * also empties the paging-structure caches), then the address itself. */
 static inline void mmu_table_unlinked(paddr_t space_pml4, int level, uintptr_t va)
 {
     (void)level;
     sim_table_unlinks++;
+    if (sim_tlb_invlpg)
+        sim_tlb_invlpg(VA_SLOT_BASE(space_pml4 == sim_mm_cpu.active_pml4 ? PML4_SLOT_SELF
+                                                                          : PML4_SLOT_FOREIGN));
     mmu_invalidate(space_pml4, va);
 }
 
 static inline void mmu_space_gone(paddr_t space_pml4) { (void)space_pml4; }
 
-/* Simulated tables are reached by physical address: any space will do. */
+/* Simulated tables are reached by physical address: any space will do,
+ * unless the model checker tracks the live space as the kernel does. */
 static inline bool mmu_space_is_live(paddr_t space_pml4)
 {
-    (void)space_pml4;
-    return true;
+    return !sim_live_tracking || space_pml4 == sim_mm_cpu.active_pml4;
 }
 
 /* Slabs live in simulated RAM itself. */

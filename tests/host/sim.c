@@ -21,6 +21,8 @@ uint64_t sim_invlpg_count;
 uintptr_t sim_last_invlpg;
 uintptr_t sim_invlpg_log[SIM_INVLPG_LOG];
 uint64_t sim_table_unlinks;
+void (*sim_tlb_invlpg)(uintptr_t va);
+bool sim_live_tracking;
 
 static uint32_t *refcount;
 static paddr_t *free_stack;
@@ -42,10 +44,24 @@ void *sim_phys(paddr_t pa)
     return sim_ram + pa;
 }
 
+/* With sim_reuse_ram (the model checker: thousands of machines a second)
+ * sim_fini keeps the buffer for the next sim_init of no more frames. */
+bool sim_reuse_ram;
+static uint8_t *ram_kept;
+static uint64_t ram_kept_size;
+
 void sim_init(uint64_t frames)
 {
     sim_ram_size = frames * PAGE_SIZE;
-    sim_ram = aligned_alloc(PAGE_SIZE, sim_ram_size);
+    if (ram_kept && ram_kept_size >= sim_ram_size) {
+        sim_ram = ram_kept;
+        ram_kept = NULL;
+    } else {
+        free(ram_kept);
+        ram_kept = NULL;
+        sim_ram = aligned_alloc(PAGE_SIZE, sim_ram_size);
+        ram_kept_size = sim_ram_size;
+    }
     memset(sim_ram, 0xa5, sim_ram_size); /* garbage: tables must be zeroed */
     refcount = calloc(frames, sizeof(*refcount));
     free_stack = calloc(frames, sizeof(*free_stack));
@@ -61,7 +77,10 @@ void sim_init(uint64_t frames)
 
 void sim_fini(void)
 {
-    free(sim_ram);
+    if (sim_reuse_ram)
+        ram_kept = sim_ram;
+    else
+        free(sim_ram);
     free(refcount);
     free(free_stack);
     sim_ram = NULL;

@@ -12,6 +12,7 @@
 
 void sim_init(uint64_t frames);
 void sim_fini(void);
+extern bool sim_reuse_ram;
 uint64_t sim_free_frames(void);
 /* Let @n more allocations succeed, then fail every one (-1: never fail). */
 void sim_fail_allocations_after(long n);

@@ -251,7 +251,7 @@ TEST(vmm, huge_page_translate_and_map)
  * even with the old rule (invlpg only for the live space): the emulated TLB
  * lost the stale entry anyway.  The host test
  * test_kernel_half_changes_through_a_space_not_live_are_flushed, which
- * counts the flushes by the same rule (tlb_may_hold), is the one that fails
+ * counts the flushes by the same rule (mm_tlb_may_cache), is the one that fails
  * on the old rule. */
 TEST(vmm, kernel_half_changes_through_another_space_are_invalidated)
 {

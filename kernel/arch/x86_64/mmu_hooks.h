@@ -14,6 +14,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "paging.h"
+#include "mm/tlb_policy.h"
 #include "percpu.h"
 #include "pmm.h"
 
@@ -91,12 +92,11 @@ static inline uint64_t *mmu_table(paddr_t space_pml4, int level, uintptr_t va, p
     return mmu_table_va(space_pml4, level, va);
 }
 
-/* A leaf entry of @space changed: drop the stale translation if it is live.
- * The kernel half's tables are shared by every space, so a kernel-half
- * change made through any space is live on this CPU. */
+/* A leaf entry of @space changed: drop the stale translation if this CPU
+ * may cache it (mm/tlb_policy.h). */
 static inline void mmu_invalidate(paddr_t space_pml4, uintptr_t va)
 {
-    if (tlb_may_hold(space_pml4, mm_cpu()->active_pml4, va))
+    if (mm_tlb_may_cache(space_pml4, mm_cpu()->active_pml4, va))
         invlpg(va);
 }
 
