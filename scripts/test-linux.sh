@@ -14,18 +14,10 @@ cd "$here"
 timeout=300
 [[ ${1:-} == --timeout ]] && timeout=$2
 out=build/linux
-mkdir -p "$out/deb"
+mkdir -p "$out"
 
-# The kernel: the metapackage names the versioned image package.
-vmlinuz=$(ls "$out"/deb/root/boot/vmlinuz-* 2>/dev/null | head -n1 || true)
-if [[ -z $vmlinuz ]]; then
-    pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1)
-    [[ -n $pkg ]] || { echo "test-linux: apt-cache names no kernel for linux-image-amd64 (apt-get update?)" >&2; exit 1; }
-    echo "test-linux: fetching $pkg (apt-get download)"
-    (cd "$out/deb" && apt-get download "$pkg" >/dev/null)
-    dpkg -x "$out"/deb/"$pkg"_*.deb "$out/deb/root"
-    vmlinuz=$(ls "$out"/deb/root/boot/vmlinuz-* | head -n1)
-fi
+# The kernel (scripts/linux-kernel.sh: fetched once, never installed).
+vmlinuz=$(scripts/linux-kernel.sh)
 echo "test-linux: kernel $vmlinuz"
 
 # The initramfs: /init and every program of build/user (the tests run some

@@ -200,16 +200,6 @@ boot user-programs --timeout 180 --cmdline "init=/bin/runtests -- ${user_tests[*
     --match '^vmm: consistency checked after each of [1-9][0-9]+ processes: 0 failed$' \
     --match "^userfaultfd: PID [0-9]+ \\[test_uffd_exit\\] closed the last descriptor of PID [0-9]+ \\[test_uffd_exit\\]'s pager with faults pending: \\[0x[0-9a-f]+, 0x[0-9a-f]+\\) unregistered, 1 waiter released as ordinary memory\$" \
     --no-match '^vmm consistency check after'
-# make run's boot: mode=run starts /bin/init (no init= given), which greets
-# and runs /bin/hello; then the kernel idles.
-boot mode-run-init --mode run --expect halt --timeout 60 \
-    --module build/user/init=/bin/init --module build/user/hello=/bin/hello \
-    --match '^init: started /bin/init as PID [0-9]+$' \
-    --match '^init: hello from user mode, PID [0-9]+$' \
-    --match '^hello from /bin/hello: from init \(1 environment strings\)$' \
-    --match '^init: /bin/hello ended with status 0; init exits$' \
-    --match '^init: /bin/init exited with status 0$' \
-    --match '^Zeroframe: self-tests done \([0-9]+ passed, 0 failed\); idle'
 # The PROGRAMS knob of make iso / make run: an executable from outside
 # user/ (a copy of hello under another name) becomes /bin/<its name>, and
 # CMDLINE makes it the first program.

@@ -231,6 +231,8 @@ static void vmstat(struct text *t, struct proc *unused)
     EMIT(t, "zf_spurious %llu\n", (unsigned long long)c.spurious);
     EMIT(t, "zf_fatal %llu\n", (unsigned long long)c.fatal);
     EMIT(t, "zf_oom %llu\n", (unsigned long long)c.oom);
+    EMIT(t, "zf_pager_waits %llu\n", (unsigned long long)c.waits);
+    EMIT(t, "zf_uffd_waits %llu\n", (unsigned long long)c.uffd_waits);
     EMIT(t, "zf_frames_allocated %llu\n", (unsigned long long)s.allocated);
     EMIT(t, "zf_kmem_objects %llu\n", (unsigned long long)kmem_objects_in_use());
     EMIT(t, "zf_vm_objects %llu\n", (unsigned long long)vmobj_live_count());
