@@ -122,7 +122,7 @@ def main():
             step("Ctrl-C kills it, the shell survives", "\x03",
                  r"^\[spin: killed by SIGINT \(2\): ", r"zf\$ $")
         s.send("ps\r")
-        m = s.expect(r"^ +(\d+) +0 S \(sleeping\) .* sh$", left())
+        m = s.expect(r"^ +(\d+) +0 S \(sleeping\) .* sh \(waits on: wait4\)$", left())
         sh = m.group(1) if m else "1"
         if m:
             step("ps lists the shell (a child of the kernel: init became it) and itself", None,

@@ -27,9 +27,15 @@ int main(void)
             sscanf(n + 6, "%63[^\n]", name);
         if (s)
             sscanf(s + 7, "%31[^\n]", state);
+        /* Zeroframe says what a sleeping process waits for (e.g. a pager). */
+        char on[32] = "";
+        const char *w = strstr(buf, "Zf_blocked_on:\t");
+        if (w)
+            sscanf(w + 15, "%31[^\n]", on);
         long long vsz = proc_field(buf, "VmSize"), rss = proc_field(buf, "VmRSS");
-        printf("%5lld %5lld %-12s %8lld %8lld %s\n", proc_field(buf, "Pid"), proc_field(buf, "PPid"),
-               state, vsz < 0 ? 0 : vsz, rss < 0 ? 0 : rss, name);
+        printf("%5lld %5lld %-12s %8lld %8lld %s%s%s%s\n", proc_field(buf, "Pid"), proc_field(buf, "PPid"),
+               state, vsz < 0 ? 0 : vsz, rss < 0 ? 0 : rss, name, on[0] ? " (waits on: " : "", on,
+               on[0] ? ")" : "");
     }
     closedir(d);
     return 0;
