@@ -251,11 +251,11 @@ void cpu_access(uintptr_t va, enum cpu_access kind, bool user, uint64_t *val,
         r->reason = f.reason;
         if (res != VMM_FAULT_RESOLVED) {
             /* As the kernel's #PF entry: the report must name the reason. */
-            char want[200];
+            char want[240], why[200];
             sim_console_len = 0;
             sim_console[0] = '\0';
             vmm_fault_report(&f);
-            snprintf(want, sizeof(want), "reason: %s\n", vmm_fault_reason_str(f.reason));
+            snprintf(want, sizeof(want), "reason: %s\n", vmm_fault_reason_text(&f, why, sizeof(why)));
             if (!strstr(sim_console, want))
                 snprintf(r->why, sizeof(r->why), "the fault report lacks \"%s\"", want);
             return;
