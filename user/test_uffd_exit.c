@@ -60,9 +60,14 @@ static void never_answered_syscall(void *arg)
 
 static int state_says_pager(pid_t pid)
 {
-    char buf[2048];
-    if (proc_status(pid, buf, sizeof(buf)) <= 0)
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
         return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
     return strstr(buf, "State:\tS (sleeping)") && strstr(buf, "Zf_blocked_on:\tpager\n");
 }
 

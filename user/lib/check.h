@@ -15,8 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "procfs.h"
-
 static int check_failures, check_count;
 static const char *check_prog = "test";
 
@@ -73,12 +71,18 @@ static inline int killed_by(int status, int sig)
 }
 
 /* A counter from /proc/vmstat (-1 when absent: not Zeroframe's name, or no
- * such file).  Linux's file is longer than a page: read it whole. */
+ * such file). */
 static inline long long vmstat(const char *name)
 {
-    static char buf[16384];
-    if (proc_slurp("/proc/vmstat", buf, sizeof(buf)) <= 0)
+    char buf[4096];
+    int fd = open("/proc/vmstat", O_RDONLY);
+    if (fd < 0)
         return -1;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
     size_t len = strlen(name);
     for (char *line = buf; line && *line;) {
         if (strncmp(line, name, len) == 0 && line[len] == ' ')
@@ -90,21 +94,20 @@ static inline long long vmstat(const char *name)
     return -1;
 }
 
-/* /proc/PID/status into @buf: its length, or -1 (no such process). */
-static inline long proc_status(pid_t pid, char *buf, size_t size)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    return proc_slurp(path, buf, size);
-}
-
 /* A process's state letter from /proc/PID/status (Linux's letters: R
  * running, S sleeping, T stopped, Z zombie), or 0 when there is none. */
 static inline char proc_state(pid_t pid)
 {
-    char buf[2048];
-    if (proc_status(pid, buf, sizeof(buf)) <= 0)
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
         return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
     char *s = strstr(buf, "\nState:\t");
     return s ? s[8] : 0;
 }

@@ -74,6 +74,8 @@ static inline const char *map_parse(const char *line, struct map_line *m)
     return *c ? c + 1 : c;
 }
 
+#endif
+
 /* ---- fault counters, for the demos -------------------------------------- */
 #include <sys/utsname.h>
 
@@ -150,5 +152,3 @@ static inline int kernel_is_zeroframe(void)
     struct utsname u;
     return uname(&u) == 0 && strcmp(u.sysname, "Zeroframe") == 0;
 }
-
-#endif
