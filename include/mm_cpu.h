@@ -5,8 +5,10 @@
 #ifndef ZF_MM_CPU_H
 #define ZF_MM_CPU_H
 
-#include "kmap.h"
 #include "pmm.h"
+
+/* Temporary-mapping slots per CPU (kmap.h). */
+#define KMAP_SLOTS 8
 
 struct vmm_space;
 

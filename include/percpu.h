@@ -34,10 +34,13 @@ struct percpu {
  * First thing at boot: temporary mappings use the per-CPU area. */
 void percpu_init(void);
 
+/* Not volatile: gs:0 is the same for as long as code runs on this CPU, so
+ * the compiler may reuse one read within a function (kmap_push then
+ * kmap_pop reads it once). */
 static inline struct percpu *this_cpu(void)
 {
     struct percpu *p;
-    __asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+    __asm__("mov %%gs:0, %0" : "=r"(p));
     return p;
 }
 /* The kernel stack a user->kernel transition lands on (TSS.RSP0 and the

@@ -9,7 +9,8 @@
 #include "vmm.h"
 
 /* The slots in use are per-CPU state (mm_cpu.h): the address each held slot
- * was given, so that pops must name the top one. */
+ * was given, so that pops must name the top one.  The common cases of push
+ * and pop are inline (kmap.h). */
 /* Why @pa cannot be mapped now (KMAP_OK: it can). */
 static enum kmap_status kmap_refuses(const struct mm_cpu *c, paddr_t pa, bool writable)
 {
@@ -22,7 +23,10 @@ static enum kmap_status kmap_refuses(const struct mm_cpu *c, paddr_t pa, bool wr
     return KMAP_OK;
 }
 
-void *kmap_push(paddr_t pa, bool writable, enum kmap_status *st)
+/* The inline kmap_push's rare case: refuse, or (when its conservative test
+ * sent a mappable frame here, e.g. frame 0 before the zero frame exists)
+ * map all the same. */
+void *kmap_push_slow(paddr_t pa, bool writable, enum kmap_status *st)
 {
     struct mm_cpu *c = mm_cpu();
     enum kmap_status why = kmap_refuses(c, pa, writable);
@@ -37,18 +41,13 @@ void *kmap_push(paddr_t pa, bool writable, enum kmap_status *st)
     return va;
 }
 
-enum kmap_status kmap_pop(void *va)
+/* The inline kmap_pop's refusals: nothing held, or @va not the top one. */
+enum kmap_status kmap_pop_slow(void *va)
 {
-    struct mm_cpu *c = mm_cpu();
-    unsigned top = c->kmap_top;
-    if (top == 0)
+    const struct mm_cpu *c = mm_cpu();
+    if (c->kmap_top == 0)
         return KMAP_ERR_EMPTY;
-    if (c->kmap_stack[top - 1] != va)
-        return KMAP_ERR_ORDER;
-    c->kmap_top = --top;
-    kmap_arch_clear(top);
-    c->kmap_stack[top] = NULL;
-    return KMAP_OK;
+    return KMAP_ERR_ORDER;
 }
 
 unsigned kmap_depth(void)

@@ -103,6 +103,6 @@ static inline void mm_zero_page(void *dst) { memset(dst, 0, PAGE_SIZE); }
 static inline void mm_copy_page(void *dst, const void *src) { memcpy(dst, src, PAGE_SIZE); }
 
 void *kmap_arch_set(unsigned slot, paddr_t pa, bool writable);
-void kmap_arch_clear(unsigned slot);
+void kmap_arch_clear(unsigned slot, void *va);
 
 #endif

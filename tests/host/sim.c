@@ -206,9 +206,10 @@ void *kmap_arch_set(unsigned slot, paddr_t pa, bool writable)
     return sim_phys(pa);
 }
 
-void kmap_arch_clear(unsigned slot)
+void kmap_arch_clear(unsigned slot, void *va)
 {
     (void)slot;
+    (void)va;
 }
 
 /* The console records what kprintf prints, for report tests. */

@@ -158,11 +158,12 @@ static inline void *kmap_arch_set(unsigned slot, paddr_t pa, bool writable)
     return (void *)(KMAP_BASE + (uintptr_t)slot * PAGE_SIZE);
 }
 
-/* Emptied and flushed at once, so that a stale use faults. */
-static inline void kmap_arch_clear(unsigned slot)
+/* Emptied and flushed at once, so that a stale use faults.  @va is the
+ * address kmap_arch_set gave the slot (the caller holds it already). */
+static inline void kmap_arch_clear(unsigned slot, void *va)
 {
     kmap_pt[slot] = 0;
-    invlpg(KMAP_BASE + (uintptr_t)slot * PAGE_SIZE);
+    invlpg((uintptr_t)va);
 }
 
 #endif
