@@ -183,10 +183,10 @@ FUZZ_SECONDS ?= 120
 
 .PHONY: host-test fuzz fuzz-smoke bench
 $(HOST_BUILD)/test_pmm: tests/host/test_pmm.c tests/host/test_mb2.c tests/host/host_main.c \
-        tests/host/host.h $(HOST_SRC) Makefile
+        tests/host/host.h tests/host/mmu_hooks.h include/mm_cpu.h $(HOST_SRC) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
-	@$(HOST_CC) $(HOST_CFLAGS) -Itests/host -o $@ tests/host/host_main.c tests/host/test_pmm.c \
+	@$(HOST_CC) $(HOST_CFLAGS) -Itests/host -Ikernel/mm -o $@ tests/host/host_main.c tests/host/test_pmm.c \
 	    tests/host/test_mb2.c $(HOST_SRC) -lcmocka
 
 host-test: $(HOST_BUILD)/test_pmm

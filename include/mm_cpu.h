@@ -1,5 +1,5 @@
-/* The memory manager's per-CPU state: the temporary-mapping slots in use
- * and the live address space.  It lives in the per-CPU area (percpu.h) in
+/* The memory manager's per-CPU state: the temporary-mapping slots in use,
+ * the live address space and the frame allocator's cache.  It lives in the per-CPU area (percpu.h) in
  * the kernel and in a plain variable in host builds; mm code reaches it
  * through mm_cpu() (the mmu hooks). */
 #ifndef ZF_MM_CPU_H
@@ -18,6 +18,7 @@ struct mm_cpu {
     paddr_t active_pml4;          /* in CR3 */
     paddr_t foreign_pml4;         /* behind the foreign slot (0: none) */
     struct vmm_space *active_space;
+    struct pmm_frame_cache frames; /* free frames kept for this CPU (pmm.c) */
 };
 
 #endif

@@ -53,6 +53,18 @@ uint32_t pmm_refcount(paddr_t pa);
 void pmm_get_stats(struct pmm_stats *out);
 const char *pmm_status_str(enum pmm_status st);
 
+/* This CPU's cache of free frames (struct mm_cpu, in the per-CPU area), so
+ * that a free followed by an alloc is a push and a pop that touch no shared
+ * list.  Cached frames are free: counted free by the stats, marked free in
+ * their metadata word (double frees and references are refused), handed
+ * out before the shared lists are touched.  Internal to pmm.c. */
+#define PMM_CACHE_FRAMES 32
+struct pmm_frame_cache {
+    uint32_t n;
+    paddr_t pa[PMM_CACHE_FRAMES];
+    uint32_t *meta[PMM_CACHE_FRAMES]; /* pa[i]'s metadata word: a pop needs no lookup */
+};
+
 /* ==== Beyond the VMM contract: set-up, tooling, kernel wrappers ============
  *
  * Design (README "Physical memory"): physical memory is cut into 1 GiB

@@ -8,12 +8,22 @@
  *   1 .. PMM_REFCOUNT_MAX   allocated, reference count
  *   META_RESERVED           usable RAM held back (kernel, boot data, metadata)
  *   META_FREE | next        free; next = index of the next free frame or META_END
+ *   META_CACHED             free, held in a CPU's frame cache (not on a list)
+ *
+ * Two layers: this CPU's frame cache (struct pmm_frame_cache in the per-CPU
+ * area, reached through mm_cpu()), which pmm_alloc pops and pmm_free pushes,
+ * and the shared chunks behind it (free stacks, bitmap, counters: the one
+ * lock point when there are several CPUs).  Frames move to the shared lists
+ * when the cache is full, and come from them only when it is empty.
  */
+#include "mm_cpu.h"
+#include "mmu_hooks.h"
 #include "pmm.h"
 
 #define META_FREE 0x80000000u
 #define META_RESERVED 0x7fffffffu
 #define META_END 0x7fffffffu /* as a "next" index */
+#define META_CACHED (META_FREE | (META_END - 1))
 #define CHUNK_FRAME_SHIFT (PMM_CHUNK_SHIFT - PAGE_SHIFT)
 #define CHUNK_BYTES (1ull << PMM_CHUNK_SHIFT)
 #define BITMAP_WORDS (PMM_MAX_CHUNKS / 64)
@@ -36,8 +46,11 @@ _Static_assert(sizeof(struct chunk) == 32, "chunk descriptor is 32 bytes");
 static struct chunk chunks[PMM_MAX_CHUNKS];
 static uint32_t nchunks;
 static struct chunk *cur; /* where pmm_alloc takes frames from */
-/* cur, or NULL while fault injection is armed: the fast path's one test. */
+/* cur, or NULL while fault injection is armed: the shared path's one test. */
 static struct chunk *alloc_src;
+/* The cache is popped while it holds more than this: 0, or UINT32_MAX while
+ * fault injection is armed (every allocation then counts in alloc_slow). */
+static uint32_t cache_floor;
 /* Bit c set: chunk c may have free frames (READY with nfree > 0, or LAZY with
  * available frames).  summary bit w set: bitmap word w may be non-zero. */
 static uint64_t has_free[BITMAP_WORDS];
@@ -46,9 +59,13 @@ static uint64_t has_free_summary[SUMMARY_WORDS];
 static struct range usable_r[PMM_MAX_RANGES], avail_r[PMM_MAX_RANGES];
 static struct range_set usable, avail; /* RAM; RAM minus reserved (normalized) */
 static struct pmm_platform platform;
-/* stats.total and stats.reserved are kept; allocated = peak - headroom and
- * free = total - reserved - allocated are derived, so the fast paths update
- * a single counter. */
+/* stats.total and stats.reserved are kept; peak - headroom is the frames
+ * out of the shared lists (allocated or cached), allocated is that minus the
+ * cached ones, free = total - reserved - allocated; so the shared paths
+ * update a single counter and the cache's paths none.  peak is exact: the
+ * shared lists are only drawn on when the cache is empty, so frames out of
+ * them only grow while none is cached (one CPU; with several, another
+ * CPU's cache would make peak an upper bound). */
 static struct pmm_stats stats;
 static uint64_t peak, headroom;
 static pmm_poison_fn poison;
@@ -117,9 +134,14 @@ static void account_alloc(uint64_t n)
     }
 }
 
+static inline struct pmm_frame_cache *frame_cache(void)
+{
+    return &mm_cpu()->frames;
+}
+
 static inline uint64_t allocated_now(void)
 {
-    return peak - headroom;
+    return peak - headroom - frame_cache()->n;
 }
 
 static inline uint64_t free_now(void)
@@ -140,6 +162,8 @@ enum pmm_status pmm_setup(const struct pmm_platform *plat, const struct range_se
         has_free_summary[w] = 0;
     nchunks = 0;
     cur = alloc_src = NULL;
+    frame_cache()->n = 0; /* whatever it held belonged to the old set-up */
+    cache_floor = 0;
     peak = headroom = 0;
     stats = (struct pmm_stats){ 0 };
     fi_armed = fi_all = false;
@@ -234,8 +258,11 @@ static long find_run(const struct chunk *c, uint32_t n, uint64_t align)
 /* Metadata for chunk @ci from an already READY chunk (never recursive). */
 static long find_run_extending(uint32_t ci, uint32_t n, uint64_t align_frames);
 
+static void cache_drain(void);
+
 static bool meta_from_other(uint32_t ci, uint64_t pages, uint64_t align_frames, paddr_t *pa)
 {
+    cache_drain(); /* take_run rebuilds free stacks from the words */
     for (uint32_t o = 0; o < nchunks; o++) {
         struct chunk *c = &chunks[o];
         if (o == ci || c->state != PMM_CHUNK_READY)
@@ -436,19 +463,21 @@ static enum pmm_status classify(paddr_t pa)
     return PMM_ERR_OUT_OF_RANGE;
 }
 
-/* The metadata word of allocated-or-not frame @pa, or NULL. */
-static inline uint32_t *meta_of(paddr_t pa, struct chunk **cp, uint32_t *lip)
+/* Whether @pa is a frame with a metadata word (allocated or not); if so
+ * *@cp, *@lip and *@mp say where it is. */
+static inline bool meta_of(paddr_t pa, struct chunk **cp, uint32_t *lip, uint32_t **mp)
 {
     /* Chunks beyond nchunks have nframes == 0. */
     if (unlikely(pa & ((PAGE_SIZE - 1) | ~(PMM_MAX_PHYS - 1))))
-        return NULL;
+        return false;
     struct chunk *c = &chunks[pa >> PMM_CHUNK_SHIFT];
     uint32_t li = (uint32_t)((pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1));
     if (unlikely(li >= c->nframes))
-        return NULL;
+        return false;
     *cp = c;
     *lip = li;
-    return &c->meta[li];
+    *mp = &c->meta[li];
+    return true;
 }
 
 /* ---------------------------------------------------------------- alloc / free */
@@ -460,6 +489,7 @@ static bool fi_fail(void)
     if (fi_countdown && --fi_countdown == 0) {
         fi_armed = fi_all;
         alloc_src = fi_armed ? NULL : cur;
+        cache_floor = fi_armed ? UINT32_MAX : 0;
         return true;
     }
     return false;
@@ -477,10 +507,61 @@ static inline paddr_t pop(struct chunk *c)
     return c->base + ((paddr_t)i << PAGE_SHIFT);
 }
 
+/* Back on its chunk's free stack (the shared lists). */
+static inline void release(struct chunk *c, uint32_t li, uint32_t *m)
+{
+    uint32_t old = c->free_head;
+    *m = META_FREE | old;
+    c->free_head = li;
+    if (unlikely(old == META_END))
+        bit_set(chunk_index(c));
+    headroom++;
+}
+
+/* The @k oldest frames of this CPU's cache (the bottom ones) back to the
+ * shared lists, oldest first, so that the most recently freed frame is
+ * still the next one handed out. */
+__attribute__((noinline)) static void cache_spill(uint32_t k)
+{
+    struct pmm_frame_cache *fc = frame_cache();
+    for (uint32_t i = 0; i < k; i++) {
+        paddr_t pa = fc->pa[i];
+        struct chunk *c = &chunks[pa >> PMM_CHUNK_SHIFT];
+        uint32_t li = (uint32_t)((pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1));
+        release(c, li, fc->meta[i]);
+    }
+    for (uint32_t i = k; i < fc->n; i++) {
+        fc->pa[i - k] = fc->pa[i];
+        fc->meta[i - k] = fc->meta[i];
+    }
+    fc->n -= k;
+}
+
+/* All of it: before the operations that scan or rebuild a chunk's free
+ * stack (contiguous runs, metadata taken from another chunk), which know
+ * only the lists. */
+static void cache_drain(void)
+{
+    cache_spill(frame_cache()->n);
+}
+
+static inline paddr_t cache_pop(struct pmm_frame_cache *fc, uint32_t n)
+{
+    n--;
+    *fc->meta[n] = 1;
+    fc->n = n;
+    return fc->pa[n];
+}
+
 __attribute__((noinline)) static enum pmm_status alloc_slow(paddr_t *out)
 {
     if (fi_armed && fi_fail())
         return PMM_ERR_NOMEM;
+    struct pmm_frame_cache *fc = frame_cache();
+    if (fc->n) { /* here only because fault injection was armed */
+        *out = cache_pop(fc, fc->n);
+        return PMM_OK;
+    }
     while (!cur || cur->free_head == META_END) {
         if (cur) {
             uint32_t ci = chunk_index(cur);
@@ -493,7 +574,7 @@ __attribute__((noinline)) static enum pmm_status alloc_slow(paddr_t *out)
         cur = NULL;
         long c = bit_first();
         if (c < 0)
-            return PMM_ERR_NOMEM;
+            return PMM_ERR_NOMEM; /* and the cache is empty: no frame is free */
         if (chunks[c].state == PMM_CHUNK_LAZY)
             chunk_init((uint32_t)c);
         if (chunks[c].state != PMM_CHUNK_READY) {
@@ -509,8 +590,15 @@ __attribute__((noinline)) static enum pmm_status alloc_slow(paddr_t *out)
     return PMM_OK;
 }
 
+/* This CPU's cache first; the shared lists only when it is empty. */
 enum pmm_status pmm_alloc(paddr_t *out)
 {
+    struct pmm_frame_cache *fc = frame_cache();
+    uint32_t n = fc->n;
+    if (likely(n > cache_floor)) {
+        *out = cache_pop(fc, n);
+        return PMM_OK;
+    }
     struct chunk *c = alloc_src;
     if (unlikely(!c || c->free_head == META_END))
         return alloc_slow(out);
@@ -518,42 +606,62 @@ enum pmm_status pmm_alloc(paddr_t *out)
     return PMM_OK;
 }
 
-static inline void release(struct chunk *c, uint32_t li, uint32_t *m, paddr_t pa)
+static inline void cache_push(struct pmm_frame_cache *fc, uint32_t n, uint32_t *m, paddr_t pa)
 {
-    uint32_t old = c->free_head;
-    *m = META_FREE | old;
-    c->free_head = li;
-    if (unlikely(old == META_END))
-        bit_set(chunk_index(c));
-    headroom++;
+    fc->pa[n] = pa;
+    fc->meta[n] = m;
+    *m = META_CACHED;
+    fc->n = n + 1;
     if (poison)
         poison(pa);
+}
+
+/* A full cache first passes its older half to the shared lists.  Out of
+ * line, so that the common push keeps no registers across a call. */
+__attribute__((noinline)) static enum pmm_status cache_push_full(uint32_t *m, paddr_t pa)
+{
+    cache_spill(PMM_CACHE_FRAMES / 2);
+    struct pmm_frame_cache *fc = frame_cache();
+    cache_push(fc, fc->n, m, pa);
+    return PMM_OK;
+}
+
+/* Frame @pa (word *@m, which said 1) is free: onto this CPU's cache.
+ * PMM_OK (a value, so that the full case is a tail call). */
+static inline enum pmm_status free_frame(uint32_t *m, paddr_t pa)
+{
+    struct pmm_frame_cache *fc = frame_cache();
+    uint32_t n = fc->n;
+    if (unlikely(n == PMM_CACHE_FRAMES))
+        return cache_push_full(m, pa);
+    cache_push(fc, n, m, pa);
+    return PMM_OK;
 }
 
 enum pmm_status pmm_free(paddr_t pa)
 {
     struct chunk *c;
     uint32_t li;
-    uint32_t *m = meta_of(pa, &c, &li);
-    if (unlikely(!m || *m != 1)) {
-        if (m && *m > 1 && *m <= PMM_REFCOUNT_MAX)
+    uint32_t *m;
+    if (unlikely(!meta_of(pa, &c, &li, &m) || *m != 1)) {
+        if (meta_of(pa, &c, &li, &m) && *m > 1 && *m <= PMM_REFCOUNT_MAX)
             return PMM_ERR_REFCOUNT; /* still shared */
         return classify(pa);
     }
-    release(c, li, m, pa);
-    return PMM_OK;
+    return free_frame(m, pa);
 }
 
 enum pmm_status pmm_ref_inc(paddr_t pa)
 {
     struct chunk *c;
     uint32_t li;
-    uint32_t *m = meta_of(pa, &c, &li);
-    if (likely(m && *m - 1u < PMM_REFCOUNT_MAX - 1u)) {
+    uint32_t *m;
+    bool known = meta_of(pa, &c, &li, &m);
+    if (likely(known && *m - 1u < PMM_REFCOUNT_MAX - 1u)) {
         (*m)++;
         return PMM_OK;
     }
-    if (m && *m == PMM_REFCOUNT_MAX)
+    if (known && *m == PMM_REFCOUNT_MAX)
         return PMM_ERR_REFCOUNT;
     return classify(pa);
 }
@@ -562,13 +670,14 @@ enum pmm_status pmm_ref_dec(paddr_t pa, uint32_t *remaining)
 {
     struct chunk *c;
     uint32_t li;
-    uint32_t *m = meta_of(pa, &c, &li);
+    uint32_t *m;
+    bool known = meta_of(pa, &c, &li, &m);
     uint32_t left = 0;
     enum pmm_status st = PMM_OK;
-    if (likely(m && *m - 2u < PMM_REFCOUNT_MAX - 1u))
+    if (likely(known && *m - 2u < PMM_REFCOUNT_MAX - 1u))
         left = --(*m);
-    else if (m && *m == 1)
-        release(c, li, m, pa);
+    else if (known && *m == 1)
+        st = free_frame(m, pa);
     else
         st = classify(pa);
     if (remaining) /* callers that only drop a reference pass NULL */
@@ -580,8 +689,8 @@ uint32_t pmm_refcount(paddr_t pa)
 {
     struct chunk *c;
     uint32_t li;
-    uint32_t *m = meta_of(pa, &c, &li);
-    if (m && *m - 1u < PMM_REFCOUNT_MAX)
+    uint32_t *m;
+    if (meta_of(pa, &c, &li, &m) && *m - 1u < PMM_REFCOUNT_MAX)
         return *m;
     return 0;
 }
@@ -595,6 +704,7 @@ enum pmm_status pmm_alloc_contig(size_t n, size_t align_frames, paddr_t *out)
         return PMM_ERR_UNALIGNED;
     if (fi_armed && fi_fail())
         return PMM_ERR_NOMEM;
+    cache_drain(); /* cached frames may be part of the run */
     /* READY chunks first; then bring LAZY ones up, lowest first, until one
      * fits.  O(frames scanned): not a hot path. */
     for (int pass = 0; pass < 2; pass++) {
@@ -642,6 +752,7 @@ void pmm_fail_nth(uint64_t n)
     fi_countdown = n;
     fi_armed = fi_all || n;
     alloc_src = fi_armed ? NULL : cur;
+    cache_floor = fi_armed ? UINT32_MAX : 0;
 }
 
 void pmm_fail_all(bool on)
@@ -649,6 +760,7 @@ void pmm_fail_all(bool on)
     fi_all = on;
     fi_armed = on || fi_countdown;
     alloc_src = fi_armed ? NULL : cur;
+    cache_floor = fi_armed ? UINT32_MAX : 0;
 }
 
 uint32_t pmm_chunk_count(void)
@@ -668,6 +780,10 @@ bool pmm_chunk_get_info(uint32_t ci, struct pmm_chunk_info *out)
         for (uint32_t k = c->free_head; k != META_END && out->nfree <= c->nframes;
              k = c->meta[k] & ~META_FREE)
             out->nfree++;
+    const struct pmm_frame_cache *fc = frame_cache();
+    for (uint32_t k = 0; k < fc->n; k++)
+        if (fc->pa[k] >> PMM_CHUNK_SHIFT == ci)
+            out->nfree++;
     out->meta_pa = (paddr_t)c->meta_frame << PAGE_SHIFT;
     out->meta_size = (uint64_t)c->meta_pages << PAGE_SHIFT;
     return true;
@@ -685,9 +801,23 @@ bool pmm_chunk_get_info(uint32_t ci, struct pmm_chunk_info *out)
 enum pmm_status pmm_check(const struct range_set *u, const struct range_set *reserved,
                           const char **why, paddr_t *where)
 {
-    uint64_t free_frames = 0, allocated = 0;
+    uint64_t free_frames = 0, allocated = 0, cached = 0;
+    const struct pmm_frame_cache *fc = frame_cache();
     *why = "ok";
     *where = 0;
+    CHECK(fc->n <= PMM_CACHE_FRAMES, "frame cache overfull", 0);
+    for (uint32_t k = 0; k < fc->n; k++) {
+        paddr_t pa = fc->pa[k];
+        struct chunk *c;
+        uint32_t li;
+        uint32_t *m;
+        CHECK(meta_of(pa, &c, &li, &m) && c->state == PMM_CHUNK_READY,
+              "cached frame without metadata", pa);
+        CHECK(fc->meta[k] == m, "cached frame's metadata pointer wrong", pa);
+        CHECK(*m == META_CACHED, "cached frame not marked cached", pa);
+        CHECK(range_contains(u, pa, pa + PAGE_SIZE), "cached frame outside usable RAM", pa);
+        CHECK(!range_overlaps(reserved, pa, pa + PAGE_SIZE), "cached frame is reserved", pa);
+    }
     CHECK(stats.reserved + allocated_now() <= stats.total,
           "stats: reserved + allocated above total", 0);
     for (uint32_t ci = 0; ci < nchunks; ci++) {
@@ -722,7 +852,9 @@ enum pmm_status pmm_check(const struct range_set *u, const struct range_set *res
         uint32_t marked = 0;
         for (uint32_t k = 0; k < c->nframes; k++) {
             uint32_t m = c->meta[k];
-            if (m & META_FREE)
+            if (m == META_CACHED)
+                cached++;
+            else if (m & META_FREE)
                 marked++;
             else if (m != 0 && m != META_RESERVED)
                 allocated++;
@@ -742,6 +874,10 @@ enum pmm_status pmm_check(const struct range_set *u, const struct range_set *res
         CHECK(!listed || bit, "chunk with free frames missing from the bitmap", cb);
         CHECK(c->base == cb, "chunk base wrong", cb);
     }
+    /* Every word marked cached is in the cache (the entries, checked above
+     * to point at such words, are then distinct too). */
+    CHECK(cached == fc->n, "cached-marked frames and the frame cache disagree", cached);
+    free_frames += cached;
     CHECK(free_frames == free_now(), "stats.free disagrees with the free lists", free_frames);
     CHECK(allocated == allocated_now(), "stats.allocated disagrees with the metadata",
           allocated);

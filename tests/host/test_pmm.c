@@ -3,6 +3,11 @@
 #include <string.h>
 
 #include "host.h"
+#include "mm_cpu.h"
+
+/* The one simulated CPU's per-CPU mm state: pmm.c keeps its frame cache
+ * there (tests/host/mmu_hooks.h's mm_cpu()). */
+struct mm_cpu sim_mm_cpu;
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
@@ -57,6 +62,72 @@ static void exhaustion(void **state)
     host_pmm_check();
     free(seen);
     free(list);
+}
+
+/* Frames in the CPU's frame cache are free in every sense: counted free,
+ * refused by a second free and by reference counting, handed out before
+ * NOMEM (exhaustion reaches exactly zero free with the cache emptied), and
+ * part of contiguous runs; pmm_check agrees at each step. */
+static void frame_cache_is_free(void **state)
+{
+    (void)state;
+    const uint64_t u[] = { 0, 8 * MiB };
+    const uint64_t r[] = { 0, 1 * MiB };
+    assert_int_equal(host_pmm_setup(u, 1, r, 1, 0), PMM_OK);
+    struct pmm_stats s0, s;
+    paddr_t pa[3 * PMM_CACHE_FRAMES];
+    const size_t n = sizeof(pa) / sizeof(pa[0]);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(pmm_alloc(&pa[i]), PMM_OK);
+    pmm_get_stats(&s0);
+    /* Frees beyond the cache's size: some cached, the rest on the lists. */
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(pmm_free(pa[i]), PMM_OK);
+        pmm_get_stats(&s);
+        assert_int_equal(s.free, s0.free + i + 1);
+        assert_int_equal(s.allocated, s0.allocated - i - 1);
+        host_pmm_check();
+    }
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(pmm_free(pa[i]), PMM_ERR_NOT_ALLOCATED);
+        assert_int_equal(pmm_refcount(pa[i]), 0);
+        assert_int_equal(pmm_ref_inc(pa[i]), PMM_ERR_NOT_ALLOCATED);
+        assert_int_equal(pmm_ref_dec(pa[i], NULL), PMM_ERR_NOT_ALLOCATED);
+    }
+    /* The last one freed comes back first, with a count of one. */
+    paddr_t again;
+    assert_int_equal(pmm_alloc(&again), PMM_OK);
+    assert_int_equal(again, pa[n - 1]);
+    assert_int_equal(pmm_refcount(again), 1);
+    /* A reference count dropping to zero caches the frame as well. */
+    assert_int_equal(pmm_ref_inc(again), PMM_OK);
+    assert_int_equal(pmm_ref_dec(again, NULL), PMM_OK);
+    assert_int_equal(pmm_ref_dec(again, NULL), PMM_OK);
+    assert_int_equal(pmm_free(again), PMM_ERR_NOT_ALLOCATED);
+    host_pmm_check();
+    /* Exhaustion: every free frame, cached ones included, then NOMEM. */
+    pmm_get_stats(&s);
+    uint64_t want = s.free, got = 0;
+    paddr_t x;
+    while (pmm_alloc(&x) == PMM_OK)
+        got++;
+    assert_int_equal(got, want);
+    pmm_get_stats(&s);
+    assert_int_equal(s.free, 0);
+    host_pmm_check();
+    /* Free a run's worth into the cache: a contiguous allocation finds it. */
+    assert_int_equal(host_pmm_setup(u, 1, r, 1, 0), PMM_OK);
+    while (pmm_alloc(&x) == PMM_OK)
+        ;
+    paddr_t base = 2 * MiB;
+    for (paddr_t p = base; p < base + 8 * PAGE_SIZE; p += PAGE_SIZE)
+        assert_int_equal(pmm_free(p), PMM_OK);
+    assert_int_equal(pmm_alloc_contig(8, 8, &x), PMM_OK);
+    assert_int_equal(x, base);
+    pmm_get_stats(&s);
+    assert_int_equal(s.free, 0);
+    host_pmm_check();
+    stats_add_up();
 }
 
 /* A full 1 GiB chunk comes up one segment (32768 frames) at a time:
@@ -418,6 +489,7 @@ int run_pmm_tests(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exhaustion),
+        cmocka_unit_test(frame_cache_is_free),
         cmocka_unit_test(chunk_segments),
         cmocka_unit_test(first_segments_all_reserved),
         cmocka_unit_test(contiguous_alignment),
