@@ -46,7 +46,13 @@ walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create
             w->end = WALK_LEAF;
             break;
         }
-        if (!(v & PTE_P)) {
+        /* One test for "not present, or a huge page": v - 1 has bit 0 set
+         * exactly when P is clear, and keeps PS when P is set. */
+        if (__builtin_expect(((v - 1) & (PTE_P | PTE_PS)) != 0, 0)) {
+            if (v & PTE_P) {
+                w->end = WALK_HUGE;
+                break;
+            }
             if (!create) {
                 w->end = WALK_NOT_PRESENT;
                 break;
@@ -60,9 +66,6 @@ walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create
             *e = v;
             w->seen[level] = v;
             w->created |= 1u << level;
-        } else if (v & PTE_PS) {
-            w->end = WALK_HUGE;
-            break;
         }
         all &= v;
         any |= v;
