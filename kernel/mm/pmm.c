@@ -69,6 +69,10 @@ static struct pmm_platform platform;
 static struct pmm_stats stats;
 static uint64_t peak, headroom;
 static pmm_poison_fn poison;
+/* pmm_free pushes inline while the cache holds fewer frames than this:
+ * PMM_CACHE_FRAMES, or 0 while a poison writer is set (the push then goes
+ * out of line, where poisoning costs far more than the call anyway). */
+static uint32_t push_limit = PMM_CACHE_FRAMES;
 
 static bool fi_armed;     /* either below is active */
 static bool fi_all;
@@ -612,28 +616,29 @@ static inline void cache_push(struct pmm_frame_cache *fc, uint32_t n, uint32_t *
     fc->meta[n] = m;
     *m = META_CACHED;
     fc->n = n + 1;
-    if (poison)
-        poison(pa);
 }
 
-/* A full cache first passes its older half to the shared lists.  Out of
- * line, so that the common push keeps no registers across a call. */
-__attribute__((noinline)) static enum pmm_status cache_push_full(uint32_t *m, paddr_t pa)
+/* The push when the cache is full (its older half goes to the shared lists
+ * first) or a poison writer is set. */
+__attribute__((noinline)) static enum pmm_status cache_push_slow(uint32_t *m, paddr_t pa)
 {
-    cache_spill(PMM_CACHE_FRAMES / 2);
     struct pmm_frame_cache *fc = frame_cache();
+    if (fc->n == PMM_CACHE_FRAMES)
+        cache_spill(PMM_CACHE_FRAMES / 2);
     cache_push(fc, fc->n, m, pa);
+    if (poison)
+        poison(pa);
     return PMM_OK;
 }
 
 /* Frame @pa (word *@m, which said 1) is free: onto this CPU's cache.
- * PMM_OK (a value, so that the full case is a tail call). */
+ * PMM_OK (a value, so that the slow case is a tail call). */
 static inline enum pmm_status free_frame(uint32_t *m, paddr_t pa)
 {
     struct pmm_frame_cache *fc = frame_cache();
     uint32_t n = fc->n;
-    if (unlikely(n == PMM_CACHE_FRAMES))
-        return cache_push_full(m, pa);
+    if (unlikely(n >= push_limit))
+        return cache_push_slow(m, pa);
     cache_push(fc, n, m, pa);
     return PMM_OK;
 }
@@ -744,6 +749,7 @@ pmm_poison_fn pmm_set_poison_writer(pmm_poison_fn fn)
 {
     pmm_poison_fn old = poison;
     poison = fn;
+    push_limit = fn ? 0 : PMM_CACHE_FRAMES;
     return old;
 }
 
