@@ -23,7 +23,7 @@ static inline __attribute__((always_inline)) enum vmm_status
 walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create, bool lean,
           struct vmm_walk *w)
 {
-    uintptr_t window = mmu_window(s->pml4);
+    __auto_type window = mmu_window(s->pml4); /* the hook's own type */
     paddr_t table = s->pml4;
     uint64_t all = ~0ull, any = 0; /* AND and OR of the present entries passed */
     uint64_t *e;

@@ -40,6 +40,19 @@ static uint64_t *active_pml4_va(void)
     return mmu_table_va(mm_cpu()->active_pml4, 4, 0);
 }
 
+/* mmu_entry's per-level address bits: level 1 tables sit at the slot's
+ * base, each level above takes one more step through the self slot. */
+#define WINDOW_TABLE(slot)                                                               \
+    {                                                                                    \
+        0, VA_SLOT_BASE(slot), VA_SLOT_BASE(slot) | ((uint64_t)PML4_SLOT_SELF << 30),  \
+            VA_SLOT_BASE(slot) | ((uint64_t)PML4_SLOT_SELF << 30) |                     \
+                ((uint64_t)PML4_SLOT_SELF << 21),                                        \
+            VA_SLOT_BASE(slot) | ((uint64_t)PML4_SLOT_SELF << 30) |                     \
+                ((uint64_t)PML4_SLOT_SELF << 21) | ((uint64_t)PML4_SLOT_SELF << 12),    \
+    }
+const uint64_t mmu_window_self[5] = WINDOW_TABLE(PML4_SLOT_SELF);
+const uint64_t mmu_window_foreign[5] = WINDOW_TABLE(PML4_SLOT_FOREIGN);
+
 /* Everything cached about the old target of the foreign slot must go; the
  * slot spans 512 GiB of table windows, so a full flush is the precise
  * choice here (kernel mappings are not global). */

@@ -60,28 +60,24 @@ static inline uint64_t *mmu_table_va(paddr_t space_pml4, int level, uintptr_t va
     return (uint64_t *)(VA_SLOT_BASE(a) | x);
 }
 
-/* The hot path of the walker: choose the window once per walk ... */
-static inline uintptr_t mmu_window(paddr_t space_pml4)
+/* The hot path of the walker: choose the window once per walk (mmu.c's
+ * tables: for each level, the slot's base OR-ed with the recursive steps
+ * through the self slot that reach that level's tables) ... */
+extern const uint64_t mmu_window_self[5], mmu_window_foreign[5];
+static inline const uint64_t *mmu_window(paddr_t space_pml4)
 {
-    return VA_SLOT_BASE(mmu_window_slot(space_pml4));
+    return mmu_window_slot(space_pml4) == PML4_SLOT_SELF ? mmu_window_self : mmu_window_foreign;
 }
 
-/* ... then each level's entry for @va is one shift and mask away: the
- * recursive slot turns the index bits above @level into table addresses.
- * @table_pa (the table's frame) is not needed here. */
-static inline uint64_t *mmu_entry(uintptr_t window, int level, uintptr_t va, paddr_t table_pa)
+/* ... then each level's entry for @va is one shift, one mask and one OR
+ * away: the recursive slot turns the index bits above @level into table
+ * addresses.  @table_pa (the table's frame) is not needed here. */
+static inline uint64_t *mmu_entry(const uint64_t *window, int level, uintptr_t va,
+                                  paddr_t table_pa)
 {
-    static const uint64_t self_prefix[5] = {
-        0,
-        0,
-        (uint64_t)PML4_SLOT_SELF << 30,
-        ((uint64_t)PML4_SLOT_SELF << 30) | ((uint64_t)PML4_SLOT_SELF << 21),
-        ((uint64_t)PML4_SLOT_SELF << 30) | ((uint64_t)PML4_SLOT_SELF << 21) |
-            ((uint64_t)PML4_SLOT_SELF << 12),
-    };
     (void)table_pa;
     unsigned shift = 9 * (unsigned)level;
-    return (uint64_t *)(window | self_prefix[level] |
+    return (uint64_t *)(window[level] |
                         ((va >> shift) & (0x7ffffffff8ull >> (shift - 9)) & ~7ull));
 }
 
