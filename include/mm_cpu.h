@@ -1,7 +1,7 @@
 /* The memory manager's per-CPU state: the temporary-mapping slots in use,
- * the live address space and the frame allocator's cache.  It lives in the per-CPU area (percpu.h) in
- * the kernel and in a plain variable in host builds; mm code reaches it
- * through mm_cpu() (the mmu hooks). */
+ * the live address space and the frame allocator's cache.  It lives in the
+ * per-CPU area (percpu.h) in the kernel and in a plain variable in host
+ * builds; mm code reaches it through mm_cpu() (the mmu hooks). */
 #ifndef ZF_MM_CPU_H
 #define ZF_MM_CPU_H
 
