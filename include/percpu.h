@@ -36,7 +36,8 @@ void percpu_init(void);
 
 /* Not volatile: gs:0 is the same for as long as code runs on this CPU, so
  * the compiler may reuse one read within a function (kmap_push then
- * kmap_pop reads it once). */
+ * kmap_pop reads it once).  With SMP, a thread that sleeps may wake on
+ * another CPU: code that sleeps must not keep this pointer across it. */
 static inline struct percpu *this_cpu(void)
 {
     struct percpu *p;
