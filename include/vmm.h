@@ -228,6 +228,10 @@ struct vmm_fault {
     /* The region the decision was made on (a copy: the region may change
      * after the fault), when one holds the address. */
     bool has_region;
+    /* A CoW write decided from its entry alone (fault.c's fast path): no
+     * region was looked up, the region fields are unset; the region is the
+     * one holding va now (the entry's CoW bit says it allows the write). */
+    bool region_skipped;
     uintptr_t region_start, region_end;
     unsigned region_prot, region_flags;
     uint32_t object_id;        /* 0: none */
