@@ -461,17 +461,17 @@ def _fault_region_line(f):
 
 
 def _skipped_region_line(va):
-    """A CoW write decided from its entry alone records no region: the one
-    holding @va now, looked up here the way the kernel's lookup would (the
-    kernel half's regions are the kernel space's)."""
-    note = "\n  (region looked up now: the fault was decided from its CoW entry alone)"
+    """A resolved fault records no region (region_skipped): the one holding
+    @va now, looked up here the way the kernel's lookup would (the kernel
+    half's regions are the kernel space's)."""
+    note = "\n  (region looked up now: a resolved fault does not record it)"
     try:
         space = kstate.kernel_space() if va >= KERNEL_HALF_START else kstate.live_space()
         found = [r for r in kstate.regions(space) if r["start"] <= va < r["end"]]
     except (ZfError, gdb.error, gdb.MemoryError):
-        return "  region: not recorded (decided from the CoW entry alone), and not readable now"
+        return "  region: not recorded (the fault was resolved), and not readable now"
     if not found:
-        return "  region: none holds the address now (the fault was decided from its CoW entry alone)"
+        return "  region: none holds the address now (the fault was resolved; its region is gone)"
     r = found[0]
     line = "  region: [%#x, %#x) %s" % (r["start"], r["end"], r["mode"])
     o = r["obj"]

@@ -305,7 +305,7 @@ FAULT_STEP enum vmm_fault_result fault_shared(struct vmm_space *s, const struct 
                                           struct vmm_fault *f)
 {
     paddr_t pa;
-    enum vmm_fault_result res;
+    enum vmm_fault_result res = VMM_FAULT_FATAL; /* set by object_page when it matters */
     bool fresh;
     /* A page the object never had: a registered range's pager provides it. */
     if (r->uffd && (r->uffd_mode & REGION_UFFD_MISSING) && r->obj->kind == VMOBJ_ANON &&
@@ -333,7 +333,7 @@ FAULT_STEP enum vmm_fault_result fault_private(struct vmm_space *s, const struct
                                            struct vmm_fault *f)
 {
     paddr_t src;
-    enum vmm_fault_result res;
+    enum vmm_fault_result res = VMM_FAULT_FATAL; /* set by object_page when it matters */
     bool paged_in;
     enum vmobj_get g = object_page(r->obj, f, false, &src, &res, &paged_in);
     if (g != VMOBJ_GOT && g != VMOBJ_HOLE)
@@ -384,7 +384,7 @@ FAULT_STEP void note_region(struct vmm_fault *f, const struct region *r)
     f->object_id = r->obj ? r->obj->id : 0;
     f->object_kind = r->obj ? (int)r->obj->kind : -1;
     f->region_offset = r->offset;
-    f->page_index = r->offset + (f->va - r->start) / PAGE_SIZE;
+    f->region_skipped = false;
 }
 
 /* The access against the region's permissions. */
@@ -401,12 +401,9 @@ FAULT_STEP enum vmm_fault_reason region_refuses(const struct region *r, uint64_t
     return r->prot & REGION_R ? FAULT_NONE : FAULT_REGION_NO_READ;
 }
 
-FAULT_STEP enum vmm_fault_result fault_in_region(struct vmm_space *s, const struct region *r,
-                                             struct vmm_fault *f, bool *cow_write)
+FAULT_STEP enum vmm_fault_result region_decides(struct vmm_space *s, const struct region *r,
+                                            struct vmm_fault *f, bool *cow_write)
 {
-    if (!r)
-        return fault_fatal(f, fault_unmapped_reason(f->va, FAULT_NO_REGION));
-    note_region(f, r);
     enum vmm_fault_reason no = region_refuses(r, f->error);
     if (no != FAULT_NONE)
         return fault_fatal(f, no);
@@ -422,6 +419,24 @@ FAULT_STEP enum vmm_fault_result fault_in_region(struct vmm_space *s, const stru
     if (r->flags & REGION_SHARED)
         return fault_shared(s, r, f);
     return fault_private(s, r, f);
+}
+
+/* The region's decision.  Its particulars go into the record only when the
+ * fault is reported or waits (the report, the pager and the tests read
+ * them); a resolved fault's region is the one holding va, which zf-fault
+ * looks up when asked: copying it on every fault cost as much as a step. */
+FAULT_STEP enum vmm_fault_result fault_in_region(struct vmm_space *s, const struct region *r,
+                                             struct vmm_fault *f, bool *cow_write)
+{
+    if (!r)
+        return fault_fatal(f, fault_unmapped_reason(f->va, FAULT_NO_REGION));
+    f->page_index = r->offset + (f->va - r->start) / PAGE_SIZE;
+    enum vmm_fault_result res = region_decides(s, r, f, cow_write);
+    if (res == VMM_FAULT_RESOLVED)
+        f->region_skipped = true;
+    else
+        note_region(f, r);
+    return res;
 }
 
 /* ---- the fast path: a CoW write decided from the entry alone --------------
@@ -447,16 +462,16 @@ FAULT_STEP bool cow_write_on_entry(const struct vmm_fault *f)
     return entry_is_cow_write(f) && !(*f->walk.entry & PTE_UFFD_WP);
 }
 
-/* The region fields of a record decided without them, filled in after all
- * because the fault is reported (it failed: out of memory). */
+/* The region fields of a record decided without its region, filled in
+ * after all because the fault is reported (it failed: out of memory). */
 static enum vmm_fault_result note_region_late(struct vmm_space *owner, struct vmm_fault *f,
                                               enum vmm_fault_result res)
 {
     spin_lock(&owner->lock);
     const struct region *r = region_find_locked(owner, f->va);
     if (r) {
+        f->page_index = r->offset + (f->va - r->start) / PAGE_SIZE;
         note_region(f, r);
-        f->region_skipped = false;
     }
     spin_unlock(&owner->lock);
     return res;
