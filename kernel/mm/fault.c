@@ -451,12 +451,13 @@ FAULT_STEP enum vmm_fault_result fault_in_region(struct vmm_space *s, const stru
  * its lock and the permission check have nothing to add.
  * Locking: none taken.  The decision reads the entry once and writes it
  * once, and the frame's reference count; today one CPU runs the kernel with
- * interrupts off, so nothing changes either in between.  With SMP the
- * entry's update must become a compare-and-exchange against the value read
- * (a lost race retries the fault; region_protect and clone change entries
- * under the space lock, so they are the ones it can race with), and the
- * reuse test a frame whose count another CPU may raise only by mapping it
- * from this entry, which the exchange would then see changed. */
+ * interrupts off, so nothing changes either in between.  With SMP that no
+ * longer holds: region_protect and clone change entries under the space
+ * lock, and clone raises a CoW frame's count without changing the entry
+ * (so a compare-and-exchange of the entry alone would not see a fork
+ * between the reuse test and the update).  The fast path must then take
+ * the space lock around the decision too (still no region lookup), or a
+ * page-table lock that clone takes as well. */
 FAULT_STEP bool cow_write_on_entry(const struct vmm_fault *f)
 {
     return entry_is_cow_write(f) && !(*f->walk.entry & PTE_UFFD_WP);
