@@ -226,8 +226,14 @@ struct vmm_fault {
     enum vmm_fault_reason reason;
     struct vmm_walk walk;      /* the walk the decision was made on */
     /* The region the decision was made on (a copy: the region may change
-     * after the fault), when one holds the address. */
+     * after the fault), when one holds the address and the fault was not
+     * resolved (see region_skipped). */
     bool has_region;
+    /* The region fields are left unset: the fault was resolved (a CoW
+     * write decided from its entry alone looks no region up at all).  Its
+     * region is the one holding va; only reported and waiting faults
+     * record it (has_region). */
+    bool region_skipped;
     uintptr_t region_start, region_end;
     unsigned region_prot, region_flags;
     uint32_t object_id;        /* 0: none */

@@ -408,7 +408,9 @@ def _walk_lines(w):
 KNOWN_FAULT_FIELDS = {"va", "error", "result", "reason", "walk"}
 # Shown as one region line when has_region is set (and omitted when not).
 REGION_FAULT_FIELDS = {"has_region", "region_start", "region_end", "region_prot", "region_flags",
-                       "object_id", "object_kind", "region_name", "region_offset", "page_index"}
+                       "object_id", "object_kind", "region_name", "region_offset", "page_index",
+                       "region_skipped"}
+KERNEL_HALF_START = 0xFFFF800000000000
 
 
 def _object_name(oid):
@@ -429,6 +431,8 @@ def _fault_region_line(f):
     names = {fld.name for fld in f.type.strip_typedefs().fields()}
     if not REGION_FAULT_FIELDS <= names:
         return None
+    if "region_skipped" in names and bool(f["region_skipped"]):
+        return _skipped_region_line(int(f["va"]) & decode.MASK64)
     if not bool(f["has_region"]):
         return "  region: none holds the address"
     prot, flags = int(f["region_prot"]), int(f["region_flags"])
@@ -454,6 +458,31 @@ def _fault_region_line(f):
         except (gdb.error, gdb.MemoryError):
             line += "  (name not readable)"
     return line
+
+
+def _skipped_region_line(va):
+    """A resolved fault records no region (region_skipped): the one holding
+    @va now, looked up here the way the kernel's lookup would (the kernel
+    half's regions are the kernel space's)."""
+    note = "\n  (region looked up now: a resolved fault does not record it)"
+    try:
+        space = kstate.kernel_space() if va >= KERNEL_HALF_START else kstate.live_space()
+        found = [r for r in kstate.regions(space) if r["start"] <= va < r["end"]]
+    except (ZfError, gdb.error, gdb.MemoryError):
+        return "  region: not recorded (the fault was resolved), and not readable now"
+    if not found:
+        return "  region: none holds the address now (the fault was resolved; its region is gone)"
+    r = found[0]
+    line = "  region: [%#x, %#x) %s" % (r["start"], r["end"], r["mode"])
+    o = r["obj"]
+    oname = ""
+    if o is not None:
+        oname = " '%s'" % o["name"] if o["name"] else ""
+        line += ", %s object #%d%s from page %d (fault in page %d)" % (
+            o["kind"], o["id"], oname, r["offset"], r["offset"] + (va - r["start"]) // 4096)
+    if r["name"] and " '%s'" % r["name"] != oname:
+        line += "  %s" % r["name"]
+    return line + note
 
 
 def _extra_fields(f):

@@ -47,16 +47,18 @@ irq_common:
     ; and let the process die of it (the frame it tried to return to is
     ; bad); the kernel goes on.  Nothing else runs with the user's GS (the
     ; syscall and sysret windows run with interrupts off, and sysret's one
-    ; fault, a non-canonical RCX, is refused before it).
+    ; fault, a non-canonical RCX, is refused before it).  The vector first:
+    ; the commonest kernel-mode exception (#PF, 14) is out after two
+    ; instructions.
+    cmp qword [rsp], 13
+    ja .saved
+    cmp qword [rsp], 11
+    jb .saved
     push rax                            ; the interrupted code's RAX, kept
     mov rax, user_return_iretq
     cmp [rsp + 24], rax                 ; the faulting RIP
     pop rax                             ; (flags unchanged)
     jne .saved
-    cmp qword [rsp], 11
-    jb .saved
-    cmp qword [rsp], 13
-    ja .saved
     swapgs
     push_gprs
     mov rdi, rsp

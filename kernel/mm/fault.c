@@ -2,11 +2,14 @@
  * kernel): one walk, then
  *   1. region lookup         no region: fatal (null page, stack guard, gap)
  *   2. permission check      the access against the region's rights
- *   3. dispatch              present entry: fault_present (CoW decisions,
+ *   3. dispatch              present entry: fault_present (CoW write,
  *                            spurious); missing: fault_shared / fault_private
  *                            by the region's kind and object
  * Outside region-managed ranges (the kernel image and windows) the page
- * tables alone decide (fault_unmanaged).  Nothing here panics or blocks: the
+ * tables alone decide (fault_unmanaged).  A write to a present CoW entry is
+ * decided from the entry alone, before the region lookup (cow_write_on_entry:
+ * the commonest fault after fork and after a read of lazy memory).  Nothing
+ * here panics or blocks: the
  * result says resolved, fatal (with a reason), out of memory, or wait for a
  * pager, and the caller decides. */
 #include "boot.h"
@@ -126,7 +129,11 @@ static enum vmm_fault_result fault_uffd_wait(struct vmm_fault *f, const struct r
 
 /* ---- present entries: copy-on-write and spurious faults ------------------- */
 
-FAULT_STEP enum vmm_fault_result cow_zero_fill(struct vmm_space *s, struct vmm_fault *f)
+/* Not inlined: GCC's debug information places an inlined copy's entry where
+ * a breakpoint never stops (the GDB test watches this step); the zeroing
+ * dwarfs the call. */
+static __attribute__((noinline)) enum vmm_fault_result cow_zero_fill(struct vmm_space *s,
+                                                                     struct vmm_fault *f)
 {
     paddr_t fresh;
     enum vmm_fault_reason why;
@@ -174,7 +181,9 @@ static enum vmm_fault_result fault_spurious(struct vmm_space *s, struct vmm_faul
 
 /* A write to a CoW entry: the zero frame gets a fresh zeroed frame; a frame
  * we alone hold (count 1) is reused; anything else (shared after fork, an
- * object's page, a physical frame) is copied. */
+ * object's page, a physical frame) is copied.  Called from one place
+ * (vmm_fault_resolve), whichever path decided it: a debugger's breakpoint
+ * on cow_zero_fill or cow_copy has one place to stop. */
 FAULT_STEP enum vmm_fault_result fault_cow_write(struct vmm_space *s, struct vmm_fault *f)
 {
     uint64_t e = *f->walk.entry;
@@ -186,13 +195,26 @@ FAULT_STEP enum vmm_fault_result fault_cow_write(struct vmm_space *s, struct vmm
     return cow_copy(s, f, frame);
 }
 
-FAULT_STEP enum vmm_fault_result fault_present(struct vmm_space *s, struct vmm_fault *f)
+/* A write the CPU refused only for the entry's CoW bit (level 1, present,
+ * the U rule met): copy-on-write decides. */
+FAULT_STEP bool entry_is_cow_write(const struct vmm_fault *f)
+{
+    return f->walk.end == WALK_LEAF && (f->error & PF_ERR_W) &&
+           (*f->walk.entry & (PTE_P | PTE_COW)) == (PTE_P | PTE_COW) &&
+           (!(f->error & PF_ERR_U) || (f->walk.eff & PTE_U));
+}
+
+/* A present entry the region allows: spurious, a CoW write (*cow_write:
+ * the caller resolves it), or a disagreement. */
+FAULT_STEP enum vmm_fault_result fault_present(struct vmm_space *s, struct vmm_fault *f,
+                                           bool *cow_write)
 {
     if (entry_allows(f))
         return fault_spurious(s, f);
-    if (f->walk.level == 1 && (f->error & PF_ERR_W) && (*f->walk.entry & PTE_COW) &&
-        (!(f->error & PF_ERR_U) || (f->walk.eff & PTE_U)))
-        return fault_cow_write(s, f);
+    if (entry_is_cow_write(f)) {
+        *cow_write = true;
+        return VMM_FAULT_RESOLVED; /* not yet: the caller resolves it */
+    }
     /* The region allows the access but the entry does not: the tables and
      * the region disagree. */
     return fault_fatal(f, FAULT_ENTRY_MISMATCH);
@@ -283,7 +305,7 @@ FAULT_STEP enum vmm_fault_result fault_shared(struct vmm_space *s, const struct 
                                           struct vmm_fault *f)
 {
     paddr_t pa;
-    enum vmm_fault_result res;
+    enum vmm_fault_result res = VMM_FAULT_FATAL; /* set by object_page when it matters */
     bool fresh;
     /* A page the object never had: a registered range's pager provides it. */
     if (r->uffd && (r->uffd_mode & REGION_UFFD_MISSING) && r->obj->kind == VMOBJ_ANON &&
@@ -311,7 +333,7 @@ FAULT_STEP enum vmm_fault_result fault_private(struct vmm_space *s, const struct
                                            struct vmm_fault *f)
 {
     paddr_t src;
-    enum vmm_fault_result res;
+    enum vmm_fault_result res = VMM_FAULT_FATAL; /* set by object_page when it matters */
     bool paged_in;
     enum vmobj_get g = object_page(r->obj, f, false, &src, &res, &paged_in);
     if (g != VMOBJ_GOT && g != VMOBJ_HOLE)
@@ -362,7 +384,7 @@ FAULT_STEP void note_region(struct vmm_fault *f, const struct region *r)
     f->object_id = r->obj ? r->obj->id : 0;
     f->object_kind = r->obj ? (int)r->obj->kind : -1;
     f->region_offset = r->offset;
-    f->page_index = r->offset + (f->va - r->start) / PAGE_SIZE;
+    f->region_skipped = false;
 }
 
 /* The access against the region's permissions. */
@@ -379,12 +401,9 @@ FAULT_STEP enum vmm_fault_reason region_refuses(const struct region *r, uint64_t
     return r->prot & REGION_R ? FAULT_NONE : FAULT_REGION_NO_READ;
 }
 
-FAULT_STEP enum vmm_fault_result fault_in_region(struct vmm_space *s, const struct region *r,
-                                             struct vmm_fault *f)
+FAULT_STEP enum vmm_fault_result region_decides(struct vmm_space *s, const struct region *r,
+                                            struct vmm_fault *f, bool *cow_write)
 {
-    if (!r)
-        return fault_fatal(f, fault_unmapped_reason(f->va, FAULT_NO_REGION));
-    note_region(f, r);
     enum vmm_fault_reason no = region_refuses(r, f->error);
     if (no != FAULT_NONE)
         return fault_fatal(f, no);
@@ -395,11 +414,68 @@ FAULT_STEP enum vmm_fault_result fault_in_region(struct vmm_space *s, const stru
         if ((f->error & PF_ERR_W) && (*f->walk.entry & PTE_UFFD_WP) && r->uffd &&
             (r->uffd_mode & REGION_UFFD_WP))
             return fault_uffd_wait(f, r, FAULT_UFFD_WP);
-        return fault_present(s, f);
+        return fault_present(s, f, cow_write);
     }
     if (r->flags & REGION_SHARED)
         return fault_shared(s, r, f);
     return fault_private(s, r, f);
+}
+
+/* The region's decision.  Its particulars go into the record only when the
+ * fault is reported or waits (the report, the pager and the tests read
+ * them); a resolved fault's region is the one holding va, which zf-fault
+ * looks up when asked: copying it on every fault cost as much as a step. */
+FAULT_STEP enum vmm_fault_result fault_in_region(struct vmm_space *s, const struct region *r,
+                                             struct vmm_fault *f, bool *cow_write)
+{
+    if (!r)
+        return fault_fatal(f, fault_unmapped_reason(f->va, FAULT_NO_REGION));
+    f->page_index = r->offset + (f->va - r->start) / PAGE_SIZE;
+    enum vmm_fault_result res = region_decides(s, r, f, cow_write);
+    if (res == VMM_FAULT_RESOLVED)
+        f->region_skipped = true;
+    else
+        note_region(f, r);
+    return res;
+}
+
+/* ---- the fast path: a CoW write decided from the entry alone --------------
+ * Invariant (checked by vmm_check_consistency and the model checker): a
+ * level-1 entry carries PTE_COW only inside a region-managed range, under a
+ * region that allows writes and is not a guard.  Every path that lowers a
+ * region's rights keeps it: region_protect rebuilds the entries from the
+ * new rights (read-only: no CoW bit), userfaultfd write protection adds
+ * PTE_UFFD_WP (which sends the write to the pager, below: the slow path),
+ * clone only turns W into CoW under a writable region.  So when the CPU's
+ * U rule allowed the entry, the region would allow the write: the lookup,
+ * its lock and the permission check have nothing to add.
+ * Locking: none taken.  The decision reads the entry once and writes it
+ * once, and the frame's reference count; today one CPU runs the kernel with
+ * interrupts off, so nothing changes either in between.  With SMP that no
+ * longer holds: region_protect and clone change entries under the space
+ * lock, and clone raises a CoW frame's count without changing the entry
+ * (so a compare-and-exchange of the entry alone would not see a fork
+ * between the reuse test and the update).  The fast path must then take
+ * the space lock around the decision too (still no region lookup), or a
+ * page-table lock that clone takes as well. */
+FAULT_STEP bool cow_write_on_entry(const struct vmm_fault *f)
+{
+    return entry_is_cow_write(f) && !(*f->walk.entry & PTE_UFFD_WP);
+}
+
+/* The region fields of a record decided without its region, filled in
+ * after all because the fault is reported (it failed: out of memory). */
+static enum vmm_fault_result note_region_late(struct vmm_space *owner, struct vmm_fault *f,
+                                              enum vmm_fault_result res)
+{
+    spin_lock(&owner->lock);
+    const struct region *r = region_find_locked(owner, f->va);
+    if (r) {
+        f->page_index = r->offset + (f->va - r->start) / PAGE_SIZE;
+        note_region(f, r);
+    }
+    spin_unlock(&owner->lock);
+    return res;
 }
 
 /* The kernel image and windows: no regions, the tables decide. */
@@ -428,6 +504,7 @@ enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint6
     f->va = va;
     f->error = error;
     f->has_region = false;
+    f->region_skipped = false;
     f->object_id = 0;
     f->object_kind = -1;
     f->pager_why = NULL;
@@ -444,9 +521,20 @@ enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint6
     struct vmm_space *owner = va >= KERNEL_HALF_START ? &vmm_kernel_space : s;
     if (!region_managed(owner, va))
         return fault_unmanaged(s, f);
-    spin_lock(&owner->lock);
-    enum vmm_fault_result res = fault_in_region(s, region_find_locked(owner, va), f);
-    spin_unlock(&owner->lock);
+    enum vmm_fault_result res;
+    if (cow_write_on_entry(f)) {
+        f->region_skipped = true; /* the invariant above stands for the region */
+    } else {
+        bool cow_write = false;
+        spin_lock(&owner->lock);
+        res = fault_in_region(s, region_find_locked(owner, va), f, &cow_write);
+        spin_unlock(&owner->lock);
+        if (!cow_write)
+            return res;
+    }
+    res = fault_cow_write(s, f);
+    if (res != VMM_FAULT_RESOLVED && f->region_skipped)
+        return note_region_late(owner, f, res);
     return res;
 }
 

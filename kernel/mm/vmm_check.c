@@ -82,6 +82,12 @@ static void check_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
         else if (((e & PTE_W) && !(r->prot & REGION_W)) || ((e & PTE_U) && !(r->prot & REGION_U)) ||
                  (!(e & PTE_NX) && !(r->prot & REGION_X)) || ((e & PTE_COW) && (e & PTE_W)))
             FAIL(c, "%#lx: entry %#llx allows more than its region (prot %#x)", (unsigned long)va, (unsigned long long)e, r->prot);
+        /* The fault path resolves a write to a CoW entry from the entry
+         * alone (fault.c, cow_write_on_entry): only a writable region may
+         * hold one. */
+        else if ((e & PTE_COW) && !(r->prot & REGION_W))
+            FAIL(c, "%#lx: CoW entry %#llx under a region without write permission (prot %#x)",
+                 (unsigned long)va, (unsigned long long)e, r->prot);
         else
             private_w = (e & PTE_W) && !(r->flags & REGION_SHARED);
     }

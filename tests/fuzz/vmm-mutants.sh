@@ -25,6 +25,7 @@ mutants=(
 "private-copy-zeroed|fault.c|        if (!frame_fill(src, &fresh, &why))|        if (!frame_fill(vmm_zero_frame, &fresh, &why))"
 "zero-frame-writable|fault.c|(r->prot & REGION_W ? PTE_COW : 0);|(r->prot \& REGION_W ? PTE_W : 0);"
 "shared-fault-no-ref|fault.c|    res = install(s, f, e, true,\n                  filled|    res = install(s, f, e, false,\n                  filled"
+"protect-read-only-keeps-cow|region.c|    uint64_t n = (e & (PTE_ADDR_MASK \| PTE_A \| PTE_D \| PTE_NOREF \| PTE_UFFD_WP)) \||    uint64_t n = (e \& (PTE_ADDR_MASK \| PTE_A \| PTE_D \| PTE_NOREF \| PTE_UFFD_WP \| PTE_COW)) \|"
 "protect-keeps-shared-frame-writable|region.c|if ((r->flags & REGION_SHARED \|\| (e & PTE_W)) && !(e & PTE_UFFD_WP))|if ((r->flags \& REGION_SHARED \|\| (e \& PTE_W) \|\| (e \& PTE_COW)) \&\& !(e \& PTE_UFFD_WP))"
 "oom-leaves-table|walk.h|                walk_undo_created(s, w);\n                return VMM_ERR_NOMEM;|                return VMM_ERR_NOMEM;"
 "kmap-not-popped|fault.c|        mm_copy_page(dst, from);\n        kmap_pop((void *)from);|        mm_copy_page(dst, from);"

@@ -8,6 +8,7 @@
  * here and stays unresolved. */
 #include "arch/x86_64/cpu.h"
 #include "irq.h"
+#include "percpu.h"
 #include "uffd.h"
 #include "vmm.h"
 
@@ -30,19 +31,13 @@ struct vmm_fault *volatile pf_deciding;
 #define PF_REASON_WORDS 64
 const char *vmm_fault_reason_words[PF_REASON_WORDS];
 
-/* Decide the fault at CR2 into @f; false when it stays unresolved (then
- * copied for the report). */
-static inline bool decide(struct irq_frame *frame, struct vmm_fault *f)
+/* What the VMM did not resolve: a wait for a user-space pager (then
+ * retried: true), else kept for the report.  Out of line: the resolved
+ * path keeps fewer registers across the decision. */
+static __attribute__((noinline)) bool not_resolved(struct irq_frame *frame, struct vmm_fault *f,
+                                                   enum vmm_fault_result r, bool nested)
 {
-    struct vmm_fault *outer = pf_deciding;
-    f->va = read_cr2(); /* vmm_fault_handle sets both again; a debugger may look first */
-    f->error = frame->error_code;
-    pf_deciding = f;
-    enum vmm_fault_result r = vmm_fault_handle(vmm_space_active(), f->va, f->error, f);
-    pf_deciding = outer;
-    if (r == VMM_FAULT_RESOLVED)
-        return true;
-    if (r == VMM_FAULT_WAIT && f->wait_uffd && !outer) {
+    if (r == VMM_FAULT_WAIT && f->wait_uffd && !nested) {
         struct irq_nesting held = irq_exception_suspend();
         bool retry = uffd_fault_wait(f, (frame->cs & 3) != 0);
         irq_exception_resume(held);
@@ -53,12 +48,26 @@ static inline bool decide(struct irq_frame *frame, struct vmm_fault *f)
     return false;
 }
 
+/* Decide the fault at CR2 into @f, inside the decision @outer (NULL: none);
+ * false when it stays unresolved (then copied for the report). */
+static inline bool decide(struct irq_frame *frame, struct vmm_fault *f, struct vmm_fault *outer)
+{
+    f->va = read_cr2(); /* vmm_fault_handle sets both again; a debugger may look first */
+    f->error = frame->error_code;
+    pf_deciding = f;
+    /* The live space straight from the per-CPU area (vmm_space_active()
+     * is the same read behind a call). */
+    enum vmm_fault_result r = vmm_fault_handle(this_cpu()->mm.active_space, f->va, f->error, f);
+    pf_deciding = outer;
+    return r == VMM_FAULT_RESOLVED || not_resolved(frame, f, r, outer != NULL);
+}
+
 /* A fault inside a decision (a bug): a record of its own on the stack, out
  * of line so that the ordinary path does not reserve it. */
 static __attribute__((noinline)) irq_result_t page_fault_nested(struct irq_frame *frame)
 {
     struct vmm_fault nested;
-    return decide(frame, &nested) ? IRQ_HANDLED : IRQ_UNHANDLED;
+    return decide(frame, &nested, pf_deciding) ? IRQ_HANDLED : IRQ_UNHANDLED;
 }
 
 static irq_result_t page_fault_entry(struct irq_frame *frame)
@@ -67,7 +76,7 @@ static irq_result_t page_fault_entry(struct irq_frame *frame)
         return page_fault_nested(frame);
     pf_last.seq++;
     pf_last.rip = frame->rip;
-    return decide(frame, &pf_last.fault) ? IRQ_HANDLED : IRQ_UNHANDLED;
+    return decide(frame, &pf_last.fault, NULL) ? IRQ_HANDLED : IRQ_UNHANDLED;
 }
 
 static void page_fault_report(const struct irq_frame *frame)
