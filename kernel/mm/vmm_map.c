@@ -88,7 +88,7 @@ enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64
     if (w.end == WALK_HUGE) {
         return VMM_ERR_HUGE; /* nothing was created: the walk stopped before */
     }
-    if (*w.entry & PTE_P) {
+    if (vmm_entry_held(*w.entry)) { /* a PTE_PROTNONE leaf too: it holds its frame */
         walk_undo_created(s, &w);
         return VMM_ERR_EXISTS;
     }
