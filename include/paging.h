@@ -29,13 +29,16 @@
  * the page; a page that was writable carries PTE_COW as well, so the write
  * after the release decides copy or reuse as any CoW write does. */
 #define PTE_UFFD_WP (1ull << 11)
-/* Software bit 52 (ignored by the CPU; with P clear it ignores every bit):
- * a leaf of a region without rights (PROT_NONE).  x86 cannot say "present
+/* A leaf of a region without rights (PROT_NONE).  x86 cannot say "present
  * but unreadable", so such a leaf is kept NOT present, and then no access,
  * the kernel's included, gets through; it still holds its frame and the
  * reference it owns, with its other bits, until the region gets rights
- * back (Linux's PROT_NONE, with its own bit).  Only ever on a 4 KiB leaf. */
-#define PTE_PROTNONE (1ull << 52)
+ * back.  The mark is bit 8, G's place, as Linux's _PAGE_PROTNONE: with P
+ * clear the CPU ignores every bit, and region leaves are never global, so
+ * G is free there, and "holds a frame" is one test of two low bits
+ * (vmm_entry_held).  Only ever on a 4 KiB leaf, and only with P clear:
+ * read it through vmm_entry_protnone (vmm.h), never alone. */
+#define PTE_PROTNONE PTE_G
 #define PTE_NX (1ull << 63)  /* no-execute (needs EFER.NXE) */
 
 #define PTE_ADDR_MASK 0x000ffffffffff000ull  /* bits 12..51 */
@@ -43,7 +46,7 @@
 #define PTE_ADDR_1G_MASK 0x000fffffc0000000ull
 /* Bits that must be zero in a leaf (MAXPHYADDR 52 assumed by the mask;
  * bits above the CPU's real MAXPHYADDR are reserved and fault). */
-#define PTE_SOFT_MASK (PTE_COW | PTE_NOREF | PTE_UFFD_WP | PTE_PROTNONE)
+#define PTE_SOFT_MASK (PTE_COW | PTE_NOREF | PTE_UFFD_WP)
 /* Flags a caller may ask for on a leaf mapping. */
 #define PTE_LEAF_FLAGS (PTE_W | PTE_U | PTE_PWT | PTE_PCD | PTE_G | PTE_NX)
 

@@ -117,6 +117,13 @@ static inline bool vmm_entry_held(uint64_t e)
     return e & (PTE_P | PTE_PROTNONE);
 }
 
+/* Whether @e is such a held, not-present leaf (PTE_PROTNONE is G's bit,
+ * which means "global" in a present entry). */
+static inline bool vmm_entry_protnone(uint64_t e)
+{
+    return (e & (PTE_P | PTE_PROTNONE)) == PTE_PROTNONE;
+}
+
 /* Enumerate the mappings in [start, last] (inclusive), skipping the
  * page-table windows: @leaf gets every leaf that holds a frame (present or
  * PTE_PROTNONE; 4 KiB or huge, with its level); @table_done, if set, every

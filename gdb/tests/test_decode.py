@@ -170,7 +170,7 @@ class TestMaps(unittest.TestCase):
 class TestProtNone(unittest.TestCase):
     """A page of a region without rights (PROT_NONE): not present, its frame
     still held (PTE_PROTNONE), on a small hand-made user half."""
-    PN = (1 << 52) | (1 << 63) | decode.PTE_U  # PROTNONE, NX, U; not present
+    PN = (1 << 8) | (1 << 63) | decode.PTE_U  # PROTNONE, NX, U; not present
 
     def setUp(self):
         self.tables = {

@@ -5,14 +5,15 @@ Nothing here imports gdb: every function takes plain integers and callables
 that read memory, so `python3 -m unittest discover gdb/tests` checks them on
 recorded page tables without a target.  The encodings are the hardware's
 (Intel SDM vol. 3A 4.5) and Zeroframe's own (include/paging.h: PTE_COW in
-bit 9, PTE_PROTNONE in bit 52; kernel/mm/pmm.c: the metadata word); the kernel's structures are read
+bit 9, PTE_PROTNONE in bit 8 (G's place) of a not-present leaf; kernel/mm/pmm.c: the metadata word); the kernel's structures are read
 by the gdb side (zf/target.py) by name, never by offset.
 """
 
 PTE_P, PTE_W, PTE_U = 1 << 0, 1 << 1, 1 << 2
 PTE_PS, PTE_COW, PTE_NX = 1 << 7, 1 << 9, 1 << 63
-# A 4 KiB leaf of a region without rights: not present, frame still held.
-PTE_PROTNONE = 1 << 52
+# A 4 KiB leaf of a region without rights: not present, frame still held;
+# the mark is G's bit, which only means "global" with P set.
+PTE_PROTNONE = 1 << 8
 ADDR_MASK = 0x000FFFFFFFFFF000
 MASK64 = (1 << 64) - 1
 

@@ -397,10 +397,9 @@ FAULT_STEP enum vmm_fault_result fault_in_region(struct vmm_space *s, const stru
             return fault_uffd_wait(f, r, FAULT_UFFD_WP);
         return fault_present(s, f);
     }
-    /* Not present but holding a frame (PTE_PROTNONE) while the region
-     * allows the access: never filled over, which would leak the frame. */
-    if (f->walk.end == WALK_LEAF && *f->walk.entry)
-        return fault_fatal(f, FAULT_ENTRY_MISMATCH);
+    /* Missing.  (A PTE_PROTNONE entry, not present but holding its frame,
+     * never gets here to be filled over: its region has no rights, so
+     * region_refuses refused every access above.) */
     if (r->flags & REGION_SHARED)
         return fault_shared(s, r, f);
     return fault_private(s, r, f);

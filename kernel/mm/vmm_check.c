@@ -71,11 +71,11 @@ static void check_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
         return; /* huge pages: the kernel's own static mappings */
     if (pa == vmm_zero_frame && (e & PTE_W))
         FAIL(c, "%#lx: writable entry %#llx maps the zero frame", (unsigned long)va, (unsigned long long)e);
-    /* Present, or PTE_PROTNONE (held, not present), never both: a region has
-     * no rights exactly when its leaves are the latter. */
-    bool protnone = e & PTE_PROTNONE;
-    if (protnone && (e & (PTE_P | PTE_W | PTE_COW)))
-        FAIL(c, "%#lx: PTE_PROTNONE entry %#llx is present, writable or CoW", (unsigned long)va, (unsigned long long)e);
+    /* Present, or PTE_PROTNONE (held, not present): a region has no rights
+     * exactly when its leaves are the latter. */
+    bool protnone = vmm_entry_protnone(e);
+    if (protnone && (e & (PTE_W | PTE_COW)))
+        FAIL(c, "%#lx: PTE_PROTNONE entry %#llx is writable or CoW", (unsigned long)va, (unsigned long long)e);
     bool managed = region_managed(c->owner, va);
     if (protnone && !managed)
         FAIL(c, "%#lx: PTE_PROTNONE entry %#llx outside region-managed memory", (unsigned long)va, (unsigned long long)e);

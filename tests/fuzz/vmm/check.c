@@ -217,7 +217,7 @@ static void check_page(struct scan *c, const struct vmm_space *s, uintptr_t va,
     /* x86 has no present entry the kernel cannot read: none for a region
      * without rights, whose pages keep their frames not present. */
     bool none = !(p->prot & (REGION_R | REGION_W | REGION_X));
-    if (none != !(e & PTE_P) || ((e & PTE_P) && (e & PTE_PROTNONE))) {
+    if (none != !(e & PTE_P)) {
         FAIL(c, "%#lx: entry %#llx, but the region's rights are %#x", (unsigned long)va,
              (unsigned long long)e, p->prot);
         return;
