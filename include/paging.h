@@ -29,6 +29,16 @@
  * the page; a page that was writable carries PTE_COW as well, so the write
  * after the release decides copy or reuse as any CoW write does. */
 #define PTE_UFFD_WP (1ull << 11)
+/* A leaf of a region without rights (PROT_NONE).  x86 cannot say "present
+ * but unreadable", so such a leaf is kept NOT present, and then no access,
+ * the kernel's included, gets through; it still holds its frame and the
+ * reference it owns, with its other bits, until the region gets rights
+ * back.  The mark is bit 8, G's place, as Linux's _PAGE_PROTNONE: with P
+ * clear the CPU ignores every bit, and region leaves are never global, so
+ * G is free there, and "holds a frame" is one test of two low bits
+ * (vmm_entry_held).  Only ever on a 4 KiB leaf, and only with P clear:
+ * read it through vmm_entry_protnone (vmm.h), never alone. */
+#define PTE_PROTNONE PTE_G
 #define PTE_NX (1ull << 63)  /* no-execute (needs EFER.NXE) */
 
 #define PTE_ADDR_MASK 0x000ffffffffff000ull  /* bits 12..51 */

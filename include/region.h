@@ -93,7 +93,9 @@ enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len);
 /* Change the permissions of [start, start + len), which regions must cover
  * without holes (VMM_ERR_NO_REGION) and without guard regions
  * (VMM_ERR_GUARD).  Splits at the ends, merges with compatible neighbours,
- * and updates present page-table entries.  All or nothing: each end inside
+ * and updates the page-table entries that hold frames; with no rights at
+ * all (not R, W or X) they become not present but keep their frames
+ * (PTE_PROTNONE), present again once rights come back.  All or nothing: each end inside
  * a region needs one new region, and VMM_ERR_NOMEM (after the refusals
  * above) comes before anything changed. */
 enum vmm_status region_protect(struct vmm_space *s, uintptr_t start, size_t len, unsigned prot);
@@ -118,7 +120,9 @@ enum vmm_status region_range_apply(struct vmm_space *s, uintptr_t start, size_t 
 enum vmm_status region_discard(struct vmm_space *s, uintptr_t start, size_t len);
 /* Map every page of [start, start + len) now, as a first access would
  * (writes for writable regions): for memory that must never fault, such as
- * kernel stacks.  VMM_ERR_NOMEM leaves what was mapped so far mapped. */
+ * kernel stacks.  VMM_ERR_NOMEM leaves what was mapped so far mapped; a
+ * guard region, a region that refuses the access (no rights) or a pager's
+ * refusal stops it with VMM_ERR_NO_REGION. */
 enum vmm_status region_populate(struct vmm_space *s, uintptr_t start, size_t len);
 
 /* A copy of the region holding @va (true), for tests and reports. */

@@ -19,7 +19,11 @@
  * vmm_space_destroy and region unmaps drop them; vmm_unmap hands them back.
  * Two kinds of leaves own nothing: leaves onto the zero frame (never
  * counted), and leaves with PTE_NOREF, for frames the VMM must not count
- * (device memory, the kernel image, frames owned elsewhere).
+ * (device memory, the kernel image, frames owned elsewhere).  A leaf of a
+ * region without rights is kept not present (PTE_PROTNONE) and owns what
+ * it owned before (vmm_entry_held).  The page-level calls (vmm_unmap,
+ * vmm_protect, vmm_translate) see present leaves only; vmm_map refuses to
+ * replace a held one (VMM_ERR_EXISTS).
  *
  * The kernel half is exactly the PML4 entries the kernel space has (set up
  * by vmm_init: the arena, slot 511, the windows); every space holds copies
@@ -104,10 +108,27 @@ struct vmm_walk {
 /* Walk without changing anything. */
 void vmm_walk(const struct vmm_space *s, uintptr_t va, int target_level, struct vmm_walk *w);
 
+/* Whether entry @e holds what it points to: present, or a leaf kept not
+ * present under a region without rights (PTE_PROTNONE), which still holds
+ * its frame and reference.  Whatever counts, copies or drops leaves asks
+ * this, not PTE_P. */
+static inline bool vmm_entry_held(uint64_t e)
+{
+    return e & (PTE_P | PTE_PROTNONE);
+}
+
+/* Whether @e is such a held, not-present leaf (PTE_PROTNONE is G's bit,
+ * which means "global" in a present entry). */
+static inline bool vmm_entry_protnone(uint64_t e)
+{
+    return (e & (PTE_P | PTE_PROTNONE)) == PTE_PROTNONE;
+}
+
 /* Enumerate the mappings in [start, last] (inclusive), skipping the
- * page-table windows: @leaf gets every present leaf (4 KiB or huge, with its
- * level); @table_done, if set, every lower-level table after its contents
- * (for teardown).  Both may modify the entry they are given. */
+ * page-table windows: @leaf gets every leaf that holds a frame (present or
+ * PTE_PROTNONE; 4 KiB or huge, with its level); @table_done, if set, every
+ * lower-level table after its contents (for teardown).  Both may modify the
+ * entry they are given. */
 struct vmm_visitor {
     void (*leaf)(void *ctx, uintptr_t va, uint64_t *entry, int level);
     void (*table_done)(void *ctx, uintptr_t va, uint64_t *entry, int level);

@@ -167,6 +167,48 @@ class TestMaps(unittest.TestCase):
             decode.parse_filters(["rw"])
 
 
+class TestProtNone(unittest.TestCase):
+    """A page of a region without rights (PROT_NONE): not present, its frame
+    still held (PTE_PROTNONE), on a small hand-made user half."""
+    PN = (1 << 8) | (1 << 63) | decode.PTE_U  # PROTNONE, NX, U; not present
+
+    def setUp(self):
+        self.tables = {
+            0x1000: {0: 0x2000 | 7}, 0x2000: {0: 0x3000 | 7}, 0x3000: {2: 0x4000 | 7},
+            0x4000: {0: 0x5000 | 0x67 | (1 << 63), 1: 0x6000 | self.PN, 2: 0x7000 | self.PN,
+                     3: 0x200},
+        }
+
+    def table(self, pa):
+        return [self.tables[pa].get(i, 0) for i in range(512)]
+
+    def u64(self, pa):
+        return self.tables[pa & ~0xFFF].get((pa & 0xFFF) // 8, 0)
+
+    def test_entry_and_walk(self):
+        self.assertEqual(decode.pte_str(0x6000 | self.PN, 1), "not present, PROTNONE (frame held)")
+        w = decode.walk(self.u64, 0x1000, 0x401000)
+        self.assertEqual((w.end, w.phys), ("not-present", None))
+        self.assertIn("region without rights (PROT_NONE), frame 0x6000 held",
+                      decode.format_walk(w)[-1])
+
+    def test_held_pages_listed_without_rights(self):
+        leaves, _ = decode.leaves(self.table, 0x1000)
+        self.assertEqual([(va, frame) for va, _, frame, *_ in leaves],
+                         [(0x400000, 0x5000), (0x401000, 0x6000), (0x402000, 0x7000)])
+        runs = decode.merge_runs(leaves)
+        self.assertEqual([(r.start, r.end, r.protnone) for r in runs],
+                         [(0x400000, 0x401000, False), (0x401000, 0x403000, True)])
+        line = decode.format_run(runs[1])
+        self.assertIn("--- user", line)
+        self.assertTrue(line.endswith("PROTNONE"))
+        none = decode.parse_filters(["protnone"])
+        self.assertEqual([r for r in runs if all(f(r) for f in none)], runs[1:])
+        wx = decode.parse_filters(["w"])
+        self.assertEqual([r.start for r in runs if all(f(r) for f in wx)], [0x400000])
+        self.assertEqual(decode.mappers(leaves, 0x7123)[0][0], 0x402000)
+
+
 class TestFrames(unittest.TestCase):
     READY = {"state": "PMM_CHUNK_READY", "nframes": 32768}
     USABLE = [(0x100000, 0x7FE0000)]

@@ -244,16 +244,18 @@ class Maps(ZfCommand):
 Usage: zf-maps [FILTER...] [cr3=EXPR]
 Each line: start-end, size, effective rights over all levels (rwx, user or
 kernel), the first physical frame (or "zero frame"), and markers COW
-(copy-on-write) and zero-frame.  Runs merge pages with contiguous frames
+(copy-on-write), zero-frame and PROTNONE (a region without rights: not
+present, shown as ---, the frames still held).  Runs merge pages with contiguous frames
 (or all on the zero frame) and the same rights and markers.
 Runs are cut at region boundaries and each is annotated with its region
 (user half: the space's own; kernel arena: the kernel space's) and mode,
 as zf-regions prints it; no note: no region (kernel image, windows).
-Filters (all must hold): w/writable, x/exec, u/user, k/kernel, cow, zero.
+Filters (all must hold): w/writable, x/exec, u/user, k/kernel, cow, zero,
+protnone.
 Example: `zf-maps w x` lists W+X mappings (there should be none)."""
     name = "zf-maps"
     usage = "zf-maps [FILTER...] [cr3=EXPR]"
-    summary = "every mapping, runs merged, rights, region; filters w x u k cow zero"
+    summary = "every mapping, runs merged, rights, region; filters w x u k cow zero protnone"
 
     def run(self, argv):
         root_expr = [a[4:] for a in argv if a.startswith("cr3=")]
@@ -787,7 +789,7 @@ LEVEL: 1 = PT (default) .. 4 = PML4 (bit 7 is PS above level 1, PAT in a PT)."""
         level = decode.parse_int(argv[1]) if len(argv) > 1 else 1
         if level not in (1, 2, 3, 4):
             self.bad_usage("LEVEL must be 1..4")
-        if e & decode.PTE_P:
+        if e & decode.PTE_P or (level == 1 and e & decode.PTE_PROTNONE):
             print("frame %#x  %s" % (e & decode.ADDR_MASK, decode.pte_str(e, level)))
         else:
             print(decode.pte_str(e, level))

@@ -5,12 +5,15 @@ Nothing here imports gdb: every function takes plain integers and callables
 that read memory, so `python3 -m unittest discover gdb/tests` checks them on
 recorded page tables without a target.  The encodings are the hardware's
 (Intel SDM vol. 3A 4.5) and Zeroframe's own (include/paging.h: PTE_COW in
-bit 9; kernel/mm/pmm.c: the metadata word); the kernel's structures are read
+bit 9, PTE_PROTNONE in bit 8 (G's place) of a not-present leaf; kernel/mm/pmm.c: the metadata word); the kernel's structures are read
 by the gdb side (zf/target.py) by name, never by offset.
 """
 
 PTE_P, PTE_W, PTE_U = 1 << 0, 1 << 1, 1 << 2
 PTE_PS, PTE_COW, PTE_NX = 1 << 7, 1 << 9, 1 << 63
+# A 4 KiB leaf of a region without rights: not present, frame still held;
+# the mark is G's bit, which only means "global" with P set.
+PTE_PROTNONE = 1 << 8
 ADDR_MASK = 0x000FFFFFFFFFF000
 MASK64 = (1 << 64) - 1
 
@@ -42,6 +45,8 @@ def sign_extend(va):
 def pte_flags(e, level):
     """Flag names of entry @e at @level (1 = PT .. 4 = PML4)."""
     if not e & PTE_P:
+        if e & PTE_PROTNONE:
+            return ["not present, PROTNONE (frame held)"]
         return ["not present (stray bits)"] if e else ["not present"]
     # Bit 7 is PAT, not PS, in a 4 KiB leaf.
     return [n for b, n in PTE_BITS if e & (1 << b) and not (b == 7 and level == 1)]
@@ -132,7 +137,11 @@ def format_walk(w, zero_frame=None):
             LEVEL_NAMES[level], i, addr, e, pte_str(e, level),
             "   <- walk ended here" if k == last else ""))
     if w.end == "not-present":
-        level = w.steps[-1][0]
+        level, e = w.steps[-1][0], w.steps[-1][3]
+        if level == 1 and e & PTE_PROTNONE:
+            lines.append("  -> not present: a page of a region without rights (PROT_NONE), "
+                         "frame %#x held" % (e & ADDR_MASK))
+            return lines
         lines.append("  -> not mapped: the %s entry is not present" % LEVEL_NAMES[level])
         return lines
     what = {1 << 12: "4 KiB page", 1 << 21: "2 MiB page", 1 << 30: "1 GiB page"}[w.page_size]
@@ -149,8 +158,9 @@ MAX_TABLES = 20000  # 40 GiB of 4 KiB mappings; beyond, CR3 is likely wrong
 
 
 def leaves(read_table, cr3, skip=None, max_tables=MAX_TABLES):
-    """Every present leaf of the tables rooted at @cr3, in address order:
-    (va, size, frame, eff, entry, level).  @read_table(pa) returns the 512
+    """Every leaf holding a frame under the tables rooted at @cr3, in address
+    order: (va, size, frame, eff, entry, level); a PTE_PROTNONE leaf (not
+    present) has neither W nor X in eff.  @read_table(pa) returns the 512
     entries of the table at physical @pa.  @skip(slot, entry) -> str or None:
     a PML4 slot to report instead of expanding (the recursive slot).
     DecodeError past @max_tables tables (a wrong CR3 reads garbage)."""
@@ -165,6 +175,12 @@ def leaves(read_table, cr3, skip=None, max_tables=MAX_TABLES):
                 max_tables, cr3))
         entries = read_table(table)
         for i, e in enumerate(entries):
+            if level == 1 and not e & PTE_P and e & PTE_PROTNONE:
+                # Held, but no access gets through: keep U to say whose it is.
+                va = sign_extend(base | (i << 12))
+                none_eff = (eff & (e | ~PTE_U) & ~PTE_W) | PTE_NX
+                out.append((va, LEVEL_SIZE[1], e & ADDR_MASK, none_eff, e, level))
+                continue
             if not e & PTE_P:
                 continue
             va = sign_extend(base | (i << (12 + 9 * (level - 1))))
@@ -188,13 +204,16 @@ class Run:
     """Contiguous virtual pages with the same rights and markers: either
     contiguous frames, or all on the zero frame."""
 
-    def __init__(self, va, size, frame, eff, cow, zero):
+    def __init__(self, va, size, frame, eff, cow, zero, protnone=False):
         self.start, self.end, self.frame = va, va + size, frame
         self.eff, self.cow, self.zero = eff, cow, zero
+        self.protnone = protnone  # not present, frames held (PTE_PROTNONE)
         self.pages = 1
 
     def markers(self):
         m = []
+        if self.protnone:
+            m.append("PROTNONE")
         if self.cow:
             m.append("COW")
         if self.zero:
@@ -207,15 +226,17 @@ def merge_runs(leaf_list, zero_frame=None):
     for va, size, frame, eff, e, level in leaf_list:
         cow = bool(e & PTE_COW)
         zero = zero_frame is not None and frame == zero_frame and level == 1
+        none = not e & PTE_P
         rights = eff & (PTE_W | PTE_U | PTE_NX)
         if runs:
             r = runs[-1]
-            same = r.end == va and r.eff == rights and r.cow == cow and r.zero == zero
+            same = (r.end == va and r.eff == rights and r.cow == cow and r.zero == zero and
+                    r.protnone == none)
             if same and (zero or r.frame + (r.end - r.start) == frame):
                 r.end += size
                 r.pages += 1
                 continue
-        runs.append(Run(va, size, frame, rights, cow, zero))
+        runs.append(Run(va, size, frame, rights, cow, zero, none))
     return runs
 
 
@@ -233,14 +254,14 @@ FILTERS = {
     "x": lambda r: not r.eff & PTE_NX, "exec": lambda r: not r.eff & PTE_NX,
     "u": lambda r: r.eff & PTE_U, "user": lambda r: r.eff & PTE_U,
     "k": lambda r: not r.eff & PTE_U, "kernel": lambda r: not r.eff & PTE_U,
-    "cow": lambda r: r.cow, "zero": lambda r: r.zero,
+    "cow": lambda r: r.cow, "zero": lambda r: r.zero, "protnone": lambda r: r.protnone,
 }
 
 
 def parse_filters(words):
     bad = [w for w in words if w.lower() not in FILTERS]
     if bad:
-        raise DecodeError("unknown filter %r (filters: w x u k cow zero)" % bad[0])
+        raise DecodeError("unknown filter %r (filters: w x u k cow zero protnone)" % bad[0])
     return [FILTERS[w.lower()] for w in words]
 
 
@@ -248,7 +269,7 @@ def format_run(r, note=""):
     frame = "zero frame %#x" % r.frame if r.zero else "%#x" % r.frame
     who = "user" if r.eff & PTE_U else "kern"
     return ("  %016x-%016x %6s  %s %s  -> %-18s %s%s" % (
-        r.start, r.end, size_str(r.end - r.start), rwx(r.eff), who, frame,
+        r.start, r.end, size_str(r.end - r.start), "---" if r.protnone else rwx(r.eff), who, frame,
         " ".join(r.markers()), note)).rstrip()
 
 
@@ -473,7 +494,7 @@ def split_runs(runs, bounds):
         start = r.start
         for end in cuts + [r.end]:
             frame = r.frame if r.zero else r.frame + (start - r.start)
-            piece = Run(start, end - start, frame, r.eff, r.cow, r.zero)
+            piece = Run(start, end - start, frame, r.eff, r.cow, r.zero, r.protnone)
             piece.pages = (end - start) >> 12
             out.append(piece)
             start = end

@@ -416,6 +416,9 @@ FAULT_STEP enum vmm_fault_result region_decides(struct vmm_space *s, const struc
             return fault_uffd_wait(f, r, FAULT_UFFD_WP);
         return fault_present(s, f, cow_write);
     }
+    /* Missing.  (A PTE_PROTNONE entry, not present but holding its frame,
+     * never gets here to be filled over: its region has no rights, so
+     * region_refuses refused every access above.) */
     if (r->flags & REGION_SHARED)
         return fault_shared(s, r, f);
     return fault_private(s, r, f);

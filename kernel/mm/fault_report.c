@@ -20,7 +20,8 @@ const char *vmm_pte_flags_str(uint64_t e, int level, char *buf, size_t n)
     size_t len = 0;
     buf[0] = '\0';
     if (!(e & PTE_P)) {
-        ksnprintf(buf, n, e ? "not present (stray bits)" : "not present");
+        ksnprintf(buf, n, e & PTE_PROTNONE ? "not present, PROTNONE (frame held)"
+                          : e ? "not present (stray bits)" : "not present");
         return buf;
     }
     for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {

@@ -157,7 +157,11 @@ static void pages_drop(struct vmm_space *s, uintptr_t start, uintptr_t end)
     vmm_visit(s, start, end - 1, &v);
 }
 
-/* A present leaf after its region's rights changed to c->r's. */
+/* A held leaf after its region's rights changed to c->r's.  No rights at
+ * all: the leaf goes not present (PTE_PROTNONE), since a present entry
+ * always lets the kernel read; it keeps its frame and reference, and loses
+ * W and CoW like any read-only leaf, so rights given back make it present
+ * again with CoW decided as below. */
 static void reprotect_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
 {
     struct range_ctx *c = ctx;
@@ -167,7 +171,9 @@ static void reprotect_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
         return;
     uint64_t n = (e & (PTE_ADDR_MASK | PTE_A | PTE_D | PTE_NOREF | PTE_UFFD_WP)) |
                  region_pte_rights(r);
-    if (r->prot & REGION_W) {
+    if (!(r->prot & (REGION_R | REGION_W | REGION_X))) {
+        n = (n & ~PTE_P) | PTE_PROTNONE;
+    } else if (r->prot & REGION_W) {
         if ((r->flags & REGION_SHARED || (e & PTE_W)) && !(e & PTE_UFFD_WP))
             n |= PTE_W;
         else

@@ -30,8 +30,9 @@ static enum vmm_status reg_check(const struct region *r, void *arg)
     return VMM_OK;
 }
 
-/* Release PTE_UFFD_WP on a present leaf: the page keeps PTE_COW if it had
- * it, so the next write decides copy or reuse as ever. */
+/* Set or release PTE_UFFD_WP on a leaf: the page keeps PTE_COW if it had
+ * it, so the next write decides copy or reuse as ever.  A PTE_PROTNONE leaf
+ * (never W or CoW) keeps the mark for when its region gets rights back. */
 static void wp_leaf(void *arg, uintptr_t va, uint64_t *entry, int level)
 {
     struct reg_ctx *c = arg;
@@ -152,7 +153,7 @@ enum vmm_status uffd_page_provide(struct vmm_space *s, uintptr_t va, struct uffd
         goto out;
     }
     vmm_walk(s, va, 1, &w);
-    if (w.end == WALK_HUGE || (w.end == WALK_LEAF && (*w.entry & PTE_P))) {
+    if (w.end == WALK_HUGE || (w.end == WALK_LEAF && vmm_entry_held(*w.entry))) {
         st = VMM_ERR_EXISTS;
         goto out;
     }

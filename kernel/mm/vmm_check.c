@@ -71,14 +71,24 @@ static void check_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
         return; /* huge pages: the kernel's own static mappings */
     if (pa == vmm_zero_frame && (e & PTE_W))
         FAIL(c, "%#lx: writable entry %#llx maps the zero frame", (unsigned long)va, (unsigned long long)e);
+    /* Present, or PTE_PROTNONE (held, not present): a region has no rights
+     * exactly when its leaves are the latter. */
+    bool protnone = vmm_entry_protnone(e);
+    if (protnone && (e & (PTE_W | PTE_COW)))
+        FAIL(c, "%#lx: PTE_PROTNONE entry %#llx is writable or CoW", (unsigned long)va, (unsigned long long)e);
     bool managed = region_managed(c->owner, va);
+    if (protnone && !managed)
+        FAIL(c, "%#lx: PTE_PROTNONE entry %#llx outside region-managed memory", (unsigned long)va, (unsigned long long)e);
     bool private_w = false;
     if (managed) {
         struct region *r = region_find_locked(c->owner, va);
         if (!r)
-            FAIL(c, "%#lx: present entry %#llx outside every region", (unsigned long)va, (unsigned long long)e);
+            FAIL(c, "%#lx: entry %#llx outside every region", (unsigned long)va, (unsigned long long)e);
         else if (r->flags & REGION_GUARD)
-            FAIL(c, "%#lx: present entry %#llx in a guard region", (unsigned long)va, (unsigned long long)e);
+            FAIL(c, "%#lx: entry %#llx in a guard region", (unsigned long)va, (unsigned long long)e);
+        else if (protnone != !(r->prot & (REGION_R | REGION_W | REGION_X)))
+            FAIL(c, "%#lx: entry %#llx is %s, its region has %s rights (prot %#x)", (unsigned long)va,
+                 (unsigned long long)e, protnone ? "not present" : "present", protnone ? "some" : "no", r->prot);
         else if (((e & PTE_W) && !(r->prot & REGION_W)) || ((e & PTE_U) && !(r->prot & REGION_U)) ||
                  (!(e & PTE_NX) && !(r->prot & REGION_X)) || ((e & PTE_COW) && (e & PTE_W)))
             FAIL(c, "%#lx: entry %#llx allows more than its region (prot %#x)", (unsigned long)va, (unsigned long long)e, r->prot);

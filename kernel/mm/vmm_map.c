@@ -79,8 +79,9 @@ enum vmm_status vmm_check_range(uintptr_t va, size_t npages)
 enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf)
 {
     struct vmm_walk w;
-    /* A global translation survives CR3 switches: never in the user half. */
-    if ((leaf & PTE_G) && va < KERNEL_HALF_START)
+    /* A global translation survives CR3 switches: never in the user half.
+     * (Without P, G's bit is PTE_PROTNONE: a clone's held entry.) */
+    if ((leaf & (PTE_P | PTE_G)) == (PTE_P | PTE_G) && va < KERNEL_HALF_START)
         return VMM_ERR_BAD_FLAGS;
     enum vmm_status st = walk_tables(s, va, level, true, &w);
     if (st != VMM_OK)
@@ -88,7 +89,7 @@ enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64
     if (w.end == WALK_HUGE) {
         return VMM_ERR_HUGE; /* nothing was created: the walk stopped before */
     }
-    if (*w.entry & PTE_P) {
+    if (vmm_entry_held(*w.entry)) { /* a PTE_PROTNONE leaf too: it holds its frame */
         walk_undo_created(s, &w);
         return VMM_ERR_EXISTS;
     }

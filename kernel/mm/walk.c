@@ -100,8 +100,8 @@ void walk_prune_empty(const struct vmm_space *s, struct vmm_walk *w)
     }
 }
 
-/* Visit the present entries of the table at @level covering @base (frame
- * @table_pa), restricted to [start, last]; leaves go to @leaf, and with
+/* Visit the held entries (vmm_entry_held) of the table at @level covering
+ * @base (frame @table_pa), restricted to [start, last]; leaves go to @leaf, and with
  * @post each lower table is handed to it after its contents. */
 static void visit(const struct vmm_space *s, int level, uintptr_t base, paddr_t table_pa,
                   uintptr_t start, uintptr_t last, const struct vmm_visitor *v)
@@ -118,7 +118,7 @@ static void visit(const struct vmm_space *s, int level, uintptr_t base, paddr_t 
             (i == PML4_SLOT_FOREIGN || i == PML4_SLOT_SELF))
             continue; /* windows onto page tables, not mappings */
         uint64_t e = t[i];
-        if (!(e & PTE_P))
+        if (!vmm_entry_held(e))
             continue;
         if (level == 1 || (e & PTE_PS)) {
             if (v->leaf)

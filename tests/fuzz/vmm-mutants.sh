@@ -31,6 +31,8 @@ mutants=(
 "kmap-not-popped|fault.c|        mm_copy_page(dst, from);\n        kmap_pop((void *)from);|        mm_copy_page(dst, from);"
 "revert-fba2b76|tlb_policy.h|return space_pml4 == live_pml4 \|\| va >= KERNEL_HALF_START;|return space_pml4 == live_pml4;|regress-fba2b76-kernel-half-stale-tlb regress-fba2b76-global-page"
 "revert-dfdfa2f|walk.c|    if (create && va >= KERNEL_HALF_START &&|    if (create \&\& va >= KERNEL_HALF_START \&\& false \&\&|regress-dfdfa2f-kernel-half-private-slot"
+"protnone-stays-present|region.c|        n = (n & ~PTE_P) \| PTE_PROTNONE;|        n \&= ~PTE_W;|regress-protnone-kernel-read regress-protnone-populate"
+"visit-skips-protnone|walk.c|        if (!vmm_entry_held(e))|        if (!(e \& PTE_P))"
 )
 
 # Compile sources into @outdir with @mmdir as kernel/mm (for its headers),

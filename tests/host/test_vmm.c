@@ -493,6 +493,169 @@ static void test_space_destroy_frees_everything(void **state)
     assert_int_equal(kmem_objects_in_use(), 0);
 }
 
+/* ---- regions without rights (PROT_NONE) ------------------------------------
+ * x86 has no present entry the kernel cannot read: such pages keep their
+ * frames in entries that are not present (PTE_PROTNONE). */
+
+static void expect_consistent(void)
+{
+    char why[200];
+    if (!vmm_check_consistency(why, sizeof(why)))
+        fail_msg("consistency: %s", why);
+}
+
+/* A held, not-present entry onto @pa. */
+static void expect_protnone(struct vmm_space *s, uintptr_t va, paddr_t pa)
+{
+    uint64_t e = leaf(s, va);
+    assert_int_equal(e & (PTE_P | PTE_PROTNONE | PTE_W | PTE_COW), PTE_PROTNONE);
+    assert_int_equal(e & PTE_ADDR_MASK, pa);
+}
+
+static void test_protnone_faults_every_access_and_rights_back_keep_contents(void **state)
+{
+    (void)state;
+    struct vmm_fault f;
+    map_anon(&space, USER_VA, 2, RWU, 0);
+    assert_int_equal(vmm_fault_handle(&space, USER_VA, PF_ERR_W | PF_ERR_U, &f), VMM_FAULT_RESOLVED);
+    assert_int_equal(vmm_fault_handle(&space, USER_VA + PAGE_SIZE, PF_ERR_U, &f), VMM_FAULT_RESOLVED);
+    paddr_t pa = leaf(&space, USER_VA) & PTE_ADDR_MASK;
+    memset(sim_phys(pa), 0x42, PAGE_SIZE);
+    uint64_t frames = sim_free_frames();
+
+    assert_int_equal(region_protect(&space, USER_VA, 2 * PAGE_SIZE, REGION_U), VMM_OK);
+    expect_protnone(&space, USER_VA, pa);
+    expect_protnone(&space, USER_VA + PAGE_SIZE, vmm_zero_frame);
+    assert_int_equal(pmm_refcount(pa), 1);
+    expect_consistent();
+    /* Not present, so the CPU faults even in kernel mode (a system call's
+     * copy from the page), and the region refuses it with its reason. */
+    expect_fatal(USER_VA, 0, FAULT_REGION_NO_READ);
+    expect_fatal(USER_VA + 8, PF_ERR_U, FAULT_REGION_NO_READ);
+    expect_fatal(USER_VA, PF_ERR_W, FAULT_REGION_NO_WRITE);
+    expect_fatal(USER_VA, PF_ERR_I | PF_ERR_U, FAULT_REGION_NO_EXEC);
+    expect_fatal(USER_VA + PAGE_SIZE, 0, FAULT_REGION_NO_READ);
+    expect_protnone(&space, USER_VA, pa); /* refused, nothing filled over it */
+    assert_int_equal(sim_free_frames(), frames);
+    /* The page-level calls see no mapping, and none may replace the entry. */
+    assert_int_equal(vmm_translate(&space, USER_VA, NULL, NULL, NULL), VMM_ERR_NOT_MAPPED);
+    paddr_t other = alloc_frame_with(0);
+    assert_int_equal(vmm_map(&space, USER_VA, other, PTE_U), VMM_ERR_EXISTS);
+    assert_int_equal(pmm_free(other), PMM_OK);
+    assert_int_equal(region_populate(&space, USER_VA, PAGE_SIZE), VMM_ERR_NO_REGION);
+
+    /* Rights back: present again on the same frames, contents kept; a
+     * private page comes back CoW (its write reuses it: we alone hold it),
+     * the zero frame never writable. */
+    assert_int_equal(region_protect(&space, USER_VA, 2 * PAGE_SIZE, RWU), VMM_OK);
+    uint64_t e = leaf(&space, USER_VA);
+    assert_int_equal(e & (PTE_ADDR_MASK | PTE_P | PTE_W | PTE_COW | PTE_PROTNONE),
+                     pa | PTE_P | PTE_COW);
+    e = leaf(&space, USER_VA + PAGE_SIZE);
+    assert_int_equal(e & (PTE_ADDR_MASK | PTE_P | PTE_W | PTE_COW | PTE_PROTNONE),
+                     vmm_zero_frame | PTE_P | PTE_COW);
+    expect_consistent();
+    uint8_t want[PAGE_SIZE];
+    memset(want, 0x42, PAGE_SIZE);
+    assert_memory_equal(sim_phys(pa), want, PAGE_SIZE);
+    assert_int_equal(vmm_fault_handle(&space, USER_VA, PF_ERR_P | PF_ERR_W | PF_ERR_U, &f),
+                     VMM_FAULT_RESOLVED);
+    assert_int_equal(f.reason, FAULT_COW_REUSE);
+    assert_int_equal(vmm_fault_handle(&space, USER_VA + PAGE_SIZE, PF_ERR_P | PF_ERR_W | PF_ERR_U, &f),
+                     VMM_FAULT_RESOLVED);
+    assert_int_equal(f.reason, FAULT_ZERO_FILL);
+    assert_true(vmm_zero_frame_intact());
+    /* Read-only back and forth through none: present, never writable. */
+    assert_int_equal(region_protect(&space, USER_VA, PAGE_SIZE, REGION_U), VMM_OK);
+    assert_int_equal(region_protect(&space, USER_VA, PAGE_SIZE, REGION_R | REGION_U), VMM_OK);
+    e = leaf(&space, USER_VA);
+    assert_int_equal(e & (PTE_ADDR_MASK | PTE_P | PTE_W | PTE_COW | PTE_PROTNONE), pa | PTE_P);
+    expect_consistent();
+}
+
+static void test_protnone_fork_then_rights_back_copies_on_write(void **state)
+{
+    (void)state;
+    struct vmm_space other;
+    struct vmm_fault f;
+    assert_int_equal(vmm_space_create(&other), VMM_OK);
+    map_anon(&space, USER_VA, 1, RWU, 0);
+    assert_int_equal(vmm_fault_handle(&space, USER_VA, PF_ERR_W | PF_ERR_U, &f), VMM_FAULT_RESOLVED);
+    paddr_t pa = leaf(&space, USER_VA) & PTE_ADDR_MASK;
+    memset(sim_phys(pa), 0x42, PAGE_SIZE);
+    assert_int_equal(region_protect(&space, USER_VA, PAGE_SIZE, REGION_U), VMM_OK);
+
+    /* The child gets the same held entry, with its own reference. */
+    assert_int_equal(vmm_space_clone(&other, &space), VMM_OK);
+    expect_protnone(&space, USER_VA, pa);
+    expect_protnone(&other, USER_VA, pa);
+    assert_int_equal(pmm_refcount(pa), 2);
+    expect_consistent();
+    expect_fatal_in(&other, USER_VA, 0, FAULT_REGION_NO_READ);
+
+    /* Rights back in both: both CoW on the shared frame, never writable. */
+    assert_int_equal(region_protect(&space, USER_VA, PAGE_SIZE, RWU), VMM_OK);
+    assert_int_equal(region_protect(&other, USER_VA, PAGE_SIZE, RWU), VMM_OK);
+    for (int i = 0; i < 2; i++) {
+        uint64_t e = leaf(i ? &other : &space, USER_VA);
+        assert_int_equal(e & (PTE_ADDR_MASK | PTE_P | PTE_W | PTE_COW), pa | PTE_P | PTE_COW);
+    }
+    expect_consistent();
+    /* The child's write copies; the parent's, then alone, reuses. */
+    assert_int_equal(vmm_fault_handle(&other, USER_VA, PF_ERR_P | PF_ERR_W | PF_ERR_U, &f),
+                     VMM_FAULT_RESOLVED);
+    assert_int_equal(f.reason, FAULT_COW_COPY);
+    paddr_t copy = leaf(&other, USER_VA) & PTE_ADDR_MASK;
+    assert_int_not_equal(copy, pa);
+    assert_memory_equal(sim_phys(copy), sim_phys(pa), PAGE_SIZE);
+    memset(sim_phys(copy), 0x99, PAGE_SIZE);
+    assert_int_equal(((uint8_t *)sim_phys(pa))[100], 0x42);
+    assert_int_equal(pmm_refcount(pa), 1);
+    assert_int_equal(vmm_fault_handle(&space, USER_VA, PF_ERR_P | PF_ERR_W | PF_ERR_U, &f),
+                     VMM_FAULT_RESOLVED);
+    assert_int_equal(f.reason, FAULT_COW_REUSE);
+    assert_int_equal(leaf(&space, USER_VA) & PTE_ADDR_MASK, pa);
+    expect_consistent();
+    vmm_space_destroy(&other);
+}
+
+static void test_protnone_unmap_discard_and_destroy_free_frames_exactly(void **state)
+{
+    (void)state;
+    struct vmm_fault f;
+    uint64_t before = sim_free_frames();
+    struct vmm_space *s = vmm_space_new(), *child = vmm_space_new();
+    assert_non_null(s);
+    assert_non_null(child);
+    map_anon(s, USER_VA, 4, RWU, 0);
+    map_anon(s, 0x7f0000000000ull, 1, RWU, REGION_SHARED);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(vmm_fault_handle(s, USER_VA + i * PAGE_SIZE, PF_ERR_W | PF_ERR_U, &f),
+                         VMM_FAULT_RESOLVED);
+    assert_int_equal(vmm_fault_handle(s, 0x7f0000000000ull, PF_ERR_W | PF_ERR_U, &f),
+                     VMM_FAULT_RESOLVED);
+    paddr_t p0 = leaf(s, USER_VA) & PTE_ADDR_MASK, p1 = leaf(s, USER_VA + PAGE_SIZE) & PTE_ADDR_MASK;
+    assert_int_equal(region_protect(s, USER_VA, 4 * PAGE_SIZE, REGION_U), VMM_OK);
+    assert_int_equal(region_protect(s, 0x7f0000000000ull, PAGE_SIZE, REGION_U), VMM_OK);
+    assert_int_equal(vmm_space_clone(child, s), VMM_OK);
+    expect_consistent();
+    /* Discard (madvise DONTNEED) and unmap drop the held references. */
+    assert_int_equal(region_discard(s, USER_VA, PAGE_SIZE), VMM_OK);
+    assert_int_equal(leaf(s, USER_VA), 0);
+    assert_int_equal(pmm_refcount(p0), 1); /* the child's */
+    assert_int_equal(region_unmap(s, USER_VA + PAGE_SIZE, PAGE_SIZE), VMM_OK);
+    assert_int_equal(pmm_refcount(p1), 1);
+    expect_consistent();
+    vmm_space_destroy(child);
+    assert_int_equal(pmm_refcount(p0), 0);
+    assert_int_equal(pmm_refcount(p1), 0);
+    expect_consistent();
+    vmm_space_destroy(s);
+    assert_int_equal(sim_free_frames(), before);
+    assert_int_equal(vmobj_live_count(), 0);
+    assert_int_equal(kmem_objects_in_use(), 0);
+}
+
 /* ---- regressions from the outside check of issue 9 ---------------------- */
 
 /* Two mappings of one frame are shared memory, not copy-on-write: protect(W)
@@ -717,6 +880,9 @@ int main(void)
         T(test_fault_report_text),
         T(test_kmap_nesting_and_misuse),
         T(test_space_destroy_frees_everything),
+        T(test_protnone_faults_every_access_and_rights_back_keep_contents),
+        T(test_protnone_fork_then_rights_back_copies_on_write),
+        T(test_protnone_unmap_discard_and_destroy_free_frames_exactly),
         T(test_protect_w_keeps_shared_memory_shared),
         T(test_user_global_refused),
         T(test_kernel_half_is_fixed),

@@ -738,6 +738,116 @@ TEST(region, destroying_many_spaces_with_many_regions_leaks_nothing)
     EXPECT_EQ(kmem_objects_in_use(), objs);
 }
 
+/* ---- regions without rights (PROT_NONE) ---------------------------------------
+ * x86 has no present entry the kernel cannot read: such pages keep their
+ * frames in entries that are not present (PTE_PROTNONE). */
+
+static uint64_t leaf_entry(struct vmm_space *s, uintptr_t va)
+{
+    struct vmm_walk w;
+    vmm_walk(s, va, 1, &w);
+    return w.end == WALK_LEAF ? *w.entry : 0;
+}
+
+TEST(region, protnone_kernel_read_faults_and_rights_back_keep_contents)
+{
+    const unsigned RW = REGION_R | REGION_W;
+    uint64_t frames = vt_free_frames();
+    uintptr_t a = map_anon(kspace, 0, 2, RW, 0);
+    ASSERT_NE(a, 0);
+    *vt_q(a + 8) = 0x1234;
+    *vt_q(a + PAGE_SIZE + 16) = 0x5678;
+    paddr_t p0 = vt_frame(kspace, a);
+    ASSERT_EQ(region_protect(kspace, a, 2 * PAGE_SIZE, 0), VMM_OK);
+    uint64_t e = leaf_entry(kspace, a);
+    EXPECT_EQ(e & (PTE_P | PTE_PROTNONE | PTE_W | PTE_COW), PTE_PROTNONE);
+    EXPECT_EQ(e & PTE_ADDR_MASK, p0);
+    EXPECT_EQ(pmm_refcount(p0), 1);
+    /* The kernel's own read faults (not present) and is refused by the
+     * region, with its reason; so are writes and fetches. */
+    struct probe_fault pf = { 0 };
+    EXPECT_FALSE(probe_read64(a + 8, NULL, &pf));
+    EXPECT_EQ(pf.error_code & (PF_ERR_P | PF_ERR_W), 0);
+    vt_expect_fault(a + 8, 'r', "read of a region without read permission", 0);
+    vt_expect_fault(a + PAGE_SIZE + 16, 'r', "read of a region without read permission", 0);
+    vt_expect_fault(a, 'w', "write to a region without write permission", PF_ERR_W);
+    vt_expect_fault(a, 'x', "execute in a region without execute permission", PF_ERR_I);
+    EXPECT_EQ(leaf_entry(kspace, a), e); /* refused: nothing filled over it */
+    /* Read-only, then read-write: the same frames, the same contents. */
+    ASSERT_EQ(region_protect(kspace, a, 2 * PAGE_SIZE, REGION_R), VMM_OK);
+    EXPECT_EQ(*vt_q(a + 8), 0x1234);
+    vt_expect_fault(a + 8, 'w', "write to a region without write permission", PF_ERR_P | PF_ERR_W);
+    ASSERT_EQ(region_protect(kspace, a, 2 * PAGE_SIZE, 0), VMM_OK);
+    ASSERT_EQ(region_protect(kspace, a, 2 * PAGE_SIZE, RW), VMM_OK);
+    EXPECT_EQ(*vt_q(a + PAGE_SIZE + 16), 0x5678);
+    struct vmm_fault_counters c0 = vmm_counters_get();
+    *vt_q(a + 8) = 0x4321; /* CoW again, and we alone hold it: reused */
+    EXPECT_EQ(vmm_counters_get().reuses - c0.reuses, 1);
+    EXPECT_EQ(vt_frame(kspace, a), p0);
+    EXPECT_EQ(*vt_q(a + 8), 0x4321);
+    /* Unmapped while without rights: every frame back. */
+    ASSERT_EQ(region_protect(kspace, a, 2 * PAGE_SIZE, 0), VMM_OK);
+    EXPECT_EQ(region_unmap(kspace, a, 2 * PAGE_SIZE), VMM_OK);
+    EXPECT_EQ(pmm_refcount(p0), 0);
+    EXPECT_EQ(vt_free_frames(), frames);
+}
+
+TEST(region, protnone_fork_then_rights_back_copies_on_write_and_frees_exactly)
+{
+    const unsigned RWU = REGION_R | REGION_W | REGION_U;
+    uint64_t frames = vt_free_frames();
+    struct vmm_space *a = vmm_space_new(), *b = vmm_space_new();
+    ASSERT_NE((uintptr_t)a, 0);
+    ASSERT_NE((uintptr_t)b, 0);
+    ASSERT_EQ(map_anon(a, USER_VA, 2, RWU, 0), USER_VA);
+    vmm_space_activate(a);
+    *vt_q(USER_VA) = 0xa0;
+    *vt_q(USER_VA + PAGE_SIZE) = 0xa1;
+    paddr_t p0 = vt_frame(a, USER_VA);
+    EXPECT_EQ(region_protect(a, USER_VA, 2 * PAGE_SIZE, REGION_U), VMM_OK);
+    vt_expect_fault(USER_VA, 'r', "read of a region without read permission", 0);
+    /* The child gets the same held entry, with its own reference. */
+    EXPECT_EQ(vmm_space_clone(b, a), VMM_OK);
+    EXPECT_EQ(leaf_entry(b, USER_VA) & (PTE_ADDR_MASK | PTE_P | PTE_PROTNONE), p0 | PTE_PROTNONE);
+    EXPECT_EQ(pmm_refcount(p0), 2);
+    vmm_space_activate(b);
+    vt_expect_fault(USER_VA, 'r', "read of a region without read permission", 0);
+    /* Rights back in both: each write gets its own copy (the child copies,
+     * the parent, then alone, reuses); each sees only its own. */
+    EXPECT_EQ(region_protect(a, USER_VA, 2 * PAGE_SIZE, RWU), VMM_OK);
+    EXPECT_EQ(region_protect(b, USER_VA, 2 * PAGE_SIZE, RWU), VMM_OK);
+    EXPECT_TRUE(vt_flags(b, USER_VA) & PTE_COW);
+    EXPECT_FALSE(vt_flags(b, USER_VA) & PTE_W);
+    struct vmm_fault_counters c0 = vmm_counters_get();
+    uint64_t b_saw = *vt_q(USER_VA);
+    *vt_q(USER_VA) = 0xb0;
+    vmm_space_activate(a);
+    uint64_t a_saw = *vt_q(USER_VA);
+    *vt_q(USER_VA) = 0xc0;
+    uint64_t a_now = *vt_q(USER_VA), a_page1 = *vt_q(USER_VA + PAGE_SIZE);
+    vmm_space_activate(b);
+    uint64_t b_now = *vt_q(USER_VA);
+    vmm_space_activate(kspace);
+    struct vmm_fault_counters c1 = vmm_counters_get();
+    EXPECT_EQ(b_saw, 0xa0);
+    EXPECT_EQ(a_saw, 0xa0);
+    EXPECT_EQ(a_now, 0xc0);
+    EXPECT_EQ(b_now, 0xb0);
+    EXPECT_EQ(a_page1, 0xa1);
+    EXPECT_EQ(c1.copies - c0.copies, 1);
+    EXPECT_EQ(c1.reuses - c0.reuses, 1);
+    EXPECT_EQ(vt_frame(a, USER_VA), p0);
+    /* Destroyed with the second page still without rights in the child. */
+    EXPECT_EQ(region_protect(b, USER_VA + PAGE_SIZE, PAGE_SIZE, REGION_U), VMM_OK);
+    paddr_t p1 = vt_frame(a, USER_VA + PAGE_SIZE);
+    EXPECT_EQ(pmm_refcount(p1), 2);
+    vmm_space_destroy(a);
+    EXPECT_EQ(pmm_refcount(p1), 1);
+    vmm_space_destroy(b);
+    EXPECT_EQ(pmm_refcount(p1), 0);
+    EXPECT_EQ(vt_free_frames(), frames);
+}
+
 /* ---- out of memory in each kind of resolution ------------------------------- */
 
 struct snap {

@@ -9,7 +9,9 @@
  *   - every space's kernel half is the kernel space's;
  *   - every present entry agrees with the model: only where a region
  *     allows it, with no more rights, onto the right frame (zero frame,
- *     object page, own copy), holding the contents the model expects;
+ *     object page, own copy), holding the contents the model expects; a
+ *     region without rights has its pages' entries not present but
+ *     holding their frames (PTE_PROTNONE), checked the same way;
  *   - no cached translation allows more than the tables (cpu.c);
  *   - temporary-mapping depth is back to zero;
  *   - the kernel's own consistency checker agrees. */
@@ -63,7 +65,9 @@ static void scan_table(struct scan *c, paddr_t t, int level, uintptr_t base, uns
     for (unsigned i = from; i < to; i++) {
         uint64_t v = e[i];
         uintptr_t va = sign_extend(base + (uint64_t)i * level_page_size(level));
-        if (!(v & PTE_P)) {
+        /* (a 4 KiB PTE_PROTNONE leaf holds its frame: counted below) */
+        bool held = level == 1 && (v & PTE_PROTNONE) && !(v & (PTE_W | PTE_COW));
+        if (!(v & PTE_P) && !held) {
             if (v)
                 FAIL(c, "%#lx: non-present entry %#llx is not zero", (unsigned long)va,
                      (unsigned long long)v);
@@ -155,16 +159,16 @@ static void check_frames(struct scan *c)
              (unsigned long long)sim_free_frames(), (unsigned long long)(M.frames - 1));
 }
 
-/* The leaf for @va in @s (pure walk), or 0. */
+/* The leaf for @va in @s (pure walk; present or PTE_PROTNONE), or 0. */
 static uint64_t leaf_of(const struct vmm_space *s, uintptr_t va)
 {
     paddr_t t = s->pml4;
     for (int level = 4; level >= 1; level--) {
         uint64_t v = ((const uint64_t *)sim_phys(t))[pt_index(va, level)];
+        if (level == 1)
+            return v & (PTE_P | PTE_PROTNONE) ? v : 0;
         if (!(v & PTE_P))
             return 0;
-        if (level == 1)
-            return v;
         t = v & PTE_ADDR_MASK;
     }
     return 0;
@@ -208,6 +212,14 @@ static void check_page(struct scan *c, const struct vmm_space *s, uintptr_t va,
     if (p->kind == MK_NONE || p->kind == MK_GUARD) {
         FAIL(c, "%#lx: entry %#llx where the model has %s", (unsigned long)va,
              (unsigned long long)e, p->kind == MK_NONE ? "no region" : "a guard region");
+        return;
+    }
+    /* x86 has no present entry the kernel cannot read: none for a region
+     * without rights, whose pages keep their frames not present. */
+    bool none = !(p->prot & (REGION_R | REGION_W | REGION_X));
+    if (none != !(e & PTE_P)) {
+        FAIL(c, "%#lx: entry %#llx, but the region's rights are %#x", (unsigned long)va,
+             (unsigned long long)e, p->prot);
         return;
     }
     if (((e & PTE_U) && !(p->prot & REGION_U)) || (!(e & PTE_NX) && !(p->prot & REGION_X)) ||

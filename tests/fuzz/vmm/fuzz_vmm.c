@@ -30,7 +30,7 @@
 struct model M;
 
 static int verbose;
-static uint64_t total_ops, total_inputs, op_no, protnone_reads;
+static uint64_t total_ops, total_inputs, op_no;
 static char op_text[200];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -542,13 +542,8 @@ static void op_populate(const uint8_t *a)
     unsigned stop = r.first + r.n;
     enum vmm_status want = VMM_OK;
     for (unsigned p = r.first; p < r.first + r.n; p++) {
-        /* (a present page of a region without rights is skipped: the
-         * known limitation of op_access) */
-        struct vmm_walk w;
-        vmm_walk(space_of(r.sp), r.va + (p - r.first) * PAGE_SIZE, 1, &w);
-        bool present = w.end == WALK_LEAF && (*w.entry & PTE_P);
         if (r.pg[p].kind == MK_NONE || r.pg[p].kind == MK_GUARD ||
-            (!(r.pg[p].prot & REGION_R) && !present) || pager_refuses(&r.pg[p])) {
+            !(r.pg[p].prot & REGION_R) || pager_refuses(&r.pg[p])) {
             stop = p;
             want = VMM_ERR_NO_REGION;
             break;
@@ -675,18 +670,6 @@ static void op_access(enum op op, const uint8_t *a)
     }
     if (no == FAULT_NONE && p && pager_refuses(p))
         no = FAULT_PAGER_FAILED;
-    /* Known limitation, not fixed (README, "Model-checked VMM"): x86 has no
-     * present-but-unreadable entry, and region_protect keeps the present
-     * entries of a region that loses every right (they lose U, W and X):
-     * kernel-mode reads of them still succeed.  Accepted for exactly that
-     * case, and counted. */
-    bool protnone_read = false;
-    if (no == FAULT_REGION_NO_READ && !user && kind == CPU_READ) {
-        struct vmm_walk w;
-        vmm_walk(cpu_live(), va, 1, &w);
-        protnone_read = w.end == WALK_LEAF && (*w.entry & PTE_P);
-    }
-
     uint64_t before = state_hash_tables();
     uint64_t got = val;
     struct cpu_result res;
@@ -716,12 +699,8 @@ static void op_access(enum op op, const uint8_t *a)
     }
     say("  -> done after %u faults, %s %#llx\n", res.faults, kind == CPU_WRITE ? "wrote" : "read",
         (unsigned long long)got);
-    if (protnone_read) {
-        protnone_reads++;
-        say("  (known limitation: kernel read of a present page of a region without rights)\n");
-    } else if (no != FAULT_NONE) {
+    if (no != FAULT_NONE)
         diverge("illegal access (%s) completed", vmm_fault_reason_str(no));
-    }
     if (kp) {
         uint64_t want = k < NPOS ? kp->w[k] : 0;
         if (kind == CPU_WRITE)
@@ -730,14 +709,6 @@ static void op_access(enum op op, const uint8_t *a)
             diverge("read %#llx, the model says %#llx", (unsigned long long)got,
                     (unsigned long long)want);
         return;
-    }
-    if (protnone_read) {
-        uint64_t c[NPOS];
-        model_content(p, c);
-        if (got != (k < NPOS ? c[k] : 0))
-            diverge("read %#llx, the model says %#llx", (unsigned long long)got,
-                    (unsigned long long)(k < NPOS ? c[k] : 0));
-        return; /* no fault, no state change */
     }
     if (kind != CPU_WRITE) {
         uint64_t c[NPOS];
@@ -991,10 +962,8 @@ static int replay(int argc, char **argv)
 static void report(void)
 {
     fprintf(stderr,
-            "fuzz_vmm: %llu inputs, %llu operations checked, 0 divergences (%llu kernel reads "
-            "of pages without rights: known limitation)\n",
-            (unsigned long long)total_inputs, (unsigned long long)total_ops,
-            (unsigned long long)protnone_reads);
+            "fuzz_vmm: %llu inputs, %llu operations checked, 0 divergences\n",
+            (unsigned long long)total_inputs, (unsigned long long)total_ops);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
