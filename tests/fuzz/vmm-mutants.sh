@@ -29,6 +29,11 @@ mutants=(
 "oom-leaves-table|walk.h|                walk_undo_created(s, w);\n                return VMM_ERR_NOMEM;|                return VMM_ERR_NOMEM;"
 "kmap-not-popped|fault.c|        mm_copy_page(dst, from);\n        kmap_pop((void *)from);|        mm_copy_page(dst, from);"
 "revert-fba2b76|tlb_policy.h|return space_pml4 == live_pml4 \|\| va >= KERNEL_HALF_START;|return space_pml4 == live_pml4;|regress-fba2b76-kernel-half-stale-tlb regress-fba2b76-global-page"
+"pager-later-as-failure|vmobj.c|return r == PAGER_LATER ? VMOBJ_LATER : VMOBJ_FAILED;|return VMOBJ_FAILED;"
+"uffd-unregister-keeps-waiting|uffd_range.c|    r->uffd = NULL;\n    r->uffd_mode = 0;\n    if (!c->count++|    r->uffd_mode = REGION_UFFD_MISSING;\n    if (!c->count++"
+"uffd-copy-wp-dropped|uffd_range.c|    if (wp && writable)\n        e \|= PTE_UFFD_WP;|    (void)wp;"
+"uffd-wp-release-keeps-bit|uffd_range.c|        n = e & ~PTE_UFFD_WP;|        n = e;"
+"clone-inherits-uffd|region.c|        copy->uffd = NULL;\n        copy->uffd_mode = 0;\n|"
 "revert-dfdfa2f|walk.c|    if (create && va >= KERNEL_HALF_START &&|    if (create \&\& va >= KERNEL_HALF_START \&\& false \&\&|regress-dfdfa2f-kernel-half-private-slot"
 )
 

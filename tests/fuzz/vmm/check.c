@@ -216,6 +216,12 @@ static void check_page(struct scan *c, const struct vmm_space *s, uintptr_t va,
              (unsigned long long)e, p->prot);
         return;
     }
+    if (!!(e & PTE_UFFD_WP) != p->wp) {
+        FAIL(c, "%#lx: entry %#llx %s PTE_UFFD_WP, the model %s", (unsigned long)va,
+             (unsigned long long)e, e & PTE_UFFD_WP ? "has" : "lacks",
+             p->wp ? "write-protects the page" : "does not");
+        return;
+    }
     const struct mobj *o = &M.obj[p->obj];
     paddr_t cached = vmobj_page_lookup(o->o, p->idx);
     if (p->kind == MK_SHARED) {
@@ -265,8 +271,16 @@ static void check_model(struct scan *c)
         struct vmm_space *s = i ? M.sp[i].s : &vmm_kernel_space;
         if (!s)
             continue;
-        for (unsigned p = 0; p < NU && !c->bad; p++)
-            check_page(c, s, USER_BASE + p * PAGE_SIZE, &M.sp[i].up[p]);
+        for (unsigned p = 0; p < NU && !c->bad; p++) {
+            const struct mpage *m = &M.sp[i].up[p];
+            uintptr_t va = USER_BASE + p * PAGE_SIZE;
+            check_page(c, s, va, m);
+            struct region r;
+            if (m->kind != MK_NONE && region_lookup(s, va, &r) &&
+                (r.uffd != uffd_ctx_of(i, m->uffd) || r.uffd_mode != m->umode))
+                FAIL(c, "%#lx: region registered with context %p mode %u, the model %u mode %u",
+                     (unsigned long)va, (void *)r.uffd, r.uffd_mode, m->uffd, m->umode);
+        }
         uint64_t nreg = 0;
         for (unsigned p = 0; p < NU; p++)
             nreg += M.sp[i].up[p].kind != MK_NONE;
@@ -366,6 +380,7 @@ static void hash_region(void *ctx, const struct region *r)
     mix(r->prot | (uint64_t)r->flags << 8);
     mix((uintptr_t)r->obj);
     mix(r->offset);
+    mix((uintptr_t)r->uffd ^ r->uffd_mode);
 }
 
 static void hash_cached(void *ctx, uint64_t index, paddr_t frame)

@@ -249,6 +249,9 @@ void cpu_access(uintptr_t va, enum cpu_access kind, bool user, uint64_t *val,
         enum vmm_fault_result res = vmm_fault_handle(cpu_live(), va, err, &f);
         r->result = res;
         r->reason = f.reason;
+        r->wait_obj = f.wait_obj;
+        r->wait_index = f.wait_index;
+        r->wait_uffd = f.wait_uffd;
         if (res != VMM_FAULT_RESOLVED) {
             /* As the kernel's #PF entry: the report must name the reason. */
             char want[240], why[200];

@@ -29,6 +29,8 @@
 #define NOBJ 96
 #define OBJ_MAXPAGES 16
 #define NHANDLE 8
+#define NUFFD 2   /* userfaultfd contexts */
+#define NWAITER 8 /* accesses waiting for a pager */
 
 /* The tag words of a page: four written positions, and one that must stay
  * zero in every page. */
@@ -44,6 +46,11 @@ enum mstate { MS_UNTOUCHED, MS_VIEW, MS_ZERO, MS_OWN };
 struct mpage {
     uint8_t kind, prot, pst;
     uint8_t obj;   /* model object */
+    /* userfaultfd: the context the page's region is registered with (0:
+     * none, else NUFFD's 1..), its REGION_UFFD_* mode, and whether the
+     * page's entry carries PTE_UFFD_WP (a private page that is present). */
+    uint8_t uffd, umode;
+    bool wp;
     uint32_t idx;  /* page of the object */
     uint64_t w[NPOS];
 };
@@ -54,6 +61,7 @@ struct mobj {
     bool paged;
     uint32_t npages;
     uint32_t failmask; /* paged: pages the pager refuses */
+    uint32_t latermask; /* paged: pages the pager answers "later" for (VMOBJ_LATER) */
     bool cached[OBJ_MAXPAGES];
     uint64_t w[OBJ_MAXPAGES][NPOS];
 };
@@ -70,6 +78,14 @@ struct kpage {
     uint64_t w[NPOS];
 };
 
+/* An access that got VMM_FAULT_WAIT: the thread blocks until the pager
+ * answers, then retries (op "wake"); kept as the operation that made it. */
+struct waiter {
+    bool used;
+    int sp;          /* the space it faulted in */
+    uint8_t op, a[5];
+};
+
 struct model {
     uint64_t frames;
     struct mspace sp[NSPACE];
@@ -80,10 +96,14 @@ struct model {
     unsigned nobj;
     int handle[NHANDLE]; /* the fuzzer's own object references: model object or -1 */
     bool inject;         /* allocator fault injection armed */
+    struct waiter wq[NWAITER];
     int live;
 };
 
 extern struct model M;
+
+/* The userfaultfd context @c (1..NUFFD, 0: none) of space @sp. */
+struct uffd_ctx *uffd_ctx_of(int sp, unsigned c);
 
 /* The expected contents of a page. */
 void model_content(const struct mpage *p, uint64_t out[NPOS]);
