@@ -34,6 +34,7 @@ mutants=(
 "uffd-copy-wp-dropped|uffd_range.c|    if (wp && writable)\n        e \|= PTE_UFFD_WP;|    (void)wp;"
 "uffd-wp-release-keeps-bit|uffd_range.c|        n = e & ~PTE_UFFD_WP;|        n = e;"
 "clone-inherits-uffd|region.c|        copy->uffd = NULL;\n        copy->uffd_mode = 0;\n|"
+"clone-counts-noref-frame|region.c|    bool owns = vmm_leaf_owns(e, 1);|    bool owns = pa != vmm_zero_frame;"
 "revert-dfdfa2f|walk.c|    if (create && va >= KERNEL_HALF_START &&|    if (create \&\& va >= KERNEL_HALF_START \&\& false \&\&|regress-dfdfa2f-kernel-half-private-slot"
 )
 

@@ -153,9 +153,18 @@ static bool machine_up(uint64_t frames)
     memset(&M, 0, sizeof(M));
     for (int i = 0; i < NHANDLE; i++)
         M.handle[i] = -1;
-    M.frames = frames;
+    M.frames = frames + NPHYS;
     sim_reuse_ram = true;
-    sim_init(frames);
+    sim_unmanaged = NPHYS;
+    sim_init(frames + NPHYS);
+    for (unsigned f = 0; f < NPHYS; f++) { /* a device's memory: words of its own */
+        uint8_t *p = sim_phys((frames + f) * PAGE_SIZE);
+        memset(p, 0, PAGE_SIZE);
+        for (unsigned k = 0; k < NPOS; k++) {
+            uint64_t t = 0xde00000000000000ull | (uint64_t)f << 8 | k;
+            memcpy(p + tag_pos[k], &t, 8);
+        }
+    }
     memset(&sim_mm_cpu, 0, sizeof(sim_mm_cpu));
     if (vmm_space_create_root(&vmm_kernel_space) != VMM_OK)
         return false;
@@ -874,9 +883,46 @@ static void op_inject(const uint8_t *a)
     M.inject = true;
 }
 
+/* A physical object over unmanaged frames (PTE_NOREF mappings: nobody
+ * counts them), each frame used once per machine. */
+static void op_object_phys(const uint8_t *a)
+{
+    unsigned h = a[1] % NHANDLE, first = a[4] % NPHYS, n = 1 + a[3] % (NPHYS - first);
+    snprintf(op_text, sizeof(op_text), "new phys object handle %u, unmanaged frames %u..%u", h,
+             first, first + n - 1);
+    say("%s\n", op_text);
+    uint8_t mask = (uint8_t)(((1u << n) - 1) << first);
+    if (M.handle[h] >= 0 || M.nobj == NOBJ || (M.phys_used & mask))
+        return say("  skipped: handle in use or frames used before\n");
+    paddr_t pa = (M.frames - NPHYS + first) * PAGE_SIZE;
+    struct vmobj *o = vmobj_create_phys(pa, n, "fuzz phys");
+    if (!o) {
+        say("  -> NULL (out of memory)\n");
+        if (!may_fail())
+            diverge("physical object creation failed with memory to spare");
+        return;
+    }
+    M.phys_used |= mask;
+    int i = mobj_new(o, false, n, 0, 0);
+    struct mobj *m = &M.obj[i];
+    m->phys = true;
+    for (unsigned p = 0; p < n; p++) { /* always "cached": the frames are the pages */
+        m->cached[p] = true;
+        const uint8_t *f = sim_phys(pa + p * PAGE_SIZE);
+        for (unsigned k = 0; k < NPOS; k++)
+            memcpy(&m->w[p][k], f + tag_pos[k], 8);
+    }
+    M.handle[h] = i;
+    say("  -> model object %d\n", i);
+}
+
 static void op_object(const uint8_t *a)
 {
     unsigned h = a[1] % NHANDLE;
+    if (a[0] % 2 == 0 && (a[0] & 0x40)) {
+        op_object_phys(a);
+        return;
+    }
     if (a[0] % 2) {
         snprintf(op_text, sizeof(op_text), "put object handle %u", h);
         say("%s\n", op_text);
@@ -1021,7 +1067,7 @@ static void op_provide(const uint8_t *a)
     if (!provided_frame(false, &pa, w))
         return say("  skipped: no frame\n");
     uint64_t before = state_hash();
-    enum vmm_status want = idx >= o->npages ? VMM_ERR_RANGE
+    enum vmm_status want = idx >= o->npages || o->phys ? VMM_ERR_RANGE /* (no cache) */
                            : o->cached[idx] ? VMM_ERR_EXISTS : VMM_OK;
     if (!expect_status(vmobj_page_provide(o->o, idx, pa), want)) {
         if (state_hash() != before)
@@ -1090,7 +1136,8 @@ static void op_uffd(const uint8_t *a)
                 want = q->uffd == c && (q->umode & REGION_UFFD_WP) ? VMM_OK : VMM_ERR_NO_REGION;
             else if (q->kind == MK_NONE)
                 want = VMM_ERR_NO_REGION;
-            else if (q->kind == MK_GUARD || M.obj[q->obj].paged || !(q->prot & REGION_U) ||
+            else if (q->kind == MK_GUARD || M.obj[q->obj].paged || M.obj[q->obj].phys ||
+                     !(q->prot & REGION_U) ||
                      ((mode & REGION_UFFD_WP) && q->kind == MK_SHARED))
                 want = VMM_ERR_BAD_FLAGS;
             else if (q->uffd && q->uffd != c)

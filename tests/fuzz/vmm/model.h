@@ -59,6 +59,7 @@ struct mobj {
     struct vmobj *o;
     uint32_t id;       /* the object's id (o may be freed and reused) */
     bool paged;
+    bool phys;         /* VMOBJ_PHYS over frames the allocator does not manage */
     uint32_t npages;
     uint32_t failmask; /* paged: pages the pager refuses */
     uint32_t latermask; /* paged: pages the pager answers "later" for (VMOBJ_LATER) */
@@ -86,8 +87,13 @@ struct waiter {
     uint8_t op, a[5];
 };
 
+/* Frames past the allocator's, for physical objects (each used by one
+ * object per machine, so that the model's words are the frame's). */
+#define NPHYS 4
+
 struct model {
-    uint64_t frames;
+    uint64_t frames;     /* the allocator's frames, then NPHYS unmanaged ones */
+    uint8_t phys_used;   /* unmanaged frames an object was made over */
     struct mspace sp[NSPACE];
     struct mpage ap[NA]; /* the arena: the kernel space's */
     struct kpage kp[NK];

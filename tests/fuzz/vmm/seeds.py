@@ -43,6 +43,7 @@ def obj_new(h, pages, paged=False, fail_page=None, later=None):
     flags = (1 if paged else 0) | {None: 0, "even": 2, "odd": 6}[later]
     return op(OBJECT, 0, h, flags, pages - 1, 0 if fail_page is None else 0x80 | fail_page)
 def obj_put(h): return op(OBJECT, 1, h)
+def obj_phys(h, first, n): return op(OBJECT, 0x40, h, 0, n - 1, first)  # unmanaged frames
 def page_map(sp, q, flags): return op(PAGE, 0, sp, q, flags)
 def page_unmap(sp, q): return op(PAGE, 1, sp, q)
 def page_protect(sp, q, flags): return op(PAGE, 2, sp, q, flags)
@@ -210,6 +211,21 @@ SEEDS = {
         copy_to_user(2, 2, 1, 0x4444), discard(2, 0, 4), copy_to_user(0, 2), uffd_zeropage(2, 0),
         wake(), wake(), switch(3), copy_to_user(0, 4, 0, 0x5555), destroy(3), switch(2),
         copy_from_user(0, 4), destroy(2)),
+    # Physical objects (PTE_NOREF: frames nobody counts) mapped shared and
+    # private: shared writes reach the frame, private ones copy (no
+    # reference dropped on the frame), fork copies the entries as they
+    # are, exit of either side in any order; a provide to a physical
+    # object and a userfaultfd range over one are refused.
+    "phys-shared-private": machine(
+        64, create(1), switch(1), obj_phys(0, 1, 3), obj_phys(1, 2, 2),
+        map_(1, 0, 3, R | W | U, SHARED_OBJ, 0, 0), map_(1, 4, 3, R | W | X | U, PRIV_OBJ, 0, 0),
+        read(USER, 0), write(USER, 1, 1, True, 0x1111), read(USER, 5, 1), fetch(USER, 6, True),
+        populate(1, 0, 3), clone(1, 2), write(USER, 4, 2, v=0x2222), write(USER, 5, 3, v=0x3333),
+        provide(0, 1), provide(0, 3), uffd_register(1, 0, 3, MISSING), switch(2),
+        write(USER, 2, 0, True, 0x4444), read(USER, 5, 1), write(USER, 5, 1, v=0x5555),
+        copy_from_user(0, 3, 1), destroy(1), read(USER, 1, 1), obj_put(0), protect(2, 0, 3, R | U),
+        read(USER, 2), clone(2, 3), destroy(2), switch(3), read(USER, 2), write(USER, 4),
+        unmap(3, 0, 8), destroy(3)),
 }
 
 if __name__ == "__main__":
