@@ -71,8 +71,10 @@ static void scan_table(struct scan *c, paddr_t t, int level, uintptr_t base, uns
         }
         paddr_t pa = v & PTE_ADDR_MASK;
         if (level > 1 && (v & PTE_PS)) {
-            FAIL(c, "%#lx: huge page %#llx (the fuzzer makes none)", (unsigned long)va,
-                 (unsigned long long)v);
+            /* (only PTE_NOREF 2 MiB pages over the zero frame: op "huge") */
+            if (level != 2 || !(v & PTE_NOREF) || (v & PTE_W))
+                FAIL(c, "%#lx: huge page %#llx not a read-only PTE_NOREF 2 MiB page",
+                     (unsigned long)va, (unsigned long long)v);
             continue;
         }
         if (level > 1) {
@@ -306,6 +308,23 @@ static void check_model(struct scan *c)
                  (unsigned long long)e, (unsigned long long)k->pa, (unsigned long long)k->flags);
         else
             check_words(c, va, k->pa, k->w, "kernel page");
+    }
+    /* The 2 MiB pages: where the model has them, with its rights. */
+    for (int i = 0; i < NSPACE && !c->bad; i++) {
+        const struct hpage *hp = i ? &M.sp[i].huge : &M.khuge;
+        struct vmm_space *s = i ? M.sp[i].s : &vmm_kernel_space;
+        if (!s || (!i && !M.kslot))
+            continue;
+        uintptr_t va = i ? HUGE_UVA : HUGE_KVA;
+        struct vmm_walk w;
+        vmm_walk(s, va, 1, &w);
+        bool have = w.end == WALK_HUGE && w.level == 2;
+        uint64_t rights = PTE_W | PTE_NX | PTE_G | PTE_U | PTE_NOREF;
+        if (have != hp->mapped || (have && ((*w.entry & rights) != hp->flags ||
+                                            (*w.entry & PTE_ADDR_2M_MASK) != 0)))
+            FAIL(c, "space %d: %#lx: %s, the model %s (flags %#llx)", i, (unsigned long)va,
+                 have ? "a 2 MiB page" : "no 2 MiB page", hp->mapped ? "maps one" : "none",
+                 (unsigned long long)hp->flags);
     }
     /* Every cached page of every live object the model knows holds its
      * contents. */

@@ -183,6 +183,9 @@ static void machine_down(bool up)
                 vmm_space_destroy(M.sp[i].s);
         if (region_unmap(&vmm_kernel_space, KERNEL_ARENA_BASE, KERNEL_ARENA_SIZE) != VMM_OK)
             diverge("teardown: arena unmap failed");
+        paddr_t none;
+        if (M.khuge.mapped && vmm_unmap(&vmm_kernel_space, HUGE_KVA, &none) != VMM_OK)
+            diverge("teardown: 2 MiB page unmap failed");
         for (unsigned q = 0; q < NK; q++) {
             paddr_t pa = 0;
             if (M.kp[q].mapped &&
@@ -212,13 +215,13 @@ static void machine_down(bool up)
 enum op {
     OP_CREATE, OP_DESTROY, OP_SWITCH, OP_MAP, OP_UNMAP, OP_PROTECT, OP_CLONE, OP_READ,
     OP_WRITE, OP_FETCH, OP_INJECT, OP_DISCARD, OP_POPULATE, OP_OBJECT, OP_PAGE, OP_RESERVE,
-    OP_PROVIDE, OP_UFFD, OP_FILL, OP_WAKE, OP_UACCESS, OP_COUNT
+    OP_PROVIDE, OP_UFFD, OP_FILL, OP_WAKE, OP_UACCESS, OP_HUGE, OP_COUNT
 };
 
 static const char *const op_names[OP_COUNT] = {
     "create", "destroy", "switch", "map", "unmap", "protect", "clone", "read",
     "write", "fetch", "inject", "discard", "populate", "object", "page", "reserve",
-    "provide", "uffd", "fill", "wake", "uaccess",
+    "provide", "uffd", "fill", "wake", "uaccess", "huge",
 };
 
 static const char *st_str(enum vmm_status st)
@@ -906,6 +909,7 @@ static void op_object_phys(const uint8_t *a)
     int i = mobj_new(o, false, n, 0, 0);
     struct mobj *m = &M.obj[i];
     m->phys = true;
+    m->phys_first = (uint32_t)(M.frames - NPHYS + first);
     for (unsigned p = 0; p < n; p++) { /* always "cached": the frames are the pages */
         m->cached[p] = true;
         const uint8_t *f = sim_phys(pa + p * PAGE_SIZE);
@@ -1267,6 +1271,130 @@ static void op_uaccess(const uint8_t *a)
                           : access_end == ACC_OOM ? "-ENOMEM" : "-EFAULT", done, n);
 }
 
+/* ---- 2 MiB pages ------------------------------------------------------------ */
+
+/* The model's words at byte @off of physical memory inside the unmanaged
+ * frames: a physical object's (its shared mappings write them), else the
+ * frame's own. */
+static uint64_t phys_word(uint64_t off, unsigned k)
+{
+    uint64_t frame = off / PAGE_SIZE;
+    for (unsigned i = 0; i < M.nobj; i++) {
+        const struct mobj *o = &M.obj[i];
+        if (o->phys && frame >= o->phys_first && frame < o->phys_first + o->npages)
+            return k < NPOS ? o->w[frame - o->phys_first][k] : 0;
+    }
+    return k < NPOS ? 0xde00000000000000ull | (frame - (M.frames - NPHYS)) << 8 | k : 0;
+}
+
+/* vmm_map_2m / vmm_unmap / vmm_protect of a PTE_NOREF 2 MiB page over
+ * physical address 0, in the kernel slot (through any space) or in a user
+ * space's user half where no region is; and accesses through it to the
+ * unmanaged frames (the TLB caches a huge page page by page). */
+static void op_huge(const uint8_t *a)
+{
+    static const char *const subs[] = { "vmm_map_2m", "vmm_unmap", "vmm_protect", "access" };
+    unsigned sub = a[0] % 4, t = a[1] % 4;
+    int via = t ? (int)t : a[1] / 4 % NSPACE;
+    uint64_t flags = (a[2] & 1 ? PTE_W : 0) | (a[2] & 2 ? PTE_NX : 0) | (a[2] & 4 ? PTE_G : 0) |
+                     (a[2] & 8 ? PTE_U : 0) | (a[2] & 16 || sub != 0 ? PTE_NOREF : 0);
+    uintptr_t va = t ? HUGE_UVA : HUGE_KVA;
+    struct hpage *hp = t ? &M.sp[t].huge : &M.khuge;
+    struct vmm_space *s = space_of(via);
+    if (sub == 3) {
+        enum cpu_access kind = a[2] % 3 == 0 ? CPU_READ : a[2] % 3 == 1 ? CPU_WRITE : CPU_FETCH;
+        bool user = a[2] & 4;
+        unsigned f = a[3] % NPHYS, k = a[4] % (NPOS + 1);
+        uint64_t off = (M.frames - NPHYS + f) * PAGE_SIZE + tag_pos[k];
+        static const char *const kinds[] = { "read", "write", "fetch" };
+        snprintf(op_text, sizeof(op_text), "%s %s-mode through the 2 MiB page %s +%#llx (live space %d)",
+                 kinds[kind], user ? "user" : "kernel", t ? "of the live space's user half" : "of the kernel slot",
+                 (unsigned long long)off, M.live);
+        say("%s\n", op_text);
+        if (t) { /* the live space's own */
+            if (!M.live)
+                return say("  skipped: no user space live\n");
+            hp = &M.sp[M.live].huge;
+        }
+        /* (the kernel slot's upper entries are supervisor-only) */
+        uint64_t e = hp->mapped ? (hp->flags | PTE_P) & ~(t ? 0 : PTE_U) : 0;
+        bool allows = (e & PTE_P) && (!user || (e & PTE_U)) && (kind != CPU_WRITE || (e & PTE_W)) &&
+                      (kind != CPU_FETCH || !(e & PTE_NX));
+        enum vmm_fault_reason no = FAULT_NONE;
+        if (!allows && t)
+            no = FAULT_NO_REGION; /* the user half: no region holds it */
+        else if (!allows && !(e & PTE_P))
+            no = FAULT_NOT_PRESENT;
+        else if (!allows)
+            no = user && !(e & PTE_U) ? FAULT_USER_SUPERVISOR
+                 : kind == CPU_WRITE ? FAULT_WRITE_READONLY : FAULT_EXEC_NX;
+        if (!t && !M.kslot)
+            no = FAULT_NOT_PRESENT;
+        uint64_t before = state_hash(), got = op_no;
+        struct cpu_result res;
+        cpu_access(va + off, kind, user, &got, &res);
+        if (res.why[0])
+            diverge("%s", res.why);
+        if (!res.done) {
+            say("  -> fault: %s (model: %s)\n", vmm_fault_reason_str(res.reason),
+                no == FAULT_NONE ? "legal" : vmm_fault_reason_str(no));
+            if (no == FAULT_NONE || res.result != VMM_FAULT_FATAL || res.reason != no)
+                diverge("fault %s, the model predicts %s", vmm_fault_reason_str(res.reason),
+                        no == FAULT_NONE ? "no fault" : vmm_fault_reason_str(no));
+            if (state_hash() != before)
+                diverge("a fatal fault changed tables or counts");
+            return;
+        }
+        say("  -> done after %u faults, read %#llx\n", res.faults, (unsigned long long)got);
+        if (no != FAULT_NONE)
+            diverge("illegal access (%s) completed", vmm_fault_reason_str(no));
+        if (kind == CPU_WRITE)
+            diverge("a write through a 2 MiB page over the zero frame completed");
+        if (got != phys_word(off, k))
+            diverge("read %#llx, the model says %#llx", (unsigned long long)got,
+                    (unsigned long long)phys_word(off, k));
+        return;
+    }
+    snprintf(op_text, sizeof(op_text), "%s %s through space %d flags %#llx", subs[sub],
+             t ? "user-half 2 MiB page" : "kernel-slot 2 MiB page", via, (unsigned long long)flags);
+    if (t)
+        snprintf(op_text, sizeof(op_text), "%s space %d user-half 2 MiB page flags %#llx", subs[sub],
+                 via, (unsigned long long)flags);
+    say("%s\n", op_text);
+    if (!s)
+        return say("  skipped: no space\n");
+    bool user_half = t != 0;
+    uint64_t before = state_hash();
+    enum vmm_status want, st;
+    if (sub == 0) {
+        want = !(flags & PTE_NOREF) || (flags & PTE_W) ? VMM_ERR_ZERO_FRAME
+               : user_half && (flags & PTE_G)        ? VMM_ERR_BAD_FLAGS
+               : !user_half && !M.kslot              ? VMM_ERR_KERNEL_SLOT
+               : hp->mapped                          ? VMM_ERR_EXISTS : VMM_OK;
+        st = vmm_map_2m(s, va, 0, flags);
+    } else if (sub == 1) {
+        want = hp->mapped ? VMM_OK : VMM_ERR_NOT_MAPPED;
+        paddr_t pa = 1;
+        st = vmm_unmap(s, va, &pa);
+        if (st == VMM_OK && pa != 0)
+            diverge("vmm_unmap of a PTE_NOREF page handed back frame %#llx", (unsigned long long)pa);
+    } else {
+        flags &= ~PTE_NOREF;
+        want = user_half && (flags & PTE_G) ? VMM_ERR_BAD_FLAGS
+               : !hp->mapped                ? VMM_ERR_NOT_MAPPED
+               : flags & PTE_W              ? VMM_ERR_ZERO_FRAME : VMM_OK;
+        st = vmm_protect(s, va, flags);
+        flags |= PTE_NOREF;
+    }
+    if (!expect_status(st, want)) {
+        if (state_hash() != before)
+            diverge("failed %s changed tables or counts", subs[sub]);
+        return;
+    }
+    hp->mapped = sub != 1;
+    hp->flags = sub != 1 ? flags : 0;
+}
+
 static void run_op(const uint8_t *op)
 {
     const uint8_t *a = op + 1;
@@ -1292,6 +1420,7 @@ static void run_op(const uint8_t *op)
     case OP_FILL: op_fill(a); break;
     case OP_WAKE: op_wake(a); break;
     case OP_UACCESS: op_uaccess(a); break;
+    case OP_HUGE: op_huge(a); break;
     case OP_COUNT: break;
     }
 }

@@ -25,6 +25,11 @@
 #define KSLOT 300
 #define KSLOT_BASE (VA_SLOT_BASE(KSLOT) + 0x200000 - 4 * PAGE_SIZE)
 
+/* 2 MiB pages (vmm_map_2m, PTE_NOREF over physical address 0: all of the
+ * machine's memory, the zero frame included, so never writable): one in
+ * the kernel slot, one per user space in its user half outside any region. */
+#define HUGE_KVA (VA_SLOT_BASE(KSLOT) + 0x400000)
+#define HUGE_UVA 0x40000000ull
 #define NSPACE 4 /* 0: the kernel space, 1..3: user spaces */
 #define NOBJ 96
 #define OBJ_MAXPAGES 16
@@ -60,6 +65,7 @@ struct mobj {
     uint32_t id;       /* the object's id (o may be freed and reused) */
     bool paged;
     bool phys;         /* VMOBJ_PHYS over frames the allocator does not manage */
+    uint32_t phys_first; /* its first frame number */
     uint32_t npages;
     uint32_t failmask; /* paged: pages the pager refuses */
     uint32_t latermask; /* paged: pages the pager answers "later" for (VMOBJ_LATER) */
@@ -67,9 +73,15 @@ struct mobj {
     uint64_t w[OBJ_MAXPAGES][NPOS];
 };
 
+struct hpage {
+    bool mapped;
+    uint64_t flags; /* PTE_W/NX/G/U/NOREF as mapped or protected */
+};
+
 struct mspace {
     struct vmm_space *s; /* NULL: no space in this slot */
     struct mpage up[NU];
+    struct hpage huge;   /* at HUGE_UVA */
 };
 
 struct kpage {
@@ -98,6 +110,7 @@ struct model {
     struct mpage ap[NA]; /* the arena: the kernel space's */
     struct kpage kp[NK];
     bool kslot;          /* the kernel space has PML4 slot KSLOT */
+    struct hpage khuge;  /* at HUGE_KVA */
     struct mobj obj[NOBJ];
     unsigned nobj;
     int handle[NHANDLE]; /* the fuzzer's own object references: model object or -1 */

@@ -8,7 +8,7 @@ import os
 # opcodes (fuzz_vmm.c, enum op)
 CREATE, DESTROY, SWITCH, MAP, UNMAP, PROTECT, CLONE, READ, WRITE, FETCH, \
     INJECT, DISCARD, POPULATE, OBJECT, PAGE, RESERVE, PROVIDE, UFFD, FILL, WAKE, \
-    UACCESS = range(21)
+    UACCESS, HUGE = range(22)
 R, W, X, U = 1, 2, 4, 8
 PRIV, SHARED, GUARD, PRIV_OBJ, SHARED_OBJ = 0, 1, 2, 3, 4
 USER, ARENA, KSLOT, NULL = 0, 1, 2, 3
@@ -61,6 +61,15 @@ def uffd_release(sp, ctx=1): return op(UFFD, 3 | (ctx - 1) << 2, sp - 1)
 def uffd_copy(sp, page, wp=False, ctx=1): return op(FILL, (2 if wp else 0) | (ctx - 1) << 2, sp - 1, page)
 def uffd_zeropage(sp, page, ctx=1): return op(FILL, 1 | (ctx - 1) << 2, sp - 1, page)
 def wake(i=0): return op(WAKE, i)
+# 2 MiB PTE_NOREF pages over physical address 0 (target 0: the kernel
+# slot through space `via`; 1..3: that user space's user half)
+HW, HNX, HG, HU, HNOREF = 1, 2, 4, 8, 16
+def huge_map(target, flags, via=0): return op(HUGE, 0, target | via << 2, flags)
+def huge_unmap(target, via=0): return op(HUGE, 1, target | via << 2)
+def huge_protect(target, flags, via=0): return op(HUGE, 2, target | via << 2, flags)
+def huge_access(kernel_slot, kind, frame, pos=0, user=False):  # kind 0 read 1 write 2 fetch
+    b = next(b for b in range(256) if b % 3 == kind and bool(b & 4) == user)
+    return op(HUGE, 3, 0 if kernel_slot else 1, b, frame, pos)
 # processes: a system call's copy to / from n user pages of the live space
 def copy_to_user(page, n=1, pos=0, v=0x77): return op(UACCESS, 1 | (n - 1) << 1, page, pos, v >> 8, v)
 def copy_from_user(page, n=1, pos=0): return op(UACCESS, (n - 1) << 1, page, pos)
@@ -226,6 +235,24 @@ SEEDS = {
         copy_from_user(0, 3, 1), destroy(1), read(USER, 1, 1), obj_put(0), protect(2, 0, 3, R | U),
         read(USER, 2), clone(2, 3), destroy(2), switch(3), read(USER, 2), write(USER, 4),
         unmap(3, 0, 8), destroy(3)),
+    # 2 MiB pages: refused writable or owning over the zero frame, global
+    # in the user half, in a kernel slot not reserved, twice; mapped in the
+    # kernel slot through a user space and read through another, protected,
+    # unmapped; in a user half: read, write refused (no region), the space
+    # cloned (regions only) and destroyed with it mapped.
+    "huge-pages": machine(
+        32, create(1), switch(1), huge_map(0, HNOREF, 1), huge_access(True, 0, 0), destroy(1),
+        reserve(), create(1), create(2), switch(1), huge_map(0, HNOREF | HW), huge_map(0, HG),
+        huge_map(0, HNOREF | HG | HNX, 1), huge_map(0, HNOREF, 2), huge_access(True, 0, 1, 1),
+        switch(2), huge_access(True, 0, 1, 1), huge_access(True, 1, 2), huge_access(True, 2, 0),
+        huge_access(True, 0, 3, 2, True), huge_protect(0, HG, 2), huge_access(True, 2, 3, 3),
+        huge_protect(0, HW), huge_access(True, 0, 2, 4), obj_phys(0, 1, 1),
+        map_(2, 0, 1, R | W | U, SHARED_OBJ, 0, 0), write(USER, 0, 1, True, 0x1234),
+        huge_access(True, 0, 1, 1), huge_unmap(0, 1), huge_unmap(0), huge_access(True, 0, 1),
+        huge_map(1, HNOREF | HG), huge_map(2, HNOREF | HU | HNX), huge_access(False, 0, 1, 1, True),
+        huge_access(False, 1, 1, 1), huge_access(False, 2, 0, 0, True), huge_protect(2, HU),
+        huge_access(False, 2, 0, 0, True), clone(2, 3), switch(3), huge_access(False, 0, 0),
+        switch(2), huge_map(2, HNOREF), destroy(2), create(2), huge_unmap(2)),
 }
 
 if __name__ == "__main__":
