@@ -58,7 +58,13 @@ static void pages_wp(struct vmm_space *s, uintptr_t a, uintptr_t b, struct reg_c
 static void reg_apply(struct vmm_space *s, struct region *r, uintptr_t a, uintptr_t b, void *arg)
 {
     struct reg_ctx *c = arg;
-    (void)s, (void)a, (void)b;
+    /* Registered again without WP: the write protection goes with the mode,
+     * so that PTE_UFFD_WP is only ever in WP ranges (unregister clears it
+     * there). */
+    if ((r->uffd_mode & REGION_UFFD_WP) && !(c->mode & REGION_UFFD_WP)) {
+        c->wp = false;
+        pages_wp(s, a, b, c);
+    }
     r->uffd = c->ctx;
     r->uffd_mode = c->mode;
 }

@@ -36,6 +36,7 @@ mutants=(
 "clone-inherits-uffd|region.c|        copy->uffd = NULL;\n        copy->uffd_mode = 0;\n|"
 "clone-counts-noref-frame|region.c|    bool owns = vmm_leaf_owns(e, 1);|    bool owns = pa != vmm_zero_frame;"
 "protect-huge-over-zero-frame-writable|vmm_map.c|        vmm_zero_frame < frame + size)|        vmm_zero_frame < frame + (size \& PAGE_SIZE))"
+"revert-uffd-reregister-wp|uffd_range.c|    if ((r->uffd_mode & REGION_UFFD_WP) && !(c->mode & REGION_UFFD_WP)) {|    if (false) {|found-uffd-reregister-keeps-wp"
 "revert-dfdfa2f|walk.c|    if (create && va >= KERNEL_HALF_START &&|    if (create \&\& va >= KERNEL_HALF_START \&\& false \&\&|regress-dfdfa2f-kernel-half-private-slot"
 )
 

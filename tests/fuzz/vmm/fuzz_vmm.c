@@ -1162,11 +1162,12 @@ static void op_uffd(const uint8_t *a)
         if (sub == 0) {
             q->uffd = (uint8_t)c;
             q->umode = (uint8_t)mode;
+            if (!(mode & REGION_UFFD_WP)) /* the new mode has no write protection */
+                q->wp = false;
         } else if (sub == 2) {
             q->wp = wp && q->pst != MS_UNTOUCHED; /* present pages only */
         } else if (q->uffd == c) { /* unregister, release: ordinary memory again */
-            if (q->umode & REGION_UFFD_WP)
-                q->wp = false;
+            q->wp = false;
             q->uffd = q->umode = 0;
         }
     }

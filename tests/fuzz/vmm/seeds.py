@@ -253,6 +253,14 @@ SEEDS = {
         huge_access(False, 1, 1, 1), huge_access(False, 2, 0, 0, True), huge_protect(2, HU),
         huge_access(False, 2, 0, 0, True), clone(2, 3), switch(3), huge_access(False, 0, 0),
         switch(2), huge_map(2, HNOREF), destroy(2), create(2), huge_unmap(2)),
+    # Found (fixed in uffd_range.c): registering a write-protected range
+    # again without WP kept the pages' PTE_UFFD_WP, unregister then left it
+    # behind (uffd.h: pages become ordinary memory), so a write would wait
+    # for a pager registered later that never write-protected anything.
+    "found-uffd-reregister-keeps-wp": machine(
+        64, create(1), switch(1), map_(1, 0, 2, R | W | U), write(USER, 0),
+        uffd_register(1, 0, 2, WP), uffd_wp(1, 0, 2, True), uffd_register(1, 0, 2, MISSING),
+        uffd_unregister(1, 0, 2), uffd_register(1, 0, 2, WP, ctx=2), write(USER, 0, 1)),
 }
 
 if __name__ == "__main__":
