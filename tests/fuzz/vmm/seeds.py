@@ -185,7 +185,8 @@ SEEDS = {
     # over it, waiters retry.
     "uffd-missing-copy-zeropage": machine(
         256, create(1), switch(1), map_(1, 0, 8, R | W | U), map_(1, 10, 4, R | W | U, SHARED),
-        map_(1, 16, 2, R | W | U, GUARD), map_(1, 20, 2, R), uffd_register(1, 0, 14, MISSING, 1),
+        map_(1, 16, 2, R | W | U, GUARD), map_(1, 20, 2, R), uffd_register(1, 0, 8, MISSING, 1),
+        uffd_register(1, 10, 4, MISSING | WP), uffd_register(1, 10, 4, MISSING),
         uffd_register(1, 2, 2, MISSING, 2), uffd_register(1, 16, 2, MISSING),
         uffd_register(1, 20, 1, MISSING), uffd_register(1, 8, 4, MISSING),
         read(USER, 0, 0, True), write(USER, 1, 1, True, 0x1111), read(USER, 10), write(USER, 11),
