@@ -31,7 +31,9 @@ struct irq_frame;
  * Register [start, start + len) with @ctx for REGION_UFFD_* @mode: covered
  * by regions without holes (VMM_ERR_NO_REGION), each private or shared
  * anonymous user memory (else VMM_ERR_BAD_FLAGS; WP: private only), none
- * registered with another context (VMM_ERR_EXISTS).  Splits at the ends. */
+ * registered with another context (VMM_ERR_EXISTS).  Splits at the ends.
+ * Registering again replaces the mode; a mode without WP releases the
+ * pages' write protection. */
 enum vmm_status uffd_range_register(struct vmm_space *s, uintptr_t start, size_t len,
                                     struct uffd_ctx *ctx, unsigned mode);
 /* Unregister what @ctx has in the range (holes allowed inside it); pages
