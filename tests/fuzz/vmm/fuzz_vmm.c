@@ -695,9 +695,9 @@ static void check_wait(const struct cpu_result *res, const struct mpage *p,
         return;
     }
     if (res->result != VMM_FAULT_WAIT || res->reason != wait)
-        diverge("fault %s (%s), the model says it waits: %s", vmm_fault_reason_str(res->reason),
-                res->result == VMM_FAULT_WAIT ? "wait" : "no wait",
-                wait == FAULT_NONE ? "(no wait: legal)" : vmm_fault_reason_str(wait));
+        diverge("fault %s (%s), the model: %s", vmm_fault_reason_str(res->reason),
+                res->result == VMM_FAULT_WAIT ? "waits" : "does not wait",
+                wait == FAULT_NONE ? "no wait" : vmm_fault_reason_str(wait));
     const struct mobj *o = &M.obj[p->obj];
     if (wait == FAULT_PAGER_WAIT ? res->wait_obj != o->o || res->wait_index != p->idx ||
                                        res->wait_uffd
