@@ -157,6 +157,10 @@ enum vmm_status uffd_page_provide(struct vmm_space *s, uintptr_t va, struct uffd
         st = VMM_ERR_NO_REGION;
         goto out;
     }
+    if (wp && !(r->uffd_mode & REGION_UFFD_WP)) {
+        st = VMM_ERR_BAD_FLAGS; /* PTE_UFFD_WP only in WP ranges (Linux: EINVAL) */
+        goto out;
+    }
     vmm_walk(s, va, 1, &w);
     if (w.end == WALK_HUGE || (w.end == WALK_LEAF && (*w.entry & PTE_P))) {
         st = VMM_ERR_EXISTS;
@@ -178,8 +182,9 @@ enum vmm_status uffd_page_provide(struct vmm_space *s, uintptr_t va, struct uffd
         }
         goto out;
     }
-    /* Private: the page is this mapping's own, in its page table. */
-    uint64_t e = PTE_P | PTE_U | (r->prot & REGION_X ? 0 : PTE_NX);
+    /* Private: the page is this mapping's own, in its page table, with the
+     * region's rights now (protect may have taken U since registration). */
+    uint64_t e = PTE_P | (r->prot & REGION_U ? PTE_U : 0) | (r->prot & REGION_X ? 0 : PTE_NX);
     bool writable = r->prot & REGION_W;
     if (!frame)
         e |= vmm_zero_frame | (writable ? PTE_COW : 0);

@@ -1195,6 +1195,7 @@ static void op_fill(const uint8_t *a)
     uint64_t before = state_hash();
     struct mobj *o = &M.obj[q->obj];
     enum vmm_status want = q->uffd != c ? VMM_ERR_NO_REGION
+                           : wp && !(q->umode & REGION_UFFD_WP) ? VMM_ERR_BAD_FLAGS /* Linux: EINVAL */
                            : q->kind == MK_SHARED ? (o->cached[q->idx] ? VMM_ERR_EXISTS : VMM_OK)
                            : q->pst != MS_UNTOUCHED ? VMM_ERR_EXISTS : VMM_OK;
     enum vmm_status st = uffd_page_provide(m->s, USER_BASE + page * PAGE_SIZE,

@@ -262,6 +262,18 @@ SEEDS = {
         64, create(1), switch(1), map_(1, 0, 2, R | W | U), write(USER, 0),
         uffd_register(1, 0, 2, WP), uffd_wp(1, 0, 2, True), uffd_register(1, 0, 2, MISSING),
         uffd_unregister(1, 0, 2), uffd_register(1, 0, 2, WP, ctx=2), write(USER, 0, 1)),
+    # Found (fixed in uffd_range.c): COPY into a range whose region lost
+    # its user right after registration (here PROT_NONE) mapped the page
+    # user-accessible anyway (PTE_U always set).
+    "found-uffd-copy-ignores-region-rights": machine(
+        64, create(1), switch(1), map_(1, 0, 1, R | W | U), uffd_register(1, 0, 1, MISSING),
+        protect(1, 0, 1, 0), uffd_copy(1, 0), read(USER, 0, 0, True)),
+    # Found (fixed in uffd_range.c): COPY with write protection into a range
+    # registered without WP set PTE_UFFD_WP where no unregister clears it
+    # (Linux refuses it: EINVAL).
+    "found-uffd-copy-wp-outside-wp-range": machine(
+        64, create(1), switch(1), map_(1, 0, 1, R | W | U), uffd_register(1, 0, 1, MISSING),
+        uffd_copy(1, 0, wp=True), uffd_unregister(1, 0, 1), write(USER, 0)),
 }
 
 if __name__ == "__main__":
