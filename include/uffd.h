@@ -31,7 +31,9 @@ struct irq_frame;
  * Register [start, start + len) with @ctx for REGION_UFFD_* @mode: covered
  * by regions without holes (VMM_ERR_NO_REGION), each private or shared
  * anonymous user memory (else VMM_ERR_BAD_FLAGS; WP: private only), none
- * registered with another context (VMM_ERR_EXISTS).  Splits at the ends. */
+ * registered with another context (VMM_ERR_EXISTS).  Splits at the ends.
+ * Registering again replaces the mode; a mode without WP releases the
+ * pages' write protection. */
 enum vmm_status uffd_range_register(struct vmm_space *s, uintptr_t start, size_t len,
                                     struct uffd_ctx *ctx, unsigned mode);
 /* Unregister what @ctx has in the range (holes allowed inside it); pages
@@ -49,8 +51,9 @@ enum vmm_status uffd_range_writeprotect(struct vmm_space *s, uintptr_t start, si
  * @frame, a fresh frame whose reference the mapping takes over, or 0 for
  * the zero page.  Shared regions: into the object's page cache through
  * vmobj_page_provide, the path the in-kernel module pager takes; private
- * regions: the page-table entry, as every private anonymous page.  Already
- * there: VMM_ERR_EXISTS (the frame stays the caller's). */
+ * regions: the page-table entry, as every private anonymous page, with the
+ * region's rights.  Already there: VMM_ERR_EXISTS (the frame stays the
+ * caller's); @wp in a range registered without WP: VMM_ERR_BAD_FLAGS. */
 enum vmm_status uffd_page_provide(struct vmm_space *s, uintptr_t va, struct uffd_ctx *ctx,
                                   paddr_t frame, bool wp);
 

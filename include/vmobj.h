@@ -104,7 +104,8 @@ enum vmobj_get vmobj_page_get(struct vmobj *o, uint64_t index, bool fill_holes, 
 /* The one "page provided" path into the cache: @frame (a fresh allocator
  * frame whose reference the object takes over) becomes page @index.
  * VMM_ERR_EXISTS when the object already has that page (the frame stays the
- * caller's), VMM_ERR_NOMEM, VMM_ERR_RANGE when @index is past the end. */
+ * caller's), VMM_ERR_NOMEM, VMM_ERR_RANGE when @index is past the end or
+ * the object is physical (it has no page cache). */
 enum vmm_status vmobj_page_provide(struct vmobj *o, uint64_t index, paddr_t frame);
 
 /* Copy @len bytes at byte @offset of the object into @buf, paging in what

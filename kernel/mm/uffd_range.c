@@ -59,7 +59,13 @@ static void pages_wp(struct vmm_space *s, uintptr_t a, uintptr_t b, struct reg_c
 static void reg_apply(struct vmm_space *s, struct region *r, uintptr_t a, uintptr_t b, void *arg)
 {
     struct reg_ctx *c = arg;
-    (void)s, (void)a, (void)b;
+    /* Registered again without WP: the write protection goes with the mode,
+     * so that PTE_UFFD_WP is only ever in WP ranges (unregister clears it
+     * there). */
+    if ((r->uffd_mode & REGION_UFFD_WP) && !(c->mode & REGION_UFFD_WP)) {
+        c->wp = false;
+        pages_wp(s, a, b, c);
+    }
     r->uffd = c->ctx;
     r->uffd_mode = c->mode;
 }
@@ -152,6 +158,10 @@ enum vmm_status uffd_page_provide(struct vmm_space *s, uintptr_t va, struct uffd
         st = VMM_ERR_NO_REGION;
         goto out;
     }
+    if (wp && !(r->uffd_mode & REGION_UFFD_WP)) {
+        st = VMM_ERR_BAD_FLAGS; /* PTE_UFFD_WP only in WP ranges (Linux: EINVAL) */
+        goto out;
+    }
     vmm_walk(s, va, 1, &w);
     if (w.end == WALK_HUGE || (w.end == WALK_LEAF && vmm_entry_held(*w.entry))) {
         st = VMM_ERR_EXISTS;
@@ -173,8 +183,9 @@ enum vmm_status uffd_page_provide(struct vmm_space *s, uintptr_t va, struct uffd
         }
         goto out;
     }
-    /* Private: the page is this mapping's own, in its page table. */
-    uint64_t e = PTE_P | PTE_U | (r->prot & REGION_X ? 0 : PTE_NX);
+    /* Private: the page is this mapping's own, in its page table, with the
+     * region's rights now (protect may have taken U since registration). */
+    uint64_t e = PTE_P | (r->prot & REGION_U ? PTE_U : 0) | (r->prot & REGION_X ? 0 : PTE_NX);
     bool writable = r->prot & REGION_W;
     if (!frame)
         e |= vmm_zero_frame | (writable ? PTE_COW : 0);
@@ -184,6 +195,10 @@ enum vmm_status uffd_page_provide(struct vmm_space *s, uintptr_t va, struct uffd
         e |= frame | (writable ? PTE_W | PTE_D : 0) | PTE_A;
     if (wp && writable)
         e |= PTE_UFFD_WP;
+    /* A range protected to no rights since registration: the page is held
+     * not present (PTE_PROTNONE), as region_protect leaves the others. */
+    if (!(r->prot & (REGION_R | REGION_W | REGION_X)))
+        e = (e & ~PTE_P) | PTE_PROTNONE;
     st = vmm_install(s, va, 1, e);
 out:
     spin_unlock(&s->lock);

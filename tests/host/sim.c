@@ -47,6 +47,7 @@ void *sim_phys(paddr_t pa)
 /* With sim_reuse_ram (the model checker: thousands of machines a second)
  * sim_fini keeps the buffer for the next sim_init of no more frames. */
 bool sim_reuse_ram;
+uint64_t sim_unmanaged;
 static uint8_t *ram_kept;
 static uint64_t ram_kept_size;
 
@@ -67,7 +68,7 @@ void sim_init(uint64_t frames)
     free_stack = calloc(frames, sizeof(*free_stack));
     free_top = 0;
     /* Frame 0 stays reserved so that physical address 0 is never handed out. */
-    for (uint64_t f = frames - 1; f >= 1; f--)
+    for (uint64_t f = frames - 1 - sim_unmanaged; f >= 1; f--)
         free_stack[free_top++] = f * PAGE_SIZE;
     fail_countdown = -1;
     sim_invlpg_count = sim_table_unlinks = 0;

@@ -13,6 +13,9 @@
 void sim_init(uint64_t frames);
 void sim_fini(void);
 extern bool sim_reuse_ram;
+/* The top sim_unmanaged frames of the next sim_init are RAM the allocator
+ * does not manage (a device's, a module's): for physical objects. */
+extern uint64_t sim_unmanaged;
 uint64_t sim_free_frames(void);
 /* Let @n more allocations succeed, then fail every one (-1: never fail). */
 void sim_fail_allocations_after(long n);

@@ -75,8 +75,10 @@ static void scan_table(struct scan *c, paddr_t t, int level, uintptr_t base, uns
         }
         paddr_t pa = v & PTE_ADDR_MASK;
         if (level > 1 && (v & PTE_PS)) {
-            FAIL(c, "%#lx: huge page %#llx (the fuzzer makes none)", (unsigned long)va,
-                 (unsigned long long)v);
+            /* (only PTE_NOREF 2 MiB pages over the zero frame: op "huge") */
+            if (level != 2 || !(v & PTE_NOREF) || (v & PTE_W))
+                FAIL(c, "%#lx: huge page %#llx not a read-only PTE_NOREF 2 MiB page",
+                     (unsigned long)va, (unsigned long long)v);
             continue;
         }
         if (level > 1) {
@@ -154,9 +156,9 @@ static void check_frames(struct scan *c)
     if (slabs != cache_slabs)
         FAIL(c, "%llu frames held by nothing but %llu slabs", (unsigned long long)slabs,
              (unsigned long long)cache_slabs);
-    if (allocated + sim_free_frames() != M.frames - 1)
+    if (allocated + sim_free_frames() != M.frames - 1 - NPHYS)
         FAIL(c, "%llu frames allocated + %llu free != %llu", (unsigned long long)allocated,
-             (unsigned long long)sim_free_frames(), (unsigned long long)(M.frames - 1));
+             (unsigned long long)sim_free_frames(), (unsigned long long)(M.frames - 1 - NPHYS));
 }
 
 /* The leaf for @va in @s (pure walk; present or PTE_PROTNONE), or 0. */
@@ -228,6 +230,12 @@ static void check_page(struct scan *c, const struct vmm_space *s, uintptr_t va,
              (unsigned long long)e, p->prot);
         return;
     }
+    if (!!(e & PTE_UFFD_WP) != p->wp) {
+        FAIL(c, "%#lx: entry %#llx %s PTE_UFFD_WP, the model %s", (unsigned long)va,
+             (unsigned long long)e, e & PTE_UFFD_WP ? "has" : "lacks",
+             p->wp ? "write-protects the page" : "does not");
+        return;
+    }
     const struct mobj *o = &M.obj[p->obj];
     paddr_t cached = vmobj_page_lookup(o->o, p->idx);
     if (p->kind == MK_SHARED) {
@@ -277,8 +285,16 @@ static void check_model(struct scan *c)
         struct vmm_space *s = i ? M.sp[i].s : &vmm_kernel_space;
         if (!s)
             continue;
-        for (unsigned p = 0; p < NU && !c->bad; p++)
-            check_page(c, s, USER_BASE + p * PAGE_SIZE, &M.sp[i].up[p]);
+        for (unsigned p = 0; p < NU && !c->bad; p++) {
+            const struct mpage *m = &M.sp[i].up[p];
+            uintptr_t va = USER_BASE + p * PAGE_SIZE;
+            check_page(c, s, va, m);
+            struct region r;
+            if (m->kind != MK_NONE && region_lookup(s, va, &r) &&
+                (r.uffd != uffd_ctx_of(i, m->uffd) || r.uffd_mode != m->umode))
+                FAIL(c, "%#lx: region registered with context %p mode %u, the model %u mode %u",
+                     (unsigned long)va, (void *)r.uffd, r.uffd_mode, m->uffd, m->umode);
+        }
         uint64_t nreg = 0;
         for (unsigned p = 0; p < NU; p++)
             nreg += M.sp[i].up[p].kind != MK_NONE;
@@ -304,6 +320,23 @@ static void check_model(struct scan *c)
                  (unsigned long long)e, (unsigned long long)k->pa, (unsigned long long)k->flags);
         else
             check_words(c, va, k->pa, k->w, "kernel page");
+    }
+    /* The 2 MiB pages: where the model has them, with its rights. */
+    for (int i = 0; i < NSPACE && !c->bad; i++) {
+        const struct hpage *hp = i ? &M.sp[i].huge : &M.khuge;
+        struct vmm_space *s = i ? M.sp[i].s : &vmm_kernel_space;
+        if (!s || (!i && !M.kslot))
+            continue;
+        uintptr_t va = i ? HUGE_UVA : HUGE_KVA;
+        struct vmm_walk w;
+        vmm_walk(s, va, 1, &w);
+        bool have = w.end == WALK_HUGE && w.level == 2;
+        uint64_t rights = PTE_W | PTE_NX | PTE_G | PTE_U | PTE_NOREF;
+        if (have != hp->mapped || (have && ((*w.entry & rights) != hp->flags ||
+                                            (*w.entry & PTE_ADDR_2M_MASK) != 0)))
+            FAIL(c, "space %d: %#lx: %s, the model %s (flags %#llx)", i, (unsigned long)va,
+                 have ? "a 2 MiB page" : "no 2 MiB page", hp->mapped ? "maps one" : "none",
+                 (unsigned long long)hp->flags);
     }
     /* Every cached page of every live object the model knows holds its
      * contents. */
@@ -378,6 +411,7 @@ static void hash_region(void *ctx, const struct region *r)
     mix(r->prot | (uint64_t)r->flags << 8);
     mix((uintptr_t)r->obj);
     mix(r->offset);
+    mix((uintptr_t)r->uffd ^ r->uffd_mode);
 }
 
 static void hash_cached(void *ctx, uint64_t index, paddr_t frame)

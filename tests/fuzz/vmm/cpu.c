@@ -29,6 +29,8 @@ struct tlb_entry {
     bool valid, global, dirty;
     uint64_t vpn;      /* va >> 12 */
     paddr_t frame;     /* 4 KiB frame (a huge page is cached page by page) */
+    uint64_t page_mask; /* ~(size - 1) of the page it came from: invlpg of any
+                         * address in a huge page drops all of it */
     uint64_t rights;   /* PTE_W / PTE_U allowed, PTE_NX if no fetch */
     paddr_t space;     /* CR3 at fill */
 };
@@ -54,9 +56,8 @@ static void psc_flush(void)
 
 static void cpu_invlpg(uintptr_t va)
 {
-    uint64_t vpn = va >> 12;
     for (unsigned i = 0; i < TLB_SIZE; i++)
-        if (tlb[i].valid && tlb[i].vpn == vpn)
+        if (tlb[i].valid && ((tlb[i].vpn << 12 ^ va) & tlb[i].page_mask & ((1ull << 48) - 1)) == 0)
             tlb[i].valid = false;
     psc_flush();
 }
@@ -235,6 +236,7 @@ void cpu_access(uintptr_t va, enum cpu_access kind, bool user, uint64_t *val,
                 *n = (struct tlb_entry){ .valid = true, .global = w.global,
                                          .dirty = kind == CPU_WRITE || (*w.entry & PTE_D),
                                          .vpn = va >> 12, .frame = w.frame, .rights = w.rights,
+                                         .page_mask = ~(level_page_size(w.level) - 1),
                                          .space = cr3 };
                 data_access(w.frame, va, kind, val);
                 r->done = true;
@@ -249,6 +251,9 @@ void cpu_access(uintptr_t va, enum cpu_access kind, bool user, uint64_t *val,
         enum vmm_fault_result res = vmm_fault_handle(cpu_live(), va, err, &f);
         r->result = res;
         r->reason = f.reason;
+        r->wait_obj = f.wait_obj;
+        r->wait_index = f.wait_index;
+        r->wait_uffd = f.wait_uffd;
         if (res != VMM_FAULT_RESOLVED) {
             /* As the kernel's #PF entry: the report must name the reason. */
             char want[240], why[200];

@@ -19,6 +19,10 @@ struct cpu_result {
     enum vmm_fault_reason reason;
     unsigned faults;              /* #PFs taken (resolved ones included) */
     uint64_t last_error;          /* error code of the last #PF */
+    /* VMM_FAULT_WAIT: what the handler said to wait for */
+    struct vmobj *wait_obj;
+    uint64_t wait_index;
+    struct uffd_ctx *wait_uffd;
     char why[320];                /* set when the CPU itself saw something impossible */
 };
 
