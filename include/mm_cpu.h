@@ -5,7 +5,21 @@
 #ifndef ZF_MM_CPU_H
 #define ZF_MM_CPU_H
 
-#include "pmm.h"
+#include <stdint.h>
+
+typedef uint64_t paddr_t; /* as in pmm.h, which includes this file */
+
+/* This CPU's cache of free frames, so that a free followed by an alloc is a
+ * push and a pop that touch no shared list.  Cached frames are free:
+ * counted free by the stats, marked free in their metadata word (double
+ * frees and references are refused), handed out before the shared lists
+ * are touched.  pmm.c, and pmm.h's inline pmm_alloc and pmm_free. */
+#define PMM_CACHE_FRAMES 32
+struct pmm_frame_cache {
+    uint32_t n;
+    paddr_t pa[PMM_CACHE_FRAMES];
+    uint32_t *meta[PMM_CACHE_FRAMES]; /* pa[i]'s metadata word: a pop needs no lookup */
+};
 
 /* Temporary-mapping slots per CPU (kmap.h). */
 #define KMAP_SLOTS 8

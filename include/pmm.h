@@ -35,13 +35,13 @@ struct pmm_stats {
     uint64_t peak;      /* highest 'allocated' seen */
 };
 
-/* One frame, refcount 1. */
-enum pmm_status pmm_alloc(paddr_t *out);
+/* pmm_alloc(paddr_t *out): one frame, refcount 1.  pmm_free(paddr_t pa):
+ * drop the only reference (refcount must be 1) and free.  Both are inline,
+ * at the end of this file. */
+
 /* @n physically contiguous frames, first one aligned to @align_frames (a
  * power of two), each with refcount 1. */
 enum pmm_status pmm_alloc_contig(size_t n, size_t align_frames, paddr_t *out);
-/* Drop the only reference (refcount must be 1) and free. */
-enum pmm_status pmm_free(paddr_t pa);
 /* Reference counts of allocated frames. */
 enum pmm_status pmm_ref_inc(paddr_t pa);
 /* Decrement; at zero the frame is freed.  *@remaining (if not NULL) gets
@@ -52,18 +52,6 @@ uint32_t pmm_refcount(paddr_t pa);
 
 void pmm_get_stats(struct pmm_stats *out);
 const char *pmm_status_str(enum pmm_status st);
-
-/* This CPU's cache of free frames (struct mm_cpu, in the per-CPU area), so
- * that a free followed by an alloc is a push and a pop that touch no shared
- * list.  Cached frames are free: counted free by the stats, marked free in
- * their metadata word (double frees and references are refused), handed
- * out before the shared lists are touched.  Internal to pmm.c. */
-#define PMM_CACHE_FRAMES 32
-struct pmm_frame_cache {
-    uint32_t n;
-    paddr_t pa[PMM_CACHE_FRAMES];
-    uint32_t *meta[PMM_CACHE_FRAMES]; /* pa[i]'s metadata word: a pop needs no lookup */
-};
 
 /* ==== Beyond the VMM contract: set-up, tooling, kernel wrappers ============
  *
@@ -148,5 +136,75 @@ uint32_t pmm_kref_dec(paddr_t pa);
 /* The usable RAM and reserved ranges pmm_init() used (for self-tests). */
 const struct range_set *pmm_boot_usable(void);
 const struct range_set *pmm_boot_reserved(void);
+
+/* ==== The inline fast paths (kernel, and the allocator's host tests) ======
+ *
+ * A pop from this CPU's frame cache, and a push of a frame whose metadata
+ * word says "allocated, one reference", are inline in their callers: a
+ * fault allocates, and munmap frees, page after page.  Everything else goes
+ * to pmm_alloc_slow / pmm_free_slow (pmm.c), which decide exactly as the
+ * whole operation does.  The VMM's host builds (ZF_HOST) link a simulated
+ * allocator (tests/host/sim.c) that defines both functions instead. */
+#ifdef ZF_HOST
+enum pmm_status pmm_alloc(paddr_t *out);
+enum pmm_status pmm_free(paddr_t pa);
+#else
+/* A chunk's descriptor (pmm.c owns it; here for the inline free's lookup:
+ * the chunk is pa's top bits, the frame's word meta[pa's next 18 bits]). */
+struct pmm_chunk {
+    uint32_t *meta;
+    paddr_t base;        /* physical address of the chunk */
+    uint32_t free_head;  /* index of the first free frame, or META_END */
+    uint32_t nframes;    /* metadata words valid: frames [0, nframes) of the chunk */
+    uint32_t meta_frame; /* first metadata frame (pa >> PAGE_SHIFT) */
+    uint16_t meta_pages;
+    uint16_t state;      /* enum pmm_chunk_state; zero (LAZY) after setup */
+};
+extern struct pmm_chunk pmm_chunks[PMM_MAX_CHUNKS]; /* beyond the last: nframes 0 */
+extern uint32_t pmm_cache_floor; /* pop while the cache holds more (UINT32_MAX: never) */
+extern uint32_t pmm_push_limit;  /* push while it holds fewer (0: never) */
+#define PMM_META_CACHED 0xfffffffeu /* a frame's word while it is in a CPU's cache */
+enum pmm_status pmm_alloc_slow(paddr_t *out);
+enum pmm_status pmm_free_slow(paddr_t pa);
+
+#include "mm_cpu.h"
+/* The arch hook (mmu_hooks.h, included below; it may already be half-way
+ * through including this file). */
+static inline struct mm_cpu *mm_cpu(void);
+#include "mmu_hooks.h"
+
+static inline enum pmm_status pmm_alloc(paddr_t *out)
+{
+    struct pmm_frame_cache *fc = &mm_cpu()->frames;
+    uint32_t n = fc->n;
+    if (__builtin_expect(n <= pmm_cache_floor, 0))
+        return pmm_alloc_slow(out);
+    n--;
+    *fc->meta[n] = 1;
+    fc->n = n;
+    *out = fc->pa[n];
+    return PMM_OK;
+}
+
+static inline enum pmm_status pmm_free(paddr_t pa)
+{
+    /* The limit first: with a poison writer set (debug builds) every free
+     * goes out of line, and should not look the word up twice. */
+    struct pmm_frame_cache *fc = &mm_cpu()->frames;
+    uint32_t n = fc->n;
+    if (__builtin_expect(n >= pmm_push_limit || (pa & ((PAGE_SIZE - 1) | ~(PMM_MAX_PHYS - 1))), 0))
+        return pmm_free_slow(pa);
+    const struct pmm_chunk *c = &pmm_chunks[pa >> PMM_CHUNK_SHIFT];
+    uint32_t li = (uint32_t)(pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1);
+    if (__builtin_expect(li >= c->nframes || c->meta[li] != 1, 0))
+        return pmm_free_slow(pa);
+    uint32_t *m = &c->meta[li];
+    fc->pa[n] = pa;
+    fc->meta[n] = m;
+    *m = PMM_META_CACHED;
+    fc->n = n + 1;
+    return PMM_OK;
+}
+#endif
 
 #endif

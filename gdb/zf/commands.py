@@ -308,7 +308,7 @@ kernel space, then each process's user half (the live one marked)."""
         frame = pa & ~0xFFF
         target.need_target()
         nchunks = int(target.sym("nchunks", "pmm.c"))
-        chunks = target.sym("chunks", "pmm.c")
+        chunks = target.sym("pmm_chunks", "pmm.c")
         usable = _ranges(target.sym("usable", "pmm.c"))
         avail = _ranges(target.sym("avail", "pmm.c"))
         shift = 30  # PMM_CHUNK_SHIFT (include/pmm.h): a #define, absent from the debug info

@@ -32,25 +32,17 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-struct chunk {
-    uint32_t *meta;
-    paddr_t base;        /* physical address of the chunk */
-    uint32_t free_head;  /* index of the first free frame, or META_END */
-    uint32_t nframes;    /* metadata words valid: frames [0, nframes) of the chunk */
-    uint32_t meta_frame; /* first metadata frame (pa >> PAGE_SHIFT) */
-    uint16_t meta_pages;
-    uint16_t state;      /* enum pmm_chunk_state; zero (LAZY) after setup */
-};
-_Static_assert(sizeof(struct chunk) == 32, "chunk descriptor is 32 bytes");
+_Static_assert(sizeof(struct pmm_chunk) == 32, "chunk descriptor is 32 bytes");
+_Static_assert(META_CACHED == PMM_META_CACHED, "pmm.h's inline free marks cached frames");
 
-static struct chunk chunks[PMM_MAX_CHUNKS];
+struct pmm_chunk pmm_chunks[PMM_MAX_CHUNKS];
 static uint32_t nchunks;
-static struct chunk *cur; /* where pmm_alloc takes frames from */
+static struct pmm_chunk *cur; /* where pmm_alloc takes frames from */
 /* cur, or NULL while fault injection is armed: the shared path's one test. */
-static struct chunk *alloc_src;
+static struct pmm_chunk *alloc_src;
 /* The cache is popped while it holds more than this: 0, or UINT32_MAX while
- * fault injection is armed (every allocation then counts in alloc_slow). */
-static uint32_t cache_floor;
+ * fault injection is armed (every allocation then counts in alloc_next_chunk). */
+uint32_t pmm_cache_floor;
 /* Bit c set: chunk c may have free frames (READY with nfree > 0, or LAZY with
  * available frames).  summary bit w set: bitmap word w may be non-zero. */
 static uint64_t has_free[BITMAP_WORDS];
@@ -72,7 +64,7 @@ static pmm_poison_fn poison;
 /* pmm_free pushes inline while the cache holds fewer frames than this:
  * PMM_CACHE_FRAMES, or 0 while a poison writer is set (the push then goes
  * out of line, where poisoning costs far more than the call anyway). */
-static uint32_t push_limit = PMM_CACHE_FRAMES;
+uint32_t pmm_push_limit = PMM_CACHE_FRAMES;
 
 static bool fi_armed;     /* either below is active */
 static bool fi_all;
@@ -105,12 +97,12 @@ static long bit_first(void)
     return -1;
 }
 
-static inline uint32_t chunk_index(const struct chunk *c)
+static inline uint32_t chunk_index(const struct pmm_chunk *c)
 {
-    return (uint32_t)(c - chunks);
+    return (uint32_t)(c - pmm_chunks);
 }
 
-static inline paddr_t frame_pa(const struct chunk *c, uint32_t i)
+static inline paddr_t frame_pa(const struct pmm_chunk *c, uint32_t i)
 {
     return ((paddr_t)chunk_index(c) << PMM_CHUNK_SHIFT) + ((paddr_t)i << PAGE_SHIFT);
 }
@@ -159,7 +151,7 @@ enum pmm_status pmm_setup(const struct pmm_platform *plat, const struct range_se
                           const struct range_set *reserved)
 {
     for (uint32_t c = 0; c < nchunks; c++)
-        chunks[c] = (struct chunk){ 0 };
+        pmm_chunks[c] = (struct pmm_chunk){ 0 };
     for (uint32_t w = 0; w < BITMAP_WORDS; w++)
         has_free[w] = 0;
     for (uint32_t w = 0; w < SUMMARY_WORDS; w++)
@@ -167,7 +159,7 @@ enum pmm_status pmm_setup(const struct pmm_platform *plat, const struct range_se
     nchunks = 0;
     cur = alloc_src = NULL;
     frame_cache()->n = 0; /* whatever it held belonged to the old set-up */
-    cache_floor = 0;
+    pmm_cache_floor = 0;
     peak = headroom = 0;
     stats = (struct pmm_stats){ 0 };
     fi_armed = fi_all = false;
@@ -222,7 +214,7 @@ enum pmm_status pmm_setup(const struct pmm_platform *plat, const struct range_se
 
 /* Mark the run [i, i + n) of READY chunk @c (all free) with @value and
  * rebuild the chunk's free stack (ascending). */
-static void take_run(struct chunk *c, uint32_t i, uint32_t n, uint32_t value)
+static void take_run(struct pmm_chunk *c, uint32_t i, uint32_t n, uint32_t value)
 {
     for (uint32_t k = i; k < i + n; k++)
         c->meta[k] = value;
@@ -243,7 +235,7 @@ static void take_run(struct chunk *c, uint32_t i, uint32_t n, uint32_t value)
 
 /* First free run of @n frames in READY chunk @c whose physical address is a
  * multiple of @align frames; index or -1. */
-static long find_run(const struct chunk *c, uint32_t n, uint64_t align)
+static long find_run(const struct pmm_chunk *c, uint32_t n, uint64_t align)
 {
     uint64_t base = (uint64_t)chunk_index(c) << CHUNK_FRAME_SHIFT;
     uint64_t i = ((base + align - 1) & ~(align - 1)) - base;
@@ -268,7 +260,7 @@ static bool meta_from_other(uint32_t ci, uint64_t pages, uint64_t align_frames, 
 {
     cache_drain(); /* take_run rebuilds free stacks from the words */
     for (uint32_t o = 0; o < nchunks; o++) {
-        struct chunk *c = &chunks[o];
+        struct pmm_chunk *c = &pmm_chunks[o];
         if (o == ci || c->state != PMM_CHUNK_READY)
             continue;
         long i = find_run_extending(o, (uint32_t)pages, align_frames);
@@ -312,7 +304,7 @@ static uint32_t chunk_top_frames(uint32_t ci)
  * frames pushed on the free stack (ascending). */
 static void chunk_extend(uint32_t ci, uint32_t upto)
 {
-    struct chunk *c = &chunks[ci];
+    struct pmm_chunk *c = &pmm_chunks[ci];
     uint32_t full = chunk_top_frames(ci);
     uint32_t lo = c->nframes, hi = upto < full ? upto : full;
     if (hi <= lo)
@@ -363,7 +355,7 @@ static void chunk_extend_all(uint32_t ci)
  * when no run fits in the part already initialised. */
 static long find_run_extending(uint32_t ci, uint32_t n, uint64_t align_frames)
 {
-    struct chunk *c = &chunks[ci];
+    struct pmm_chunk *c = &pmm_chunks[ci];
     long i = find_run(c, n, align_frames);
     if (i < 0 && c->nframes < chunk_top_frames(ci)) {
         chunk_extend_all(ci);
@@ -374,7 +366,7 @@ static long find_run_extending(uint32_t ci, uint32_t n, uint64_t align_frames)
 
 static void chunk_init(uint32_t ci)
 {
-    struct chunk *c = &chunks[ci];
+    struct pmm_chunk *c = &pmm_chunks[ci];
     uint64_t cbase = (uint64_t)ci << PMM_CHUNK_SHIFT, cend = cbase + CHUNK_BYTES;
     uint64_t chunk_avail = frames_in(&avail, cbase, cend);
     uint32_t nframes = chunk_top_frames(ci);
@@ -446,7 +438,7 @@ static enum pmm_status classify(paddr_t pa)
     uint64_t ci = pa >> PMM_CHUNK_SHIFT;
     if (ci >= nchunks)
         return PMM_ERR_OUT_OF_RANGE;
-    const struct chunk *c = &chunks[ci];
+    const struct pmm_chunk *c = &pmm_chunks[ci];
     uint32_t li = (uint32_t)((pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1));
     if (c->state == PMM_CHUNK_READY && li < c->nframes) {
         uint32_t m = c->meta[li];
@@ -469,12 +461,12 @@ static enum pmm_status classify(paddr_t pa)
 
 /* Whether @pa is a frame with a metadata word (allocated or not); if so
  * *@cp, *@lip and *@mp say where it is. */
-static inline bool meta_of(paddr_t pa, struct chunk **cp, uint32_t *lip, uint32_t **mp)
+static inline bool meta_of(paddr_t pa, struct pmm_chunk **cp, uint32_t *lip, uint32_t **mp)
 {
     /* Chunks beyond nchunks have nframes == 0. */
     if (unlikely(pa & ((PAGE_SIZE - 1) | ~(PMM_MAX_PHYS - 1))))
         return false;
-    struct chunk *c = &chunks[pa >> PMM_CHUNK_SHIFT];
+    struct pmm_chunk *c = &pmm_chunks[pa >> PMM_CHUNK_SHIFT];
     uint32_t li = (uint32_t)((pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1));
     if (unlikely(li >= c->nframes))
         return false;
@@ -493,13 +485,13 @@ static bool fi_fail(void)
     if (fi_countdown && --fi_countdown == 0) {
         fi_armed = fi_all;
         alloc_src = fi_armed ? NULL : cur;
-        cache_floor = fi_armed ? UINT32_MAX : 0;
+        pmm_cache_floor = fi_armed ? UINT32_MAX : 0;
         return true;
     }
     return false;
 }
 
-static inline paddr_t pop(struct chunk *c)
+static inline paddr_t pop(struct pmm_chunk *c)
 {
     uint32_t i = c->free_head;
     c->free_head = c->meta[i] & ~META_FREE;
@@ -512,7 +504,7 @@ static inline paddr_t pop(struct chunk *c)
 }
 
 /* Back on its chunk's free stack (the shared lists). */
-static inline void release(struct chunk *c, uint32_t li, uint32_t *m)
+static inline void release(struct pmm_chunk *c, uint32_t li, uint32_t *m)
 {
     uint32_t old = c->free_head;
     *m = META_FREE | old;
@@ -530,7 +522,7 @@ __attribute__((noinline)) static void cache_spill(uint32_t k)
     struct pmm_frame_cache *fc = frame_cache();
     for (uint32_t i = 0; i < k; i++) {
         paddr_t pa = fc->pa[i];
-        struct chunk *c = &chunks[pa >> PMM_CHUNK_SHIFT];
+        struct pmm_chunk *c = &pmm_chunks[pa >> PMM_CHUNK_SHIFT];
         uint32_t li = (uint32_t)((pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1));
         release(c, li, fc->meta[i]);
     }
@@ -557,7 +549,7 @@ static inline paddr_t cache_pop(struct pmm_frame_cache *fc, uint32_t n)
     return fc->pa[n];
 }
 
-__attribute__((noinline)) static enum pmm_status alloc_slow(paddr_t *out)
+__attribute__((noinline)) static enum pmm_status alloc_next_chunk(paddr_t *out)
 {
     if (fi_armed && fi_fail())
         return PMM_ERR_NOMEM;
@@ -579,33 +571,28 @@ __attribute__((noinline)) static enum pmm_status alloc_slow(paddr_t *out)
         long c = bit_first();
         if (c < 0)
             return PMM_ERR_NOMEM; /* and the cache is empty: no frame is free */
-        if (chunks[c].state == PMM_CHUNK_LAZY)
+        if (pmm_chunks[c].state == PMM_CHUNK_LAZY)
             chunk_init((uint32_t)c);
-        if (chunks[c].state != PMM_CHUNK_READY) {
+        if (pmm_chunks[c].state != PMM_CHUNK_READY) {
             bit_clear((uint32_t)c);
             continue;
         }
         /* Its first segment may hold no free frame (a big module right
          * after the kernel): the loop above extends it before giving up. */
-        cur = &chunks[c];
+        cur = &pmm_chunks[c];
     }
     alloc_src = fi_armed ? NULL : cur;
     *out = pop(cur);
     return PMM_OK;
 }
 
-/* This CPU's cache first; the shared lists only when it is empty. */
-enum pmm_status pmm_alloc(paddr_t *out)
+/* pmm_alloc (pmm.h) when it cannot pop this CPU's cache: the shared lists
+ * (or the cache after all, while fault injection is armed). */
+enum pmm_status pmm_alloc_slow(paddr_t *out)
 {
-    struct pmm_frame_cache *fc = frame_cache();
-    uint32_t n = fc->n;
-    if (likely(n > cache_floor)) {
-        *out = cache_pop(fc, n);
-        return PMM_OK;
-    }
-    struct chunk *c = alloc_src;
+    struct pmm_chunk *c = alloc_src;
     if (unlikely(!c || c->free_head == META_END))
-        return alloc_slow(out);
+        return alloc_next_chunk(out);
     *out = pop(c);
     return PMM_OK;
 }
@@ -637,15 +624,17 @@ static inline enum pmm_status free_frame(uint32_t *m, paddr_t pa)
 {
     struct pmm_frame_cache *fc = frame_cache();
     uint32_t n = fc->n;
-    if (unlikely(n >= push_limit))
+    if (unlikely(n >= pmm_push_limit))
         return cache_push_slow(m, pa);
     cache_push(fc, n, m, pa);
     return PMM_OK;
 }
 
-enum pmm_status pmm_free(paddr_t pa)
+/* The whole of pmm_free: pmm.h's inline part sends here every frame it does
+ * not push itself (refusals, a full cache, a poison writer). */
+enum pmm_status pmm_free_slow(paddr_t pa)
 {
-    struct chunk *c;
+    struct pmm_chunk *c;
     uint32_t li;
     uint32_t *m;
     if (unlikely(!meta_of(pa, &c, &li, &m) || *m != 1)) {
@@ -658,7 +647,7 @@ enum pmm_status pmm_free(paddr_t pa)
 
 enum pmm_status pmm_ref_inc(paddr_t pa)
 {
-    struct chunk *c;
+    struct pmm_chunk *c;
     uint32_t li;
     uint32_t *m;
     bool known = meta_of(pa, &c, &li, &m);
@@ -673,7 +662,7 @@ enum pmm_status pmm_ref_inc(paddr_t pa)
 
 enum pmm_status pmm_ref_dec(paddr_t pa, uint32_t *remaining)
 {
-    struct chunk *c;
+    struct pmm_chunk *c;
     uint32_t li;
     uint32_t *m;
     bool known = meta_of(pa, &c, &li, &m);
@@ -692,7 +681,7 @@ enum pmm_status pmm_ref_dec(paddr_t pa, uint32_t *remaining)
 
 uint32_t pmm_refcount(paddr_t pa)
 {
-    struct chunk *c;
+    struct pmm_chunk *c;
     uint32_t li;
     uint32_t *m;
     if (meta_of(pa, &c, &li, &m) && *m - 1u < PMM_REFCOUNT_MAX)
@@ -714,7 +703,7 @@ enum pmm_status pmm_alloc_contig(size_t n, size_t align_frames, paddr_t *out)
      * fits.  O(frames scanned): not a hot path. */
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t ci = 0; ci < nchunks; ci++) {
-            struct chunk *c = &chunks[ci];
+            struct pmm_chunk *c = &pmm_chunks[ci];
             if (pass == 1 && c->state == PMM_CHUNK_LAZY) {
                 uint64_t cb = (uint64_t)ci << PMM_CHUNK_SHIFT;
                 if (frames_in(&avail, cb, cb + CHUNK_BYTES) < n)
@@ -749,7 +738,7 @@ pmm_poison_fn pmm_set_poison_writer(pmm_poison_fn fn)
 {
     pmm_poison_fn old = poison;
     poison = fn;
-    push_limit = fn ? 0 : PMM_CACHE_FRAMES;
+    pmm_push_limit = fn ? 0 : PMM_CACHE_FRAMES;
     return old;
 }
 
@@ -758,7 +747,7 @@ void pmm_fail_nth(uint64_t n)
     fi_countdown = n;
     fi_armed = fi_all || n;
     alloc_src = fi_armed ? NULL : cur;
-    cache_floor = fi_armed ? UINT32_MAX : 0;
+    pmm_cache_floor = fi_armed ? UINT32_MAX : 0;
 }
 
 void pmm_fail_all(bool on)
@@ -766,7 +755,7 @@ void pmm_fail_all(bool on)
     fi_all = on;
     fi_armed = on || fi_countdown;
     alloc_src = fi_armed ? NULL : cur;
-    cache_floor = fi_armed ? UINT32_MAX : 0;
+    pmm_cache_floor = fi_armed ? UINT32_MAX : 0;
 }
 
 uint32_t pmm_chunk_count(void)
@@ -778,7 +767,7 @@ bool pmm_chunk_get_info(uint32_t ci, struct pmm_chunk_info *out)
 {
     if (ci >= nchunks)
         return false;
-    const struct chunk *c = &chunks[ci];
+    const struct pmm_chunk *c = &pmm_chunks[ci];
     out->state = (enum pmm_chunk_state)c->state;
     out->nframes = c->nframes;
     out->nfree = 0;
@@ -814,7 +803,7 @@ enum pmm_status pmm_check(const struct range_set *u, const struct range_set *res
     CHECK(fc->n <= PMM_CACHE_FRAMES, "frame cache overfull", 0);
     for (uint32_t k = 0; k < fc->n; k++) {
         paddr_t pa = fc->pa[k];
-        struct chunk *c;
+        struct pmm_chunk *c;
         uint32_t li;
         uint32_t *m;
         CHECK(meta_of(pa, &c, &li, &m) && c->state == PMM_CHUNK_READY,
@@ -827,7 +816,7 @@ enum pmm_status pmm_check(const struct range_set *u, const struct range_set *res
     CHECK(stats.reserved + allocated_now() <= stats.total,
           "stats: reserved + allocated above total", 0);
     for (uint32_t ci = 0; ci < nchunks; ci++) {
-        const struct chunk *c = &chunks[ci];
+        const struct pmm_chunk *c = &pmm_chunks[ci];
         uint64_t cb = (uint64_t)ci << PMM_CHUNK_SHIFT;
         if (c->state == PMM_CHUNK_LAZY) {
             /* Implicitly free: the chunk's available frames. */

@@ -54,18 +54,25 @@ struct region *region_find_locked(struct vmm_space *s, uintptr_t va)
     if (h && va >= h->start && va < h->end)
         return h;
     struct avl_node *n = s->regions.root;
-    while (n) {
+    if (!n)
+        return NULL;
+    /* Each turn tests its own child, so neither turn jumps back to a
+     * shared test at the loop's head (one instruction per right turn). */
+    for (;;) {
         struct region *r = region_of(n);
         if (va < r->start) {
             n = n->left;
+            if (!n)
+                return NULL;
         } else if (va >= r->end) {
             n = n->right;
+            if (!n)
+                return NULL;
         } else {
             s->hint = r;
             return r;
         }
     }
-    return NULL;
 }
 
 /* The first region that ends above @va (it may start above it too). */
