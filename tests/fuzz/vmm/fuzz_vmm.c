@@ -133,6 +133,32 @@ static bool may_fail(void)
     return M.inject || sim_free_frames() < 40;
 }
 
+/* After a fault or populate that ran out of memory: by contract it may
+ * leave the page it zero-filled or paged in in the object's page cache
+ * (tables and regions are unchanged).  The model follows the kernel there:
+ * a page the kernel now holds and the model did not is taken as cached,
+ * with what the model already expects of it (the pager's words, or zeros
+ * for an anonymous page that never held any).  Called only where out of
+ * memory was the outcome, so a page cached for no reason still diverges. */
+static void adopt_cached_after_oom(void)
+{
+    for (unsigned i = 0; i < M.nobj; i++) {
+        struct mobj *o = &M.obj[i];
+        bool alive = false;
+        for (struct vmobj *k = vmobj_first(); k && !alive; k = k->next_obj)
+            alive = k == o->o && k->id == o->id;
+        if (!alive || o->phys)
+            continue;
+        for (unsigned p = 0; p < o->npages; p++) {
+            if (!o->cached[p] && vmobj_page_lookup(o->o, p)) {
+                o->cached[p] = true;
+                say("  (by contract: object %u page %u stays in its page cache)\n", i, p);
+            }
+        }
+    }
+}
+
+
 static struct vmm_space *space_of(int i)
 {
     return i ? M.sp[i].s : &vmm_kernel_space;
@@ -608,6 +634,7 @@ static void op_populate(const uint8_t *a)
     enum vmm_status st = region_populate(space_of(r.sp), r.va, r.n * PAGE_SIZE);
     say("  -> %s (model: %s)\n", st_str(st), st_str(want));
     if (st == VMM_ERR_NOMEM && may_fail()) {
+        adopt_cached_after_oom();
         /* Partial by contract: follow what the tables show was done. */
         for (unsigned p = r.first; p < stop; p++) {
             struct mpage *m = &r.pg[p];
@@ -687,6 +714,7 @@ static void check_wait(const struct cpu_result *res, const struct mpage *p,
     if (res->result == VMM_FAULT_OOM && wait == FAULT_PAGER_WAIT && may_fail()) {
         if (state_hash_tables() != before_tables)
             diverge("a fault that ran out of memory changed tables or regions");
+        adopt_cached_after_oom();
         return;
     }
     if (res->result != VMM_FAULT_WAIT || res->reason != wait)
@@ -805,6 +833,7 @@ static void op_access(enum op op, const uint8_t *a)
             may_fail()) {
             if (state_hash_tables() != before)
                 diverge("a fault that ran out of memory changed tables or regions");
+            adopt_cached_after_oom();
             return;
         }
         if (no == FAULT_NONE)
