@@ -47,8 +47,8 @@ enum pmm_status pmm_ref_inc(paddr_t pa);
 /* Decrement; at zero the frame is freed.  *@remaining (if not NULL) gets
  * the new count. */
 enum pmm_status pmm_ref_dec(paddr_t pa, uint32_t *remaining);
-/* 0 for free, reserved or unknown frames. */
-uint32_t pmm_refcount(paddr_t pa);
+/* 0 for free, reserved or unknown frames.  Inline (end of this file) in
+ * kernel builds: the CoW fault asks it on every write to a shared page. */
 
 void pmm_get_stats(struct pmm_stats *out);
 const char *pmm_status_str(enum pmm_status st);
@@ -148,6 +148,7 @@ const struct range_set *pmm_boot_reserved(void);
 #ifdef ZF_HOST
 enum pmm_status pmm_alloc(paddr_t *out);
 enum pmm_status pmm_free(paddr_t pa);
+uint32_t pmm_refcount(paddr_t pa);
 #else
 /* A chunk's descriptor (pmm.c owns it; here for the inline free's lookup:
  * the chunk is pa's top bits, the frame's word meta[pa's next 18 bits]). */
@@ -166,6 +167,7 @@ extern uint32_t pmm_push_limit;  /* push while it holds fewer (0: never) */
 #define PMM_META_CACHED 0xfffffffeu /* a frame's word while it is in a CPU's cache */
 enum pmm_status pmm_alloc_slow(paddr_t *out);
 enum pmm_status pmm_free_slow(paddr_t pa);
+uint32_t pmm_refcount_slow(paddr_t pa);
 
 #include "mm_cpu.h"
 /* The arch hook (mmu_hooks.h, included below; it may already be half-way
@@ -204,6 +206,23 @@ static inline enum pmm_status pmm_free(paddr_t pa)
     *m = PMM_META_CACHED;
     fc->n = n + 1;
     return PMM_OK;
+}
+
+/* An allocated frame's word is its count (1 .. PMM_REFCOUNT_MAX); anything
+ * else (bad address, no word, free, reserved, cached) is pmm_refcount_slow's
+ * to judge, as the whole function did. */
+static inline uint32_t pmm_refcount(paddr_t pa)
+{
+    if (__builtin_expect(!(pa & ((PAGE_SIZE - 1) | ~(PMM_MAX_PHYS - 1))), 1)) {
+        const struct pmm_chunk *c = &pmm_chunks[pa >> PMM_CHUNK_SHIFT];
+        uint32_t li = (uint32_t)(pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1);
+        if (__builtin_expect(li < c->nframes, 1)) {
+            uint32_t m = c->meta[li];
+            if (__builtin_expect(m - 1u < PMM_REFCOUNT_MAX, 1))
+                return m;
+        }
+    }
+    return pmm_refcount_slow(pa);
 }
 #endif
 

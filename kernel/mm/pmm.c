@@ -679,7 +679,9 @@ enum pmm_status pmm_ref_dec(paddr_t pa, uint32_t *remaining)
     return st;
 }
 
-uint32_t pmm_refcount(paddr_t pa)
+/* The whole of pmm_refcount: pmm.h's inline part sends here every frame
+ * whose word is not a count. */
+uint32_t pmm_refcount_slow(paddr_t pa)
 {
     struct pmm_chunk *c;
     uint32_t li;
