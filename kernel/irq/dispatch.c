@@ -103,9 +103,10 @@ static __attribute__((noinline)) void exception_unhandled(struct irq_frame *fram
     irq_report_fatal(frame);
 }
 
-static void exception(struct irq_frame *frame)
+/* Always inline: with @v a constant (the #PF case of irq_dispatch) the
+ * vector tests and the handler's table slot fold away. */
+static inline __attribute__((always_inline)) void exception(struct irq_frame *frame, unsigned v)
 {
-    unsigned v = (unsigned)frame->vector;
     /* Read CR2 first: anything later could fault and overwrite it. */
     uint64_t cr2 = v == IRQ_PF ? read_cr2() : 0;
 
@@ -136,11 +137,18 @@ static void pic_interrupt(struct irq_frame *frame)
 void irq_dispatch(struct irq_frame *frame)
 {
     unsigned v = (unsigned)frame->vector;
+    /* #PF first, by far the commonest (every lazy page, every CoW write):
+     * no range or class tests, and exception() specialised for it. */
+    if (__builtin_expect(v == IRQ_PF, 1)) {
+        counts[IRQ_PF]++;
+        exception(frame, IRQ_PF);
+        return;
+    }
     if (v >= IRQ_VECTORS)
         irq_report_fatal(frame); /* a corrupt frame: say so rather than guess */
     counts[v]++;
     if (v < IRQ_EXCEPTIONS)
-        exception(frame);
+        exception(frame, v);
     else if (v >= PIC_VECTOR_BASE && v < PIC_VECTOR_BASE + PIC_IRQ_COUNT)
         pic_interrupt(frame);
     else if (v == IRQ_SPURIOUS_VECTOR)
