@@ -113,15 +113,17 @@ static void tree_remove(struct vmm_space *s, struct region *r)
 
 /* ---- page-table work for a range of one region ---------------------------- */
 
-/* The leaf rights a region grants a page: U and NX from the region; W only
- * where @writable (shared regions, pages a private region owns alone). */
-static uint64_t region_pte_rights(const struct region *r)
+uint64_t region_leaf_rights(const struct region *r)
 {
     uint64_t f = PTE_P;
     if (r->prot & REGION_U)
         f |= PTE_U;
     if (!(r->prot & REGION_X))
         f |= PTE_NX;
+    /* No rights at all: not present, since a present entry always lets the
+     * kernel read; the frame and its reference stay (vmm_entry_held). */
+    if (!(r->prot & (REGION_R | REGION_W | REGION_X)))
+        return (f & ~PTE_P) | PTE_PROTNONE;
     return f;
 }
 
@@ -165,10 +167,10 @@ static void pages_drop(struct vmm_space *s, uintptr_t start, uintptr_t end)
 }
 
 /* A held leaf after its region's rights changed to c->r's.  No rights at
- * all: the leaf goes not present (PTE_PROTNONE), since a present entry
- * always lets the kernel read; it keeps its frame and reference, and loses
- * W and CoW like any read-only leaf, so rights given back make it present
- * again with CoW decided as below. */
+ * all: the leaf goes not present (PTE_PROTNONE, region_leaf_rights); it
+ * keeps its frame and reference, and loses W and CoW like any read-only
+ * leaf, so rights given back make it present again with CoW decided as
+ * below. */
 static void reprotect_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
 {
     struct range_ctx *c = ctx;
@@ -177,10 +179,8 @@ static void reprotect_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
     if (level != 1)
         return;
     uint64_t n = (e & (PTE_ADDR_MASK | PTE_A | PTE_D | PTE_NOREF | PTE_UFFD_WP)) |
-                 region_pte_rights(r);
-    if (!(r->prot & (REGION_R | REGION_W | REGION_X))) {
-        n = (n & ~PTE_P) | PTE_PROTNONE;
-    } else if (r->prot & REGION_W) {
+                 region_leaf_rights(r);
+    if (r->prot & REGION_W) {
         if ((r->flags & REGION_SHARED || (e & PTE_W)) && !(e & PTE_UFFD_WP))
             n |= PTE_W;
         else

@@ -184,8 +184,9 @@ enum vmm_status uffd_page_provide(struct vmm_space *s, uintptr_t va, struct uffd
         goto out;
     }
     /* Private: the page is this mapping's own, in its page table, with the
-     * region's rights now (protect may have taken U since registration). */
-    uint64_t e = PTE_P | (r->prot & REGION_U ? PTE_U : 0) | (r->prot & REGION_X ? 0 : PTE_NX);
+     * region's rights now (protect may have taken U, or every right, since
+     * registration). */
+    uint64_t e = region_leaf_rights(r);
     bool writable = r->prot & REGION_W;
     if (!frame)
         e |= vmm_zero_frame | (writable ? PTE_COW : 0);
@@ -195,10 +196,6 @@ enum vmm_status uffd_page_provide(struct vmm_space *s, uintptr_t va, struct uffd
         e |= frame | (writable ? PTE_W | PTE_D : 0) | PTE_A;
     if (wp && writable)
         e |= PTE_UFFD_WP;
-    /* A range protected to no rights since registration: the page is held
-     * not present (PTE_PROTNONE), as region_protect leaves the others. */
-    if (!(r->prot & (REGION_R | REGION_W | REGION_X)))
-        e = (e & ~PTE_P) | PTE_PROTNONE;
     st = vmm_install(s, va, 1, e);
 out:
     spin_unlock(&s->lock);

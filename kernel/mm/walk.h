@@ -92,6 +92,10 @@ enum vmm_status walk_tables(const struct vmm_space *s, uintptr_t va, int target_
 void walk_prune_empty(const struct vmm_space *s, struct vmm_walk *w);
 /* Whether the level-@level table at @pa (covering @va) has no entry. */
 bool walk_table_empty(const struct vmm_space *s, int level, uintptr_t va, paddr_t pa);
+/* The leaf bits a region grants its pages before W or CoW (region.c):
+ * present with U and NX from its rights, or, with no rights at all, not
+ * present but held (PTE_PROTNONE).  W only where a caller decides it. */
+uint64_t region_leaf_rights(const struct region *r);
 /* Remove every region of @s (region.c; space teardown). */
 void region_unmap_all(struct vmm_space *s);
 

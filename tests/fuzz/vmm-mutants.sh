@@ -38,10 +38,10 @@ mutants=(
 "clone-counts-noref-frame|region.c|    bool owns = vmm_leaf_owns(e, 1);|    bool owns = pa != vmm_zero_frame;"
 "protect-huge-over-zero-frame-writable|vmm_map.c|        vmm_zero_frame < frame + size)|        vmm_zero_frame < frame + (size \& PAGE_SIZE))"
 "revert-uffd-reregister-wp|uffd_range.c|    if ((r->uffd_mode & REGION_UFFD_WP) && !(c->mode & REGION_UFFD_WP)) {|    if (false) {|found-uffd-reregister-keeps-wp"
-"revert-uffd-copy-region-rights|uffd_range.c|    uint64_t e = PTE_P \| (r->prot & REGION_U ? PTE_U : 0) \||    uint64_t e = PTE_P \| PTE_U \||found-uffd-copy-ignores-region-rights"
+"revert-uffd-copy-region-rights|uffd_range.c|    uint64_t e = region_leaf_rights(r);|    uint64_t e = PTE_P \| PTE_U \| (r->prot \& REGION_X ? 0 : PTE_NX);|found-uffd-copy-ignores-region-rights"
 "revert-uffd-copy-wp-outside-wp|uffd_range.c|    if (wp && !(r->uffd_mode & REGION_UFFD_WP)) {|    if (false) {|found-uffd-copy-wp-outside-wp-range"
 "revert-dfdfa2f|walk.c|    if (create && va >= KERNEL_HALF_START &&|    if (create \&\& va >= KERNEL_HALF_START \&\& false \&\&|regress-dfdfa2f-kernel-half-private-slot"
-"protnone-stays-present|region.c|        n = (n & ~PTE_P) \| PTE_PROTNONE;|        n \&= ~PTE_W;|regress-protnone-kernel-read regress-protnone-populate"
+"protnone-stays-present|region.c|        return (f & ~PTE_P) \| PTE_PROTNONE;|        return f;|regress-protnone-kernel-read regress-protnone-populate"
 "visit-skips-protnone|walk.c|        if (!vmm_entry_held(e))|        if (!(e \& PTE_P))"
 )
 
