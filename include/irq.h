@@ -31,6 +31,12 @@ enum irq_vector {
     IRQ_VE = 20, IRQ_CP = 21,
 };
 
+/* The vector slot of a #PF frame whose callee-saved registers (rbx, rbp,
+ * r12-r15) are still in the CPU, not in the frame: the lean #PF entry's
+ * (kernel/irq/entry.asm), until the fault goes the full way.  Debuggers
+ * read it; handlers never see such a frame. */
+#define IRQ_PF_LEAN_FRAME 0x10e
+
 /* What the entry stubs push (kernel/irq/entry.asm), lowest address first:
  * the general registers, the vector, the error code (0 when the CPU pushes
  * none), then the CPU's interrupt frame.  A handler may change any field;
@@ -79,6 +85,9 @@ void irq_print_gp_hint(const struct irq_frame *frame, const char *indent);
 
 /* Statistics, for tests and reports. */
 uint64_t irq_count(unsigned vector);        /* dispatches of @vector */
+/* The counts behind irq_count(): written by the entry paths only (#PF's
+ * lean entry counts its own). */
+extern uint64_t irq_counts[IRQ_VECTORS];
 uint64_t irq_spurious_count(void);          /* spurious IRQ 7/15 and vector 255 */
 unsigned irq_exception_depth(void);         /* exceptions being handled now */
 
@@ -92,6 +101,20 @@ struct irq_nesting {
 };
 struct irq_nesting irq_exception_suspend(void);
 void irq_exception_resume(struct irq_nesting saved);
+/* One CPU's (per-CPU with SMP, like the rest of it): kept by the entry
+ * paths through these two. */
+extern struct irq_nesting irq_nesting;
+static inline void irq_exception_enter(unsigned vector, uint64_t rip)
+{
+    if (irq_nesting.depth++ == 0) {
+        irq_nesting.outer_vector = vector;
+        irq_nesting.outer_rip = rip;
+    }
+}
+static inline void irq_exception_leave(void)
+{
+    irq_nesting.depth--;
+}
 
 /* "#PF" and "page fault" for exception vectors; "IRQ", "INT", "SPURIOUS"
  * and a short description for the others.  Never NULL. */

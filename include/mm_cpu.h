@@ -26,6 +26,23 @@ struct pmm_frame_cache {
 
 struct vmm_space;
 
+/* The fault path's walk remembers the last level-1 table it reached in the
+ * live space, as the CPU's paging-structure caches do, so that the next
+ * fault in the same 2 MiB reads its leaf at once instead of descending four
+ * levels (walk.h).  Dropped (walk_cache_drop) when the live space changes,
+ * wherever a table is unlinked and when a space goes: the places that
+ * flush the TLB or invlpg a table's window.  With SMP every CPU's copy goes
+ * then, like their TLBs' paging-structure caches. */
+struct walk_cache {
+    const struct vmm_space *space; /* NULL: nothing cached */
+    uint64_t key;                  /* va >> 21 of the 2 MiB the table maps */
+    paddr_t table;                 /* the level-1 table's frame */
+    /* The rights of the three entries above it (as walk.eff): W and U
+     * as they allow, with NX (so that a leaf's NX passes an AND), and NX
+     * when one of them has it. */
+    uint64_t up_and, up_nx;
+};
+
 struct mm_cpu {
     void *kmap_stack[KMAP_SLOTS]; /* the address each held slot was given */
     unsigned kmap_top;
@@ -33,6 +50,7 @@ struct mm_cpu {
     paddr_t foreign_pml4;         /* behind the foreign slot (0: none) */
     struct vmm_space *active_space;
     struct pmm_frame_cache frames; /* free frames kept for this CPU (pmm.c) */
+    struct walk_cache walk;        /* the fault path's last level-1 table (walk.h) */
 };
 
 #endif

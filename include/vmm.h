@@ -103,6 +103,11 @@ struct vmm_walk {
     uint64_t eff;          /* effective rights: PTE_W/PTE_U AND-ed, PTE_NX OR-ed over
                             * the present entries visited */
     unsigned created;      /* internal: bit L set when a level-L entry was filled */
+    /* The fault path's walk went straight to the leaf through its cached
+     * level-1 table: level, entry, end and eff are set (eff only as far
+     * as a present leaf needs), seen[] is not (the levels above were
+     * present tables; a reported fault is walked again in full). */
+    bool leaf_only;
 };
 
 /* Walk without changing anything. */

@@ -189,9 +189,13 @@ def refuse(sec, name, pattern, why):
         raise Failure("%s: %s (found /%s/):\n%s" % (name, why, pattern, sec[name].rstrip()))
 
 
+ENTRIES = ("irq_common", "pf_entry")
+
+
 def frames_in_order(bt, names, interrupted):
     """Every name appears in a later frame than the one before, and the frame
-    right below irq_common is @interrupted (nothing bogus in between)."""
+    right below an exception entry (irq_common, pf_entry) is @interrupted
+    (nothing bogus in between)."""
     frames = re.findall(r"^#(\d+)\s+(?:0x[0-9a-f]+ in )?(\S+)", bt, re.M)
     pos = 0
     for want in names:
@@ -199,9 +203,9 @@ def frames_in_order(bt, names, interrupted):
             pos += 1
         if pos == len(frames):
             raise Failure("bt: frame %s missing or out of order:\n%s" % (want, bt.rstrip()))
-        if want == "irq_common" and (pos + 1 == len(frames) or
-                                     not frames[pos + 1][1].startswith(interrupted)):
-            raise Failure("bt: the frame below irq_common is not %s:\n%s" % (interrupted, bt.rstrip()))
+        if want in ENTRIES and (pos + 1 == len(frames) or
+                                not frames[pos + 1][1].startswith(interrupted)):
+            raise Failure("bt: the frame below %s is not %s:\n%s" % (want, interrupted, bt.rstrip()))
         pos += 1
     return frames
 
@@ -231,13 +235,15 @@ def scenario_cow(elf, log):
     need(sec, "frame-zero-before", r"this is the zero frame", "zf-frame did not name the zero frame")
     need(sec, "frame-zero-before", r"^    %016x  r-- kern  P .*COW" % page,
          "the zero frame's mappings lack the test page")
-    frames_in_order(sec["bt"], ["cow_zero_fill", "vmm_fault_handle", "page_fault_entry",
-                                "irq_dispatch", "irq_common", "ktest_fn_gdb_cow_zero_fill_watched",
+    frames_in_order(sec["bt"], ["cow_zero_fill", "vmm_fault_handle", "page_fault_lean",
+                                "pf_entry", "ktest_fn_gdb_cow_zero_fill_watched",
                                 "ktest_run", "kernel_main", "long_mode_high"],
                     "ktest_fn_gdb_cow_zero_fill_watched")
     need(sec, "fault-deciding", r"page fault #\d+ being decided now \(you are inside its handler\): kernel write at %#x" % target,
          "zf-fault does not show the fault in progress")
     need(sec, "frame-regs", r"#PF page fault \(vector 14\)", "not a #PF frame")
+    need(sec, "frame-regs", r"#PF's lean entry: rbx, rbp and r12-r15 are not in the frame; shown as "
+         r"GDB unwinds them to the entry", "the lean #PF frame's callee-saved registers not from GDB")
     need(sec, "frame-regs", r"error code 0x3: protection violation on a present page, write",
          "wrong error code")
     need(sec, "frame-regs", r"RIP=[0-9a-f]{16} ktest_fn_gdb_cow_zero_fill_watched\+0x",
@@ -269,7 +275,14 @@ def scenario_cow(elf, log):
          "zf-fault: not the kernel's zero-fill words")
     need(sec, "fault-after", r"fault counters: faults [1-9]\d*, zero_fills [1-9]", "zf-fault: counters")
     need(sec, "fault-after", r"^  region: \[%#x, %#x\) rw-- private, anonymous object #\d+ 'gdb-test' "
-         r"from page 0 \(fault in page 0\)$" % (page, page + 4096), "zf-fault: not the test's arena region")
+         r"from page 0 \(fault in page 0\)$" % (page, page + 8192), "zf-fault: not the test's arena region")
+    # The watched write went straight to its leaf through the walk cache:
+    # zf-fault walks it again, and shows the entry as it is now.
+    need(sec, "fault-after", r"^    \(walked now: the fault's walk went straight to its leaf through the "
+         r"walk cache and recorded no levels\)$", "zf-fault: the walk-cache hit not said")
+    need(sec, "fault-after", r"^    PT   = [0-9a-f]{16}  P W A D NX   <- walk ended here$",
+         "zf-fault: the walk walked now does not show the written entry")
+    need(sec, "fault-after", r"^    effective rights: write kernel no-exec$", "zf-fault: rights")
     runs = re.findall(r"^  [0-9a-f]{16}-[0-9a-f]{16}\s+\S+  (r[w-][x-]) (kern|user)", sec["maps"], re.M)
     if not any(r == "r-x" for r, _ in runs) or not any(r == "rw-" for r, _ in runs):
         raise Failure("maps: no kernel text (r-x) or data (rw-) run:\n" + sec["maps"])
@@ -453,6 +466,8 @@ def judge_selftest():
                "#2  0x2 in ktest_fn_x () at t.c:3\n#3  0x3 in kernel_main () at m.c:1\n")
     frames_in_order(good_bt, ["cow_zero_fill", "irq_common", "ktest_fn_x", "kernel_main"],
                     "ktest_fn_x")
+    lean_bt = good_bt.replace("irq_common () at e.asm:62", "pf_entry () at e.asm:140")
+    frames_in_order(lean_bt, ["cow_zero_fill", "pf_entry", "ktest_fn_x", "kernel_main"], "ktest_fn_x")
     common_checks("Breakpoint 1, _start () at boot/boot.asm:53\n" + good_bt, "")
     bad = [
         lambda: common_checks("warning: (Internal error: pc 0x1 in read in CU, but not in symtab.)", ""),
@@ -464,6 +479,9 @@ def judge_selftest():
                                                 "#2  0x2 in boot_stack_bottom () \n#3  0x2 in ktest_fn_x"),
                                 ["irq_common", "ktest_fn_x"], "ktest_fn_x"),
         lambda: frames_in_order(good_bt, ["kernel_main", "ktest_fn_x"], "ktest_fn_x"),
+        lambda: frames_in_order(lean_bt.replace("#2  0x2 in ktest_fn_x",
+                                                "#2  0x2 in boot_stack_bottom () \n#3  0x2 in ktest_fn_x"),
+                                ["pf_entry", "ktest_fn_x"], "ktest_fn_x"),
         lambda: check_interrupt({"interrupt-now": "qemu-system-x86_64: terminating on signal 2\n"}),
         lambda: need({"a": "x"}, "b", "x", "missing section"),
     ]

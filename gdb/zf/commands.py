@@ -389,15 +389,35 @@ kernel space, then each process's user half (the live one marked)."""
                     ", ".join("%d" % i for i in hits)))
 
 
-def _walk_lines(w):
-    """The walk recorded in a struct vmm_walk value, as the report prints it."""
+def _walk_lines(w, va):
+    """The walk recorded in a struct vmm_walk value, as the report prints it.
+    A walk that went straight to its leaf through the walk cache recorded
+    no levels (leaf_only): @va is walked now, in the live space, instead."""
     lines = []
     try:
         level = int(w["level"])
+        leaf_only = "leaf_only" in {f.name for f in w.type.strip_typedefs().fields()} and \
+            bool(w["leaf_only"])
     except gdb.error:
         return lines
     if not 1 <= level <= 4:
         return ["    (no walk: the address is not canonical)"]
+    if leaf_only:
+        try:
+            with target.phys() as p:
+                now = decode.walk(p.u64, target.cr3(), va)
+        except (ZfError, decode.DecodeError, gdb.error) as e:
+            return ["    (not recorded: the fault's walk went straight to its leaf through the "
+                    "walk cache; walking it now failed: %s)" % e]
+        lines = ["    (walked now: the fault's walk went straight to its leaf through the walk "
+                 "cache and recorded no levels)"]
+        for lv, _i, _addr, e in now.steps:
+            lines.append("    %-4s = %016x  %s%s" % (
+                decode.LEVEL_NAMES[lv], e, decode.pte_str(e, lv),
+                "   <- walk ended here" if lv == now.steps[-1][0] else ""))
+        if now.phys is not None:
+            lines.append("    effective rights: %s" % decode.rights_str(now.eff & decode.MASK64))
+        return lines
     for lv in range(4, level - 1, -1):
         e = int(w["seen"][lv]) & decode.MASK64
         lines.append("    %-4s = %016x  %s%s" % (decode.LEVEL_NAMES[lv], e, decode.pte_str(e, lv),
@@ -487,6 +507,24 @@ def _skipped_region_line(va):
     return line + note
 
 
+# Fields the VMM sets only with one outcome (struct vmm_fault): left over
+# from an earlier fault otherwise.
+OUTCOME_FIELDS = {"pager_why": ("reason", "FAULT_PAGER_FAILED"),
+                  "wait_obj": ("result", "VMM_FAULT_WAIT"),
+                  "wait_index": ("result", "VMM_FAULT_WAIT"),
+                  "wait_uffd": ("result", "VMM_FAULT_WAIT")}
+
+
+def _outcome_sets(f, name):
+    if name not in OUTCOME_FIELDS:
+        return True
+    field, value = OUTCOME_FIELDS[name]
+    try:
+        return str(f[field]) == value
+    except gdb.error:
+        return True
+
+
 def _extra_fields(f):
     """Fields of struct vmm_fault beyond the five above (the region a
     decision was made on, ...), by name from the debug info, so that what
@@ -499,6 +537,8 @@ def _extra_fields(f):
         if fld.name in KNOWN_FAULT_FIELDS or fld.name is None:
             continue
         if region is not None and fld.name in REGION_FAULT_FIELDS:
+            continue
+        if not _outcome_sets(f, fld.name):
             continue
         v = f[fld.name]
         t = v.type.strip_typedefs()
@@ -577,7 +617,7 @@ Read from pf_last / pf_deciding (kernel/arch/x86_64/page_fault.c)."""
             for line in _extra_fields(last):
                 print(line)
             print("  walk:")
-            for line in _walk_lines(last["walk"]):
+            for line in _walk_lines(last["walk"], va):
                 print(line)
         self.counters()
 
@@ -599,9 +639,11 @@ def _irq_frame_value(addr):
 
 
 def _find_irq_frame():
+    """(address, GDB frame of its entry or None) of the innermost exception
+    frame on the stack."""
     frames = unwind.irq_frames()
     if frames:
-        return frames[0][1]
+        return frames[0][1], frames[0][0]
     # No irq_common frame found (e.g. GDB could not unwind that far): the
     # first struct irq_frame * argument of a function on the stack.
     try:
@@ -616,7 +658,7 @@ def _find_irq_frame():
                 block = block.superblock
             for s in (block or []):
                 if s.is_argument and s.type.strip_typedefs().unqualified() == want:
-                    return int(s.value(f)) & decode.MASK64
+                    return int(s.value(f)) & decode.MASK64, None
             f = f.older()
     except (gdb.error, ValueError):
         pass
@@ -642,11 +684,27 @@ up/down from there), use zf-interrupted."""
         if len(argv) > 1:
             self.bad_usage("expects at most 1 argument")
         target.need_target()
-        addr = target.eval_int(argv[0]) if argv else _find_irq_frame()
+        addr, entry = (target.eval_int(argv[0]), None) if argv else _find_irq_frame()
         f = _irq_frame_value(addr)
         regs = dict(target.fields(f))
         v, err = regs.get("vector", 0), regs.get("error_code", 0)
+        lean = v == unwind.PF_LEAN_FRAME
+        if lean:
+            v = 14
         print("exception frame at %#x: %s" % (addr, decode.vector_str(v)))
+        unsaved = []
+        if lean:
+            # pf_entry saved only what a call may clobber: the others are
+            # the interrupted code's as GDB unwinds them to the entry.
+            for n in unwind.CALLEE_SAVED:
+                try:
+                    regs[n] = int(entry.read_register(n)) & decode.MASK64
+                except (AttributeError, gdb.error):
+                    regs.pop(n, None)
+                    unsaved.append(n.upper())
+            print("  (#PF's lean entry: rbx, rbp and r12-r15 are not in the frame; %s)" % (
+                "from its address alone they are not known: run zf-frame-regs without one"
+                if unsaved else "shown as GDB unwinds them to the entry: the interrupted code's"))
         if v == 14:
             print("  error code %#x: %s" % (err, decode.pf_error_str(err)))
         else:

@@ -1,14 +1,20 @@
-"""Unwinding through the exception entry (kernel/irq/entry.asm).
+"""Unwinding through the exception entries (kernel/irq/entry.asm).
 
 irq_common saves the interrupted registers as a struct irq_frame, pushes a
-frame record {interrupted rbp, rip + 1} and calls irq_dispatch.  NASM emits
-no call-frame information, so GDB alone would take the frame record for an
-ordinary frame and then misread the irq_frame as return addresses.  This
-unwinder recognises the frame whose PC is irq_common's return address from
-irq_dispatch and gives GDB the interrupted registers read from the
-irq_frame (by field name), so `bt` in a handler continues into the
-interrupted code with its real registers, and `frame N` / `info registers`
-there show the interrupted context.
+frame record {interrupted rbp, rip + 1} and calls irq_dispatch.  #PF has
+its own entry, pf_entry: it saves only the registers a call may clobber
+into their places in a struct irq_frame (vector slot IRQ_PF_LEAN_FRAME),
+pushes no frame record, and calls page_fault_lean; rbx, rbp and r12-r15 are
+still the interrupted code's there.  A fault it does not resolve has the
+rest of the frame filled in and joins irq_common (then irq_common's frame
+is the one on the stack).  NASM emits no call-frame information, so GDB
+alone would misread these frames.  This unwinder recognises a frame whose
+PC is one of the two return addresses (irq_common's from irq_dispatch,
+pf_entry's from page_fault_lean) and gives GDB the interrupted registers:
+read from the irq_frame (by field name), and for pf_entry's the callee-saved
+ones as GDB unwound them to that frame.  So `bt` in a handler continues
+into the interrupted code with its real registers, and `frame N` / `info
+registers` there show the interrupted context.
 
 A frame filter also ends backtraces at long_mode_high, the kernel's first
 frame (the boot code calls kernel_main with rbp = 0; there is no caller).
@@ -24,17 +30,34 @@ PASS_THROUGH = ["cr0", "cr2", "cr3", "cr4", "cr8", "efer", "ds", "es", "fs", "gs
 # General registers restored from struct irq_frame (same names in GDB).
 GPRS = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11",
         "r12", "r13", "r14", "r15", "rip", "rsp", "cs", "ss"]
+# What pf_entry leaves in the CPU rather than in its frame.
+CALLEE_SAVED = ["rbx", "rbp", "r12", "r13", "r14", "r15"]
+PF_LEAN_FRAME = 0x10E  # IRQ_PF_LEAN_FRAME (include/irq.h)
+
+
+def _call_return(start, callee, span=256):
+    """The address after the first `call callee` (e8 rel32) in the @span
+    bytes from @start, or None."""
+    code = bytes(gdb.selected_inferior().read_memory(start, span))
+    for i in range(len(code) - 5):
+        if code[i] != 0xE8:
+            continue
+        rel = int.from_bytes(code[i + 1:i + 5], "little", signed=True)
+        if start + i + 5 + rel == callee:
+            return start + i + 5
+    return None
 
 
 class _Sites:
-    """Addresses found once per loaded kernel: irq_common, its return address
-    after `call irq_dispatch`, long_mode_high."""
+    """Addresses found once per loaded kernel: the two entries and their
+    return addresses (irq_common's after `call irq_dispatch`, pf_entry's
+    after `call page_fault_lean`)."""
 
     def __init__(self):
         self.reset()
 
     def reset(self, *_):
-        self.irq_common = self.ret = self.frame_type = None
+        self.irq_common = self.ret = self.pf_entry = self.pf_ret = self.frame_type = None
         self.failed = False
 
     def _addr(self, name):
@@ -42,30 +65,25 @@ class _Sites:
         return int(v.cast(gdb.lookup_type("unsigned long"))) & ((1 << 64) - 1)
 
     def resolve(self):
-        """True when the return address is known (needs the kernel's text
-        readable: paging on).  Failures are retried at the next stop."""
+        """True when the return addresses are known (needs the kernel's
+        text readable: paging on).  Failures are retried at the next stop."""
         if self.ret is not None:
             return True
         if self.failed:
             return False
         try:
-            common = self._addr("irq_common")
-            dispatch = self._addr("irq_dispatch")
-            code = bytes(gdb.selected_inferior().read_memory(common, 256))
+            common, pf = self._addr("irq_common"), self._addr("pf_entry")
+            ret = _call_return(common, self._addr("irq_dispatch"))
+            pf_ret = _call_return(pf, self._addr("page_fault_lean"))
             self.frame_type = gdb.lookup_type("struct irq_frame")
         except (gdb.error, gdb.MemoryError, RuntimeError):
             self.failed = True
             return False
-        # The call: e8 rel32, target = next instruction + rel32.
-        for i in range(len(code) - 5):
-            if code[i] != 0xE8:
-                continue
-            rel = int.from_bytes(code[i + 1:i + 5], "little", signed=True)
-            if common + i + 5 + rel == dispatch:
-                self.irq_common, self.ret = common, common + i + 5
-                return True
-        self.failed = True
-        return False
+        if ret is None or pf_ret is None:
+            self.failed = True
+            return False
+        self.irq_common, self.ret, self.pf_entry, self.pf_ret = common, ret, pf, pf_ret
+        return True
 
 
 SITES = _Sites()
@@ -77,28 +95,42 @@ def irq_frame_at_return(rsp):
     return rsp + 16
 
 
+def entry_frame(pc, rsp):
+    """(irq_frame address, entry address, lean) when @pc is an entry's
+    return address (the frame of irq_common or pf_entry, with @rsp), else
+    None.  lean: pf_entry's frame, whose callee-saved slots are unwritten."""
+    if not SITES.resolve():
+        return None
+    if pc == SITES.ret:
+        return irq_frame_at_return(rsp), SITES.irq_common, False
+    if pc == SITES.pf_ret:
+        return rsp, SITES.pf_entry, True
+    return None
+
+
 class IrqFrameUnwinder(Unwinder):
     def __init__(self):
         super().__init__("zeroframe-irq-frame")
 
     def __call__(self, pending):
-        if not SITES.resolve():
-            return None
         pc = int(pending.read_register("rip")) & ((1 << 64) - 1)
-        if pc != SITES.ret:
-            return None
         rsp = int(pending.read_register("rsp")) & ((1 << 64) - 1)
-        addr = irq_frame_at_return(rsp)
+        found = entry_frame(pc, rsp)
+        if found is None:
+            return None
+        addr, entry, lean = found
         try:
             f = gdb.Value(addr).cast(SITES.frame_type.pointer()).dereference()
-            saved = {r: int(f[r]) for r in GPRS}
+            saved = {r: int(f[r]) for r in GPRS if not (lean and r in CALLEE_SAVED)}
             saved["eflags"] = int(f["rflags"])
         except (gdb.error, gdb.MemoryError):
             return None
         cfa = addr + SITES.frame_type.sizeof
         ptr = gdb.lookup_type("void").pointer()
-        info = pending.create_unwind_info(_FrameId(_value(cfa, ptr), _value(SITES.irq_common, ptr)))
-        for name in PASS_THROUGH:
+        info = pending.create_unwind_info(_FrameId(_value(cfa, ptr), _value(entry, ptr)))
+        # The callee-saved registers of a lean frame, and the control
+        # registers of any, are the interrupted code's as they stand.
+        for name in PASS_THROUGH + (CALLEE_SAVED if lean else []):
             try:
                 info.add_saved_register(name, pending.read_register(name))
             except (ValueError, gdb.error):
@@ -122,8 +154,9 @@ class _FrameId:
 
 
 def irq_frames():
-    """(gdb frame of irq_common, irq_frame address) for every exception
-    entry on the selected thread's stack, innermost first."""
+    """(gdb frame of the entry, irq_frame address, lean) for every exception
+    entry on the selected thread's stack, innermost first (lean: pf_entry's,
+    see entry_frame)."""
     out = []
     if not SITES.resolve():
         return out
@@ -133,8 +166,9 @@ def irq_frames():
         return out
     while f is not None:
         try:
-            if f.pc() == SITES.ret:
-                out.append((f, irq_frame_at_return(int(f.read_register("rsp")) & ((1 << 64) - 1))))
+            found = entry_frame(f.pc(), int(f.read_register("rsp")) & ((1 << 64) - 1))
+            if found is not None:
+                out.append((f, found[0], found[2]))
             f = f.older()
         except gdb.error:
             break

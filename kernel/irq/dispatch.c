@@ -12,7 +12,7 @@
 static irq_handler_t handlers[IRQ_VECTORS];
 static irq_user_fault_t user_fault;
 static irq_report_hook_t report_hooks[IRQ_VECTORS];
-static uint64_t counts[IRQ_VECTORS];
+uint64_t irq_counts[IRQ_VECTORS];
 static uint64_t spurious;
 
 struct irq_nesting irq_nesting;
@@ -44,7 +44,7 @@ irq_report_hook_t irq_report_hook(unsigned vector)
 
 uint64_t irq_count(unsigned vector)
 {
-    return vector < IRQ_VECTORS ? counts[vector] : 0;
+    return vector < IRQ_VECTORS ? irq_counts[vector] : 0;
 }
 
 uint64_t irq_spurious_count(void)
@@ -110,13 +110,10 @@ static inline __attribute__((always_inline)) void exception(struct irq_frame *fr
     /* Read CR2 first: anything later could fault and overwrite it. */
     uint64_t cr2 = v == IRQ_PF ? read_cr2() : 0;
 
-    if (irq_nesting.depth++ == 0) {
-        irq_nesting.outer_vector = v;
-        irq_nesting.outer_rip = frame->rip;
-    }
+    irq_exception_enter(v, frame->rip);
     if (!handlers[v] || handlers[v](frame) != IRQ_HANDLED)
         exception_unhandled(frame, v, cr2);
-    irq_nesting.depth--;
+    irq_exception_leave();
 }
 
 static void pic_interrupt(struct irq_frame *frame)
@@ -137,16 +134,15 @@ static void pic_interrupt(struct irq_frame *frame)
 void irq_dispatch(struct irq_frame *frame)
 {
     unsigned v = (unsigned)frame->vector;
-    /* #PF first, by far the commonest (every lazy page, every CoW write):
-     * no range or class tests, and exception() specialised for it. */
-    if (__builtin_expect(v == IRQ_PF, 1)) {
-        counts[IRQ_PF]++;
+    /* #PF first: what its lean entry (page_fault_lean) did not resolve.
+     * It counted the fault already. */
+    if (v == IRQ_PF) {
         exception(frame, IRQ_PF);
         return;
     }
     if (v >= IRQ_VECTORS)
         irq_report_fatal(frame); /* a corrupt frame: say so rather than guess */
-    counts[v]++;
+    irq_counts[v]++;
     if (v < IRQ_EXCEPTIONS)
         exception(frame, v);
     else if (v >= PIC_VECTOR_BASE && v < PIC_VECTOR_BASE + PIC_IRQ_COUNT)

@@ -120,6 +120,7 @@ static enum vmm_fault_result fault_uffd_wait(struct vmm_fault *f, const struct r
                                              enum vmm_fault_reason why)
 {
     f->wait_uffd = r->uffd;
+    f->wait_obj = NULL;
     f->reason = why;
     f->result = VMM_FAULT_WAIT;
     vmm_counters.waits++;
@@ -272,6 +273,7 @@ FAULT_STEP enum vmobj_get object_page(struct vmobj *o, struct vmm_fault *f, bool
         return VMOBJ_HOLE;
     }
     uint64_t before = o->cached;
+    f->pager_why = NULL;
     enum vmobj_get g = vmobj_page_get(o, f->page_index, fill_holes, pa, &f->pager_why);
     *new_page = o->cached != before;
     switch (g) {
@@ -290,6 +292,7 @@ FAULT_STEP enum vmobj_get object_page(struct vmobj *o, struct vmm_fault *f, bool
     case VMOBJ_LATER:
         f->wait_obj = o;
         f->wait_index = f->page_index;
+        f->wait_uffd = NULL;
         f->reason = FAULT_PAGER_WAIT;
         f->result = VMM_FAULT_WAIT;
         vmm_counters.waits++;
@@ -499,25 +502,24 @@ static enum vmm_fault_result fault_unmanaged(struct vmm_space *s, struct vmm_fau
     return fault_fatal(f, FAULT_EXEC_NX);
 }
 
-enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint64_t error,
-                                        struct vmm_fault *f)
+/* The decision, into @f.  Only the fields every path reads are set here;
+ * the rest where they are known: the region's (with object_id and
+ * object_kind) with has_region, pager_why with FAULT_PAGER_FAILED, wait_*
+ * with VMM_FAULT_WAIT.  Clearing the whole record would cost more than the
+ * decision. */
+FAULT_STEP enum vmm_fault_result fault_decide(struct vmm_space *s, uintptr_t va, uint64_t error,
+                                              struct vmm_fault *f)
 {
-    /* Only the fields every path reads; the rest are set where they are
-     * known (clearing the whole record would cost more than the decision). */
     f->va = va;
     f->error = error;
     f->has_region = false;
     f->region_skipped = false;
-    f->object_id = 0;
-    f->object_kind = -1;
-    f->pager_why = NULL;
-    f->wait_obj = NULL;
-    f->wait_uffd = NULL;
     if (!va_is_canonical(va)) {
         f->walk.level = 5; /* no walk */
+        f->walk.leaf_only = false;
         return fault_fatal(f, FAULT_NONCANONICAL);
     }
-    walk_core(s, va, 1, false, true, &f->walk); /* the one walk of this fault */
+    walk_fault_leaf(s, va, &f->walk); /* the one walk of this fault */
     if (error & PF_ERR_RSVD)
         return fault_fatal(f, FAULT_RESERVED_BIT);
     /* The kernel half's regions belong to the kernel space, shared by all. */
@@ -538,6 +540,23 @@ enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint6
     res = fault_cow_write(s, f);
     if (res != VMM_FAULT_RESOLVED && f->region_skipped)
         return note_region_late(owner, f, res);
+    return res;
+}
+
+/* A fault that is not resolved is reported or waits: its record gets the
+ * whole walk, where the fault path's walk may have recorded the leaf alone
+ * (walk.h).  Nothing changed the tables on the way to such a result. */
+static __attribute__((noinline)) void record_whole_walk(struct vmm_space *s, struct vmm_fault *f)
+{
+    vmm_walk(s, f->va, 1, &f->walk);
+}
+
+enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint64_t error,
+                                        struct vmm_fault *f)
+{
+    enum vmm_fault_result res = fault_decide(s, va, error, f);
+    if (__builtin_expect(res != VMM_FAULT_RESOLVED, 0) && f->walk.leaf_only)
+        record_whole_walk(s, f);
     return res;
 }
 

@@ -154,7 +154,7 @@ static void prune_table(void *ctx, uintptr_t va, uint64_t *entry, int level)
     if (!walk_table_empty(c->s, level - 1, va, pa))
         return;
     *entry = 0;
-    mmu_table_unlinked(c->s->pml4, level - 1, va);
+    walk_table_unlinked(c->s, level - 1, va);
     pmm_free(pa);
 }
 

@@ -64,6 +64,7 @@ static enum vmm_status pml4_create(struct vmm_space *s, const uint64_t *kernel)
     t[PML4_SLOT_FOREIGN] = 0; /* per space, never inherited */
     kmap_pop(t);
     s->pml4 = pa;
+    walk_cache_drop(); /* it may name an earlier space at this address */
     space_list_add(s);
     return VMM_OK;
 }
@@ -127,7 +128,7 @@ static void free_table(void *ctx, uintptr_t va, uint64_t *entry, int level)
     const struct vmm_space *s = ctx;
     paddr_t pa = *entry & PTE_ADDR_MASK;
     *entry = 0;
-    mmu_table_unlinked(s->pml4, level - 1, va);
+    walk_table_unlinked(s, level - 1, va);
     pmm_free(pa);
 }
 
@@ -137,6 +138,7 @@ void vmm_space_destroy(struct vmm_space *s)
     space_list_remove(s);
     struct vmm_visitor v = { .leaf = drop_leaf, .table_done = free_table, .ctx = s };
     vmm_visit(s, 0, KERNEL_HALF_START - 1, &v);
+    walk_cache_drop();
     mmu_space_gone(s->pml4);
     pmm_free(s->pml4);
     s->pml4 = 0;

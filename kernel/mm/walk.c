@@ -50,10 +50,14 @@ void vmm_walk(const struct vmm_space *s, uintptr_t va, int target_level, struct 
     walk_core(s, va, target_level, false, false, w);
 }
 
-/* What the fault path inlines, as a function (make bench measures it). */
-void walk_fault(const struct vmm_space *s, uintptr_t va, struct vmm_walk *w)
+void walk_fault_descend(const struct vmm_space *s, uintptr_t va, struct vmm_walk *w)
 {
     walk_core(s, va, 1, false, true, w);
+}
+
+void walk_fault(const struct vmm_space *s, uintptr_t va, struct vmm_walk *w)
+{
+    walk_fault_leaf(s, va, w);
 }
 
 /* Tables this walk linked (w->created) are still empty: unlink and free
@@ -66,7 +70,7 @@ void walk_undo_created(const struct vmm_space *s, struct vmm_walk *w)
         uint64_t *e = w->slot[level];
         paddr_t pa = *e & PTE_ADDR_MASK;
         *e = 0;
-        mmu_table_unlinked(s->pml4, level - 1, w->va);
+        walk_table_unlinked(s, level - 1, w->va);
         pmm_free(pa);
     }
     w->created = 0;
@@ -95,7 +99,7 @@ void walk_prune_empty(const struct vmm_space *s, struct vmm_walk *w)
         if (pmm_refcount(pa) == 0 || !walk_table_empty(s, level - 1, w->va, pa))
             return;
         *e = 0;
-        mmu_table_unlinked(s->pml4, level - 1, w->va);
+        walk_table_unlinked(s, level - 1, w->va);
         pmm_free(pa);
     }
 }

@@ -43,6 +43,7 @@ mutants=(
 "revert-dfdfa2f|walk.c|    if (create && va >= KERNEL_HALF_START &&|    if (create \&\& va >= KERNEL_HALF_START \&\& false \&\&|regress-dfdfa2f-kernel-half-private-slot"
 "protnone-stays-present|region.c|        return (f & ~PTE_P) \| PTE_PROTNONE;|        return f;|regress-protnone-kernel-read regress-protnone-populate"
 "visit-skips-protnone|walk.c|        if (!vmm_entry_held(e))|        if (!(e \& PTE_P))"
+"walk-cache-kept-after-unlink|walk.h|    walk_cache_drop();\n    mmu_table_unlinked(s->pml4, level, va);|    mmu_table_unlinked(s->pml4, level, va);"
 )
 
 # Compile sources into @outdir with @mmdir as kernel/mm (for its headers),

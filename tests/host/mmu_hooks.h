@@ -45,6 +45,11 @@ static inline uintptr_t mmu_window(paddr_t space_pml4)
     return 0;
 }
 
+static inline uintptr_t mmu_window_live(void)
+{
+    return 0;
+}
+
 static inline uint64_t *mmu_entry(uintptr_t window, int level, uintptr_t va, paddr_t table_pa)
 {
     (void)window;

@@ -233,7 +233,8 @@ bool sim_vmm_up(uint64_t frames, struct vmm_space *s)
               vmm_zero_frame_init() == VMM_OK &&
               vmm_kernel_slot_reserve(PML4_SLOT_KERNEL_ARENA) == VMM_OK &&
               vmm_space_create(s) == VMM_OK;
-    sim_mm_cpu.active_pml4 = s->pml4; /* the test's space is the live one */
+    sim_mm_cpu.active_pml4 = s->pml4;
+    sim_mm_cpu.walk.space = NULL; /* as vmm_space_activate */ /* the test's space is the live one */
     return ok;
 }
 

@@ -79,6 +79,7 @@ void vmm_space_activate(struct vmm_space *s)
     c->foreign_pml4 = 0;
     c->active_pml4 = s->pml4;
     c->active_space = s;
+    c->walk.space = NULL; /* the walk cache holds the live space's table */
     write_cr3(s->pml4);
     active_pml4_va()[PML4_SLOT_FOREIGN] = 0;
 }

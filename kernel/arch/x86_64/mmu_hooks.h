@@ -69,6 +69,12 @@ static inline const uint64_t *mmu_window(paddr_t space_pml4)
     return mmu_window_slot(space_pml4) == PML4_SLOT_SELF ? mmu_window_self : mmu_window_foreign;
 }
 
+/* The live space's window (the walk cache's hits are in it). */
+static inline const uint64_t *mmu_window_live(void)
+{
+    return mmu_window_self;
+}
+
 /* ... then each level's entry for @va is one shift, one mask and one OR
  * away: the recursive slot turns the index bits above @level into table
  * addresses.  @table_pa (the table's frame) is not needed here. */

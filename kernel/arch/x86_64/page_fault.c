@@ -38,19 +38,24 @@ static __attribute__((noinline)) bool not_resolved(struct irq_frame *frame, stru
                                                    enum vmm_fault_result r, bool nested)
 {
     if (r == VMM_FAULT_WAIT && f->wait_uffd && !nested) {
+        /* While this thread sleeps, other threads' faults are decided into
+         * pf_last: wait on a copy of our own. */
+        struct vmm_fault mine = *f;
         struct irq_nesting held = irq_exception_suspend();
-        bool retry = uffd_fault_wait(f, (frame->cs & 3) != 0);
+        bool retry = uffd_fault_wait(&mine, (frame->cs & 3) != 0);
         irq_exception_resume(held);
-        if (retry)
-            return true;
+        if (!retry)
+            last_unresolved = mine;
+        return retry;
     }
     last_unresolved = *f;
     return false;
 }
 
-/* Decide the fault at CR2 into @f, inside the decision @outer (NULL: none);
- * false when it stays unresolved (then copied for the report). */
-static inline bool decide(struct irq_frame *frame, struct vmm_fault *f, struct vmm_fault *outer)
+/* Decide the fault at CR2 into @f, inside the decision @outer (NULL: none):
+ * its result. */
+static inline enum vmm_fault_result decide(const struct irq_frame *frame, struct vmm_fault *f,
+                                           struct vmm_fault *outer)
 {
     f->va = read_cr2(); /* vmm_fault_handle sets both again; a debugger may look first */
     f->error = frame->error_code;
@@ -59,7 +64,39 @@ static inline bool decide(struct irq_frame *frame, struct vmm_fault *f, struct v
      * is the same read behind a call). */
     enum vmm_fault_result r = vmm_fault_handle(this_cpu()->mm.active_space, f->va, f->error, f);
     pf_deciding = outer;
-    return r == VMM_FAULT_RESOLVED || not_resolved(frame, f, r, outer != NULL);
+    return r;
+}
+
+/* What page_fault_lean left for the full path: the record it decided and
+ * could not resolve, and the result; NULL when it decided nothing (a fault
+ * inside a decision, decided on the full path). */
+static struct vmm_fault *pf_handover;
+static enum vmm_fault_result pf_handover_result;
+
+/* The #PF entry's decision (pf_entry in kernel/irq/entry.asm), on a frame
+ * whose callee-saved registers are not saved yet: true when resolved (the
+ * access is retried at once); false sends the fault the full way, through
+ * irq_dispatch to page_fault_entry below. */
+bool page_fault_lean(struct irq_frame *frame);
+bool page_fault_lean(struct irq_frame *frame)
+{
+    irq_counts[IRQ_PF]++;
+    if (pf_deciding) {
+        pf_handover = NULL;
+        return false;
+    }
+    pf_last.seq++;
+    pf_last.rip = frame->rip;
+    /* Counted as exception() counts, so that a fault inside the decision
+     * is reported as nested in this one. */
+    irq_exception_enter(IRQ_PF, frame->rip);
+    enum vmm_fault_result r = decide(frame, &pf_last.fault, NULL);
+    irq_exception_leave();
+    if (r == VMM_FAULT_RESOLVED)
+        return true;
+    pf_handover = &pf_last.fault;
+    pf_handover_result = r;
+    return false;
 }
 
 /* A fault inside a decision (a bug): a record of its own on the stack, out
@@ -67,16 +104,21 @@ static inline bool decide(struct irq_frame *frame, struct vmm_fault *f, struct v
 static __attribute__((noinline)) irq_result_t page_fault_nested(struct irq_frame *frame)
 {
     struct vmm_fault nested;
-    return decide(frame, &nested, pf_deciding) ? IRQ_HANDLED : IRQ_UNHANDLED;
+    enum vmm_fault_result r = decide(frame, &nested, pf_deciding);
+    return r == VMM_FAULT_RESOLVED || not_resolved(frame, &nested, r, true) ? IRQ_HANDLED
+                                                                            : IRQ_UNHANDLED;
 }
 
+/* The full path, with the whole frame: what the lean entry decided and
+ * could not resolve (a wait for a pager, or the report), or a fault inside
+ * a decision, decided here. */
 static irq_result_t page_fault_entry(struct irq_frame *frame)
 {
-    if (pf_deciding)
+    struct vmm_fault *f = pf_handover;
+    pf_handover = NULL;
+    if (!f)
         return page_fault_nested(frame);
-    pf_last.seq++;
-    pf_last.rip = frame->rip;
-    return decide(frame, &pf_last.fault, NULL) ? IRQ_HANDLED : IRQ_UNHANDLED;
+    return not_resolved(frame, f, pf_handover_result, false) ? IRQ_HANDLED : IRQ_UNHANDLED;
 }
 
 static void page_fault_report(const struct irq_frame *frame)

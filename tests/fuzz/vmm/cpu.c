@@ -73,6 +73,7 @@ void cpu_reset(struct vmm_space *s)
     sim_live_tracking = true;
     cr3 = s->pml4;
     sim_mm_cpu.active_pml4 = s->pml4;
+    sim_mm_cpu.walk.space = NULL; /* as vmm_space_activate */
     sim_mm_cpu.active_space = s;
 }
 
@@ -84,6 +85,7 @@ void cpu_load_cr3(struct vmm_space *s)
     psc_flush();
     cr3 = s->pml4;
     sim_mm_cpu.active_pml4 = s->pml4;
+    sim_mm_cpu.walk.space = NULL; /* as vmm_space_activate */
     sim_mm_cpu.active_space = s;
 }
 
@@ -251,9 +253,11 @@ void cpu_access(uintptr_t va, enum cpu_access kind, bool user, uint64_t *val,
         enum vmm_fault_result res = vmm_fault_handle(cpu_live(), va, err, &f);
         r->result = res;
         r->reason = f.reason;
-        r->wait_obj = f.wait_obj;
-        r->wait_index = f.wait_index;
-        r->wait_uffd = f.wait_uffd;
+        /* What it waits on: set only when it waits. */
+        bool waits = res == VMM_FAULT_WAIT;
+        r->wait_obj = waits ? f.wait_obj : NULL;
+        r->wait_index = waits ? f.wait_index : 0;
+        r->wait_uffd = waits ? f.wait_uffd : NULL;
         if (res != VMM_FAULT_RESOLVED) {
             /* As the kernel's #PF entry: the report must name the reason. */
             char want[240], why[200];
