@@ -59,7 +59,9 @@ void irq_init(void);
 
 /* Handler for @vector, or NULL to remove it; returns the previous one so a
  * temporary handler (tests) can put it back.  Out-of-range vectors are
- * ignored.  For PIC vectors (32-47) the dispatcher sends the EOI. */
+ * ignored.  For PIC vectors (32-47) the dispatcher sends the EOI.  #PF's
+ * handler sees only what its lean entry did not resolve (page_fault_lean,
+ * kernel/arch/x86_64/page_fault.c, decides every fault first). */
 irq_handler_t irq_set_handler(unsigned vector, irq_handler_t fn);
 
 /* An exception in user mode that no handler resolved goes to @fn instead of
@@ -85,9 +87,6 @@ void irq_print_gp_hint(const struct irq_frame *frame, const char *indent);
 
 /* Statistics, for tests and reports. */
 uint64_t irq_count(unsigned vector);        /* dispatches of @vector */
-/* The counts behind irq_count(): written by the entry paths only (#PF's
- * lean entry counts its own). */
-extern uint64_t irq_counts[IRQ_VECTORS];
 uint64_t irq_spurious_count(void);          /* spurious IRQ 7/15 and vector 255 */
 unsigned irq_exception_depth(void);         /* exceptions being handled now */
 
@@ -101,8 +100,14 @@ struct irq_nesting {
 };
 struct irq_nesting irq_exception_suspend(void);
 void irq_exception_resume(struct irq_nesting saved);
-/* One CPU's (per-CPU with SMP, like the rest of it): kept by the entry
- * paths through these two. */
+/* Whether a page fault is being decided by #PF's lean entry, which does not
+ * count itself in irq_nesting, and at which RIP it was taken (the
+ * outermost fault's: kernel/arch/x86_64/page_fault.c). */
+bool page_fault_in_progress(uint64_t *rip);
+/* #PFs taken: #PF's lean entry keeps its own count (irq_count asks it). */
+uint64_t page_fault_count(void);
+/* One CPU's (per-CPU with SMP, like the rest of it): kept by exception()
+ * through these two. */
 extern struct irq_nesting irq_nesting;
 static inline void irq_exception_enter(unsigned vector, uint64_t rip)
 {

@@ -149,6 +149,14 @@ const struct range_set *pmm_boot_reserved(void);
 enum pmm_status pmm_alloc(paddr_t *out);
 enum pmm_status pmm_free(paddr_t pa);
 uint32_t pmm_refcount(paddr_t pa);
+static inline bool pmm_sole_reference(paddr_t pa)
+{
+    return pmm_refcount(pa) == 1;
+}
+static inline enum pmm_status pmm_ref_put(paddr_t pa)
+{
+    return pmm_ref_dec(pa, NULL);
+}
 #else
 /* A chunk's descriptor (pmm.c owns it; here for the inline free's lookup:
  * the chunk is pa's top bits, the frame's word meta[pa's next 18 bits]). */
@@ -206,6 +214,38 @@ static inline enum pmm_status pmm_free(paddr_t pa)
     *m = PMM_META_CACHED;
     fc->n = n + 1;
     return PMM_OK;
+}
+
+/* Whether @pa is an allocated frame with exactly one reference, read
+ * straight from its metadata word; false also when that word cannot say at
+ * once (pmm_refcount's slow cases): for callers whose other path is right
+ * whatever the count (copy-on-write copies). */
+static inline bool pmm_sole_reference(paddr_t pa)
+{
+    if (pa & ((PAGE_SIZE - 1) | ~(PMM_MAX_PHYS - 1)))
+        return false;
+    const struct pmm_chunk *c = &pmm_chunks[pa >> PMM_CHUNK_SHIFT];
+    uint32_t li = (uint32_t)(pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1);
+    return li < c->nframes && c->meta[li] == 1;
+}
+
+/* pmm_ref_dec(pa, NULL): one reference of @pa dropped.  Inline when others
+ * still hold it (a count of 2 or more: the word goes down by one); the
+ * last reference, and anything else, pmm_ref_dec decides. */
+static inline enum pmm_status pmm_ref_put(paddr_t pa)
+{
+    if (__builtin_expect(!(pa & ((PAGE_SIZE - 1) | ~(PMM_MAX_PHYS - 1))), 1)) {
+        const struct pmm_chunk *c = &pmm_chunks[pa >> PMM_CHUNK_SHIFT];
+        uint32_t li = (uint32_t)(pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1);
+        if (__builtin_expect(li < c->nframes, 1)) {
+            uint32_t *m = &c->meta[li];
+            if (__builtin_expect(*m - 2u < PMM_REFCOUNT_MAX - 1u, 1)) {
+                (*m)--;
+                return PMM_OK;
+            }
+        }
+    }
+    return pmm_ref_dec(pa, NULL);
 }
 
 /* An allocated frame's word is its count (1 .. PMM_REFCOUNT_MAX); anything

@@ -199,7 +199,7 @@ bool vmm_zero_frame_intact(void);
 
 /* ---- page faults ------------------------------------------------------- */
 enum vmm_fault_result {
-    VMM_FAULT_RESOLVED, /* retry the instruction */
+    VMM_FAULT_RESOLVED = 0, /* retry the instruction (0: #PF's entry tests it) */
     VMM_FAULT_FATAL,    /* an illegal access: see reason */
     VMM_FAULT_OOM,      /* legal, but no frame to resolve it; nothing changed */
     VMM_FAULT_WAIT,     /* legal; the pager will provide the page later: block the
@@ -274,11 +274,9 @@ struct vmm_fault {
 };
 
 /* Decide and, where legal, resolve a page fault at @va with #PF @error in
- * @s (the live space when the CPU faulted).  Fills *@f (always) and counts
- * the fault. */
-enum vmm_fault_result vmm_fault_handle(struct vmm_space *s, uintptr_t va, uint64_t error,
-                                       struct vmm_fault *f);
-/* The same decision without counting a fault (region_populate). */
+ * @s (the live space when the CPU faulted).  Fills *@f (always);
+ * vmm_fault_handle (below) also counts the fault, vmm_fault_resolve does
+ * not (region_populate). */
 enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint64_t error,
                                         struct vmm_fault *f);
 
@@ -308,6 +306,12 @@ struct vmm_fault_counters {
     uint64_t uffd_waits;  /* of those, waits for a user-space pager (userfaultfd) */
 };
 extern struct vmm_fault_counters vmm_counters;
+static inline enum vmm_fault_result vmm_fault_handle(struct vmm_space *s, uintptr_t va,
+                                                     uint64_t error, struct vmm_fault *f)
+{
+    vmm_counters.faults++;
+    return vmm_fault_resolve(s, va, error, f);
+}
 /* A copy of the counters.  Use this after an access that may fault: the
  * fault handler changes them behind the compiler's back, and the call keeps
  * the compiler from reusing a value it read before the access. */

@@ -12,7 +12,7 @@
 static irq_handler_t handlers[IRQ_VECTORS];
 static irq_user_fault_t user_fault;
 static irq_report_hook_t report_hooks[IRQ_VECTORS];
-uint64_t irq_counts[IRQ_VECTORS];
+static uint64_t irq_counts[IRQ_VECTORS];
 static uint64_t spurious;
 
 struct irq_nesting irq_nesting;
@@ -44,6 +44,8 @@ irq_report_hook_t irq_report_hook(unsigned vector)
 
 uint64_t irq_count(unsigned vector)
 {
+    if (vector == IRQ_PF)
+        return page_fault_count();
     return vector < IRQ_VECTORS ? irq_counts[vector] : 0;
 }
 
@@ -135,7 +137,7 @@ void irq_dispatch(struct irq_frame *frame)
 {
     unsigned v = (unsigned)frame->vector;
     /* #PF first: what its lean entry (page_fault_lean) did not resolve.
-     * It counted the fault already. */
+     * It keeps its own count (page_fault_count). */
     if (v == IRQ_PF) {
         exception(frame, IRQ_PF);
         return;

@@ -100,9 +100,10 @@ irq_common:
 ; all are resolved: so the registers C preserves (rbx, rbp, r12-r15) stay in
 ; the CPU, and only those a call may clobber go into their places in a
 ; struct irq_frame, whose callee-saved slots and vector stay unwritten.
-; page_fault_lean (kernel/arch/x86_64/page_fault.c) decides; true means
-; resolved, and the faulting instruction is retried at once.  False (not
-; resolved, or a fault inside a decision): the rest of the frame is filled
+; page_fault_lean (kernel/arch/x86_64/page_fault.c) decides; 0
+; (VMM_FAULT_RESOLVED) means resolved, and the faulting instruction is
+; retried at once.  Anything else (not resolved, or a fault inside a
+; decision): the rest of the frame is filled
 ; in, the callee-saved registers still as the fault found them, and
 ; irq_common goes on as for any exception (irq_dispatch, the #PF handler,
 ; the report).  gdb/zf/unwind.py knows both frames.
@@ -137,9 +138,9 @@ pf_entry:
     mov rdi, rsp                        ; struct irq_frame *, half filled
     cld                                 ; the C ABI wants DF clear
     ; 6 + 16 quadwords from a 16-byte aligned start: the call is aligned.
-    call page_fault_lean
-    test al, al
-    jz .full
+    call page_fault_lean                ; VMM_FAULT_RESOLVED is 0
+    test eax, eax
+    jnz .full
     ; Resolved.  Nothing is pending for a user thread: interrupts were off
     ; throughout, and whatever was pending before its return to user mode
     ; was handled then (user_return_prepare).

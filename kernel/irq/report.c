@@ -161,11 +161,16 @@ static void print_double_fault(const struct irq_frame *f, uint64_t cr2)
     kprintf("Last page-fault address (CR2): %p\n", (void *)cr2);
     explain_guard_hit("CR2", cr2);
     explain_guard_hit("The next push (RSP-8)", f->rsp - 8);
-    if (irq_nesting.depth > 1) {
+    /* The lean #PF entry's decision counts as one more, the outermost. */
+    uint64_t pf_rip;
+    bool pf = page_fault_in_progress(&pf_rip);
+    unsigned nested = irq_nesting.depth - 1 + (pf ? 1 : 0);
+    if (nested > 0) {
+        unsigned outer = pf ? IRQ_PF : irq_nesting.outer_vector;
+        uint64_t rip = pf ? pf_rip : irq_nesting.outer_rip;
         kprintf("Exceptions in progress: %u nested, the outermost %s (vector %u) at RIP %p",
-                irq_nesting.depth - 1, irq_vector_mnemonic(irq_nesting.outer_vector),
-                irq_nesting.outer_vector, (void *)irq_nesting.outer_rip);
-        print_symbol(irq_nesting.outer_rip);
+                nested, irq_vector_mnemonic(outer), outer, (void *)rip);
+        print_symbol(rip);
         kprintf(": a fault inside an exception handler\n");
     }
 }

@@ -130,6 +130,18 @@ static enum vmm_fault_result fault_uffd_wait(struct vmm_fault *f, const struct r
 
 /* ---- present entries: copy-on-write and spurious faults ------------------- */
 
+static enum vmm_fault_result fault_unresolved(struct vmm_space *s, struct vmm_fault *f);
+
+/* A CoW write that could not be resolved (out of memory, no temporary
+ * mapping). */
+static __attribute__((noinline)) enum vmm_fault_result cow_failed(struct vmm_space *s,
+                                                                  struct vmm_fault *f,
+                                                                  enum vmm_fault_reason why)
+{
+    fault_fatal(f, why);
+    return fault_unresolved(s, f);
+}
+
 /* Not inlined: GCC's debug information places an inlined copy's entry where
  * a breakpoint never stops (the GDB test watches this step); the zeroing
  * dwarfs the call. */
@@ -139,19 +151,22 @@ static __attribute__((noinline)) enum vmm_fault_result cow_zero_fill(struct vmm_
     paddr_t fresh;
     enum vmm_fault_reason why;
     if (!frame_fill(vmm_zero_frame, &fresh, &why))
-        return fault_fatal(f, why);
+        return cow_failed(s, f, why);
     *f->walk.entry = cow_resolved_entry(*f->walk.entry, fresh);
     mmu_invalidate(s->pml4, f->va);
     vmm_counters.zero_fills++;
     return fault_resolved(f, FAULT_ZERO_FILL);
 }
 
-FAULT_STEP enum vmm_fault_result cow_copy(struct vmm_space *s, struct vmm_fault *f, paddr_t shared)
+/* Not inlined either: the copy dwarfs the call, and the reuse's path keeps
+ * fewer registers without it. */
+static __attribute__((noinline)) enum vmm_fault_result cow_copy(struct vmm_space *s,
+                                                                struct vmm_fault *f, paddr_t shared)
 {
     paddr_t fresh;
     enum vmm_fault_reason why;
     if (!frame_fill(shared, &fresh, &why))
-        return fault_fatal(f, why);
+        return cow_failed(s, f, why);
     uint64_t old = *f->walk.entry;
     *f->walk.entry = cow_resolved_entry(old, fresh);
     mmu_invalidate(s->pml4, f->va);
@@ -160,7 +175,7 @@ FAULT_STEP enum vmm_fault_result cow_copy(struct vmm_space *s, struct vmm_fault 
      * One 4 KiB frame: vmm_leaf_put's loop over a huge page's frames is
      * not needed. */
     if (vmm_leaf_owns(old, 1))
-        pmm_ref_dec(shared, NULL);
+        pmm_ref_put(shared);
     vmm_counters.copies++;
     return fault_resolved(f, FAULT_COW_COPY);
 }
@@ -182,16 +197,16 @@ static enum vmm_fault_result fault_spurious(struct vmm_space *s, struct vmm_faul
 
 /* A write to a CoW entry: the zero frame gets a fresh zeroed frame; a frame
  * we alone hold (count 1) is reused; anything else (shared after fork, an
- * object's page, a physical frame) is copied.  Called from one place
- * (vmm_fault_resolve), whichever path decided it: a debugger's breakpoint
- * on cow_zero_fill or cow_copy has one place to stop. */
+ * object's page, a physical frame) is copied.  cow_zero_fill and cow_copy
+ * are functions of their own, whichever path decided the write: a
+ * debugger's breakpoint on them has one place to stop. */
 FAULT_STEP enum vmm_fault_result fault_cow_write(struct vmm_space *s, struct vmm_fault *f)
 {
     uint64_t e = *f->walk.entry;
     paddr_t frame = e & PTE_ADDR_MASK;
     if (frame == vmm_zero_frame)
         return cow_zero_fill(s, f);
-    if (vmm_leaf_owns(e, 1) && pmm_refcount(frame) == 1)
+    if (vmm_leaf_owns(e, 1) && pmm_sole_reference(frame))
         return cow_reuse(s, f, frame);
     return cow_copy(s, f, frame);
 }
@@ -223,15 +238,19 @@ FAULT_STEP enum vmm_fault_result fault_present(struct vmm_space *s, struct vmm_f
 
 /* ---- missing entries: fill from the region's object ---------------------- */
 
+/* A region's U and NX for its present leaves: U with REGION_U, NX without
+ * REGION_X, as shifts of the bits (no branches: every missing page asks). */
+static inline uint64_t region_ux(const struct region *r)
+{
+    _Static_assert(REGION_U >> 1 == PTE_U && (uint64_t)REGION_X << 61 == PTE_NX,
+                   "region_ux's shifts");
+    return ((uint64_t)(r->prot & REGION_U) >> 1) | ((uint64_t)(~r->prot & REGION_X) << 61);
+}
+
 static uint64_t region_rights(const struct region *r)
 {
     /* A physical object's frames are nobody's to count. */
-    uint64_t f = PTE_P | (r->obj->kind == VMOBJ_PHYS ? PTE_NOREF : 0);
-    if (r->prot & REGION_U)
-        f |= PTE_U;
-    if (!(r->prot & REGION_X))
-        f |= PTE_NX;
-    return f;
+    return PTE_P | region_ux(r) | (r->obj->kind == VMOBJ_PHYS ? PTE_NOREF : 0);
 }
 
 /* Install @entry at the faulting page.  With @take_ref the entry gets its
@@ -350,7 +369,7 @@ FAULT_STEP enum vmm_fault_result fault_private(struct vmm_space *s, const struct
         enum vmm_fault_reason why;
         if (!frame_fill(src, &fresh, &why))
             return fault_fatal(f, why);
-        uint64_t e = fresh | (region_rights(r) & ~PTE_NOREF) | PTE_W | PTE_A | PTE_D;
+        uint64_t e = fresh | region_ux(r) | PTE_P | PTE_W | PTE_A | PTE_D;
         res = install(s, f, e, false, g == VMOBJ_HOLE ? FAULT_ZERO_FILL : FAULT_PRIVATE_COPY);
         if (res != VMM_FAULT_RESOLVED) {
             pmm_free(fresh);
@@ -466,22 +485,15 @@ FAULT_STEP enum vmm_fault_result fault_in_region(struct vmm_space *s, const stru
  * page-table lock that clone takes as well. */
 FAULT_STEP bool cow_write_on_entry(const struct vmm_fault *f)
 {
-    return entry_is_cow_write(f) && !(*f->walk.entry & PTE_UFFD_WP);
-}
-
-/* The region fields of a record decided without its region, filled in
- * after all because the fault is reported (it failed: out of memory). */
-static enum vmm_fault_result note_region_late(struct vmm_space *owner, struct vmm_fault *f,
-                                              enum vmm_fault_result res)
-{
-    spin_lock(&owner->lock);
-    const struct region *r = region_find_locked(owner, f->va);
-    if (r) {
-        f->page_index = r->offset + (f->va - r->start) / PAGE_SIZE;
-        note_region(f, r);
-    }
-    spin_unlock(&owner->lock);
-    return res;
+    /* entry_is_cow_write, without PTE_UFFD_WP, and the reserved-bit fault
+     * refused: each rule one mask and one compare.  The U rule: a user
+     * access needs U in the effective rights, and the error code's U bit
+     * is the entries' U bit. */
+    _Static_assert(PF_ERR_U == PTE_U, "the U rule compares the two bits");
+    return f->walk.end == WALK_LEAF &&
+           (f->error & (PF_ERR_W | PF_ERR_RSVD)) == PF_ERR_W &&
+           (*f->walk.entry & (PTE_P | PTE_COW | PTE_UFFD_WP)) == (PTE_P | PTE_COW) &&
+           !(f->error & ~f->walk.eff & PF_ERR_U);
 }
 
 /* The kernel image and windows: no regions, the tables decide. */
@@ -502,69 +514,106 @@ static enum vmm_fault_result fault_unmanaged(struct vmm_space *s, struct vmm_fau
     return fault_fatal(f, FAULT_EXEC_NX);
 }
 
+static struct vmm_space *fault_owner(struct vmm_space *s, uintptr_t va)
+{
+    /* The kernel half's regions belong to the kernel space, shared by all. */
+    return va >= KERNEL_HALF_START ? &vmm_kernel_space : s;
+}
+
+/* What is reported or waits gets the whole record: its region, where the
+ * decision skipped the lookup (region_skipped: a CoW write decided from its
+ * entry, or decided in the region and then out of memory), and the whole
+ * walk, where the fault path's went straight to the leaf (walk.h).
+ * Nothing changed the tables or the regions on the way to such a result. */
+static __attribute__((noinline)) enum vmm_fault_result fault_unresolved(struct vmm_space *s,
+                                                                        struct vmm_fault *f)
+{
+    if (f->region_skipped) {
+        struct vmm_space *owner = fault_owner(s, f->va);
+        spin_lock(&owner->lock);
+        const struct region *r = region_find_locked(owner, f->va);
+        if (r) {
+            f->page_index = r->offset + (f->va - r->start) / PAGE_SIZE;
+            note_region(f, r);
+        }
+        spin_unlock(&owner->lock);
+    }
+    if (f->walk.leaf_only)
+        vmm_walk(s, f->va, 1, &f->walk);
+    return f->result;
+}
+
+static __attribute__((noinline)) enum vmm_fault_result fault_noncanonical(struct vmm_fault *f)
+{
+    f->walk.level = 5; /* no walk */
+    f->walk.leaf_only = false;
+    return fault_fatal(f, FAULT_NONCANONICAL);
+}
+
+/* Every fault but a write to a present CoW entry: the tables, or the
+ * region, decide.  Out of line: the commonest faults never come here, and
+ * do not pay for the registers it keeps. */
+static __attribute__((noinline)) enum vmm_fault_result fault_in_space(struct vmm_space *s,
+                                                                      struct vmm_fault *f)
+{
+    enum vmm_fault_result res;
+    struct vmm_space *owner = fault_owner(s, f->va);
+    if (f->error & PF_ERR_RSVD) {
+        res = fault_fatal(f, FAULT_RESERVED_BIT);
+    } else if (!region_managed(owner, f->va)) {
+        res = fault_unmanaged(s, f);
+    } else {
+        bool cow_write = false;
+        spin_lock(&owner->lock);
+        res = fault_in_region(s, region_find_locked(owner, f->va), f, &cow_write);
+        spin_unlock(&owner->lock);
+        if (cow_write)
+            return fault_cow_write(s, f); /* its failures complete the record */
+    }
+    return res == VMM_FAULT_RESOLVED ? res : fault_unresolved(s, f);
+}
+
+/* After the walk: a write to a present CoW entry is decided from the entry
+ * (the invariant above), everything else in fault_in_space. */
+FAULT_STEP enum vmm_fault_result fault_after_walk(struct vmm_space *s, struct vmm_fault *f)
+{
+    if (cow_write_on_entry(f) && region_managed(fault_owner(s, f->va), f->va)) {
+        f->region_skipped = true; /* the invariant stands for the region */
+        return fault_cow_write(s, f);
+    }
+    return fault_in_space(s, f);
+}
+
+/* The walk cache did not hold the table: the four levels, then the same.
+ * Out of line, so that the cached path calls nothing it must come back
+ * from (no registers to save). */
+static __attribute__((noinline)) enum vmm_fault_result fault_descend(struct vmm_space *s,
+                                                                     struct vmm_fault *f)
+{
+    if (!va_is_canonical(f->va))
+        return fault_noncanonical(f);
+    walk_fault_descend(s, f->va, &f->walk);
+    return fault_after_walk(s, f);
+}
+
 /* The decision, into @f.  Only the fields every path reads are set here;
  * the rest where they are known: the region's (with object_id and
  * object_kind) with has_region, pager_why with FAULT_PAGER_FAILED, wait_*
  * with VMM_FAULT_WAIT.  Clearing the whole record would cost more than the
- * decision. */
-FAULT_STEP enum vmm_fault_result fault_decide(struct vmm_space *s, uintptr_t va, uint64_t error,
-                                              struct vmm_fault *f)
+ * decision.  The one walk of the fault is walk_fault_leaf's, split here
+ * into its two cases. */
+enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint64_t error,
+                                        struct vmm_fault *f)
 {
     f->va = va;
     f->error = error;
     f->has_region = false;
     f->region_skipped = false;
-    if (!va_is_canonical(va)) {
-        f->walk.level = 5; /* no walk */
-        f->walk.leaf_only = false;
-        return fault_fatal(f, FAULT_NONCANONICAL);
-    }
-    walk_fault_leaf(s, va, &f->walk); /* the one walk of this fault */
-    if (error & PF_ERR_RSVD)
-        return fault_fatal(f, FAULT_RESERVED_BIT);
-    /* The kernel half's regions belong to the kernel space, shared by all. */
-    struct vmm_space *owner = va >= KERNEL_HALF_START ? &vmm_kernel_space : s;
-    if (!region_managed(owner, va))
-        return fault_unmanaged(s, f);
-    enum vmm_fault_result res;
-    if (cow_write_on_entry(f)) {
-        f->region_skipped = true; /* the invariant above stands for the region */
-    } else {
-        bool cow_write = false;
-        spin_lock(&owner->lock);
-        res = fault_in_region(s, region_find_locked(owner, va), f, &cow_write);
-        spin_unlock(&owner->lock);
-        if (!cow_write)
-            return res;
-    }
-    res = fault_cow_write(s, f);
-    if (res != VMM_FAULT_RESOLVED && f->region_skipped)
-        return note_region_late(owner, f, res);
-    return res;
-}
-
-/* A fault that is not resolved is reported or waits: its record gets the
- * whole walk, where the fault path's walk may have recorded the leaf alone
- * (walk.h).  Nothing changed the tables on the way to such a result. */
-static __attribute__((noinline)) void record_whole_walk(struct vmm_space *s, struct vmm_fault *f)
-{
-    vmm_walk(s, f->va, 1, &f->walk);
-}
-
-enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint64_t error,
-                                        struct vmm_fault *f)
-{
-    enum vmm_fault_result res = fault_decide(s, va, error, f);
-    if (__builtin_expect(res != VMM_FAULT_RESOLVED, 0) && f->walk.leaf_only)
-        record_whole_walk(s, f);
-    return res;
-}
-
-enum vmm_fault_result vmm_fault_handle(struct vmm_space *s, uintptr_t va, uint64_t error,
-                                       struct vmm_fault *f)
-{
-    vmm_counters.faults++;
-    return vmm_fault_resolve(s, va, error, f);
+    /* A hit in the walk cache means a canonical @va: the cached key is a
+     * canonical address's bits 63-21.  Anything else is checked first. */
+    if (!walk_fault_cached(s, va, &f->walk))
+        return fault_descend(s, f);
+    return fault_after_walk(s, f);
 }
 
 const char *vmm_fault_reason_str(enum vmm_fault_reason r)

@@ -116,19 +116,19 @@ walk_core(const struct vmm_space *s, uintptr_t va, int target_level, bool create
 /* The fault path's walk through all four levels (lean), out of line. */
 void walk_fault_descend(const struct vmm_space *s, uintptr_t va, struct vmm_walk *w);
 
-/* The fault path's walk to the 4 KiB leaf of @va: straight to the leaf when
- * the walk cache holds its table (the levels above are present tables, not
+/* The fault path's walk to the 4 KiB leaf of @va (walk_fault_leaf): straight
+ * to the leaf when the walk cache holds its table (walk_fault_cached: false
+ * when it does not) (the levels above are present tables, not
  * huge pages, with the rights cached; the record gets where the leaf is,
  * not what the levels held: w->leaf_only), else the four levels.  Faults page after page miss once
  * in 512. */
-static inline __attribute__((always_inline)) void walk_fault_leaf(const struct vmm_space *s,
-                                                                 uintptr_t va, struct vmm_walk *w)
+static inline __attribute__((always_inline)) bool walk_fault_cached(const struct vmm_space *s,
+                                                                   uintptr_t va,
+                                                                   struct vmm_walk *w)
 {
     const struct walk_cache *c = &mm_cpu()->walk;
-    if (__builtin_expect(c->space != s || c->key != walk_cache_key(va), 0)) {
-        walk_fault_descend(s, va, w);
-        return;
-    }
+    if (__builtin_expect(c->space != s || c->key != walk_cache_key(va), 0))
+        return false;
     uint64_t *e = mmu_entry(mmu_window_live(), 1, va, c->table);
     uint64_t v = *e;
     w->leaf_only = true;
@@ -138,6 +138,14 @@ static inline __attribute__((always_inline)) void walk_fault_leaf(const struct v
     /* W and U AND-ed, NX OR-ed, the leaf's counted: right when the leaf
      * is present, and the decision reads eff for present leaves alone. */
     w->eff = (v & c->up_and) | c->up_nx;
+    return true;
+}
+
+static inline __attribute__((always_inline)) void walk_fault_leaf(const struct vmm_space *s,
+                                                                 uintptr_t va, struct vmm_walk *w)
+{
+    if (!walk_fault_cached(s, va, w))
+        walk_fault_descend(s, va, w);
 }
 
 /* walk_fault_leaf as a function (make bench measures it). */

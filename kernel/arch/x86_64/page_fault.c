@@ -27,6 +27,7 @@ struct pf_record {
     struct vmm_fault fault;
 };
 struct pf_record pf_last;
+static uint64_t pf_nested; /* #PFs taken inside a decision (not in pf_last.seq) */
 struct vmm_fault *volatile pf_deciding;
 #define PF_REASON_WORDS 64
 const char *vmm_fault_reason_words[PF_REASON_WORDS];
@@ -57,46 +58,41 @@ static __attribute__((noinline)) bool not_resolved(struct irq_frame *frame, stru
 static inline enum vmm_fault_result decide(const struct irq_frame *frame, struct vmm_fault *f,
                                            struct vmm_fault *outer)
 {
-    f->va = read_cr2(); /* vmm_fault_handle sets both again; a debugger may look first */
-    f->error = frame->error_code;
     pf_deciding = f;
     /* The live space straight from the per-CPU area (vmm_space_active()
-     * is the same read behind a call). */
-    enum vmm_fault_result r = vmm_fault_handle(this_cpu()->mm.active_space, f->va, f->error, f);
+     * is the same read behind a call).  The record's va and error are its
+     * first two stores. */
+    enum vmm_fault_result r =
+        vmm_fault_handle(this_cpu()->mm.active_space, read_cr2(), frame->error_code, f);
     pf_deciding = outer;
     return r;
 }
 
-/* What page_fault_lean left for the full path: the record it decided and
- * could not resolve, and the result; NULL when it decided nothing (a fault
- * inside a decision, decided on the full path). */
+/* What page_fault_lean left for the full path: the record it decided
+ * (its result in ->result), or NULL when it decided nothing (a fault
+ * inside a decision, decided on the full path).  Read only after a result
+ * other than VMM_FAULT_RESOLVED. */
 static struct vmm_fault *pf_handover;
-static enum vmm_fault_result pf_handover_result;
 
 /* The #PF entry's decision (pf_entry in kernel/irq/entry.asm), on a frame
- * whose callee-saved registers are not saved yet: true when resolved (the
- * access is retried at once); false sends the fault the full way, through
- * irq_dispatch to page_fault_entry below. */
-bool page_fault_lean(struct irq_frame *frame);
-bool page_fault_lean(struct irq_frame *frame)
+ * whose callee-saved registers are not saved yet.  VMM_FAULT_RESOLVED: the
+ * access is retried at once; anything else sends the fault the full way,
+ * through irq_dispatch to page_fault_entry below. */
+enum vmm_fault_result page_fault_lean(struct irq_frame *frame);
+enum vmm_fault_result page_fault_lean(struct irq_frame *frame)
 {
-    irq_counts[IRQ_PF]++;
     if (pf_deciding) {
+        pf_nested++;
         pf_handover = NULL;
-        return false;
+        return VMM_FAULT_FATAL; /* not decided: page_fault_nested decides it */
     }
+    /* Not counted in irq_nesting (exception() does that on the full path):
+     * pf_deciding says a decision is in progress (page_fault_in_progress). */
     pf_last.seq++;
     pf_last.rip = frame->rip;
-    /* Counted as exception() counts, so that a fault inside the decision
-     * is reported as nested in this one. */
-    irq_exception_enter(IRQ_PF, frame->rip);
     enum vmm_fault_result r = decide(frame, &pf_last.fault, NULL);
-    irq_exception_leave();
-    if (r == VMM_FAULT_RESOLVED)
-        return true;
     pf_handover = &pf_last.fault;
-    pf_handover_result = r;
-    return false;
+    return r;
 }
 
 /* A fault inside a decision (a bug): a record of its own on the stack, out
@@ -118,7 +114,20 @@ static irq_result_t page_fault_entry(struct irq_frame *frame)
     pf_handover = NULL;
     if (!f)
         return page_fault_nested(frame);
-    return not_resolved(frame, f, pf_handover_result, false) ? IRQ_HANDLED : IRQ_UNHANDLED;
+    return not_resolved(frame, f, f->result, false) ? IRQ_HANDLED : IRQ_UNHANDLED;
+}
+
+uint64_t page_fault_count(void)
+{
+    return pf_last.seq + pf_nested;
+}
+
+bool page_fault_in_progress(uint64_t *rip)
+{
+    if (!pf_deciding)
+        return false;
+    *rip = pf_last.rip;
+    return true;
 }
 
 static void page_fault_report(const struct irq_frame *frame)
