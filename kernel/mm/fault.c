@@ -180,10 +180,16 @@ static __attribute__((noinline)) enum vmm_fault_result cow_copy(struct vmm_space
     return fault_resolved(f, FAULT_COW_COPY);
 }
 
-FAULT_STEP enum vmm_fault_result cow_reuse(struct vmm_space *s, struct vmm_fault *f, paddr_t frame)
+/* @live: @s is known to be the live space (its walk hit the walk cache,
+ * which holds the live space's table alone): invlpg without asking. */
+FAULT_STEP enum vmm_fault_result cow_reuse(struct vmm_space *s, struct vmm_fault *f, paddr_t frame,
+                                           bool live)
 {
     *f->walk.entry = cow_resolved_entry(*f->walk.entry, frame);
-    mmu_invalidate(s->pml4, f->va);
+    if (live)
+        mmu_invalidate_live(f->va);
+    else
+        mmu_invalidate(s->pml4, f->va);
     vmm_counters.reuses++;
     return fault_resolved(f, FAULT_COW_REUSE);
 }
@@ -200,14 +206,15 @@ static enum vmm_fault_result fault_spurious(struct vmm_space *s, struct vmm_faul
  * object's page, a physical frame) is copied.  cow_zero_fill and cow_copy
  * are functions of their own, whichever path decided the write: a
  * debugger's breakpoint on them has one place to stop. */
-FAULT_STEP enum vmm_fault_result fault_cow_write(struct vmm_space *s, struct vmm_fault *f)
+FAULT_STEP enum vmm_fault_result fault_cow_write(struct vmm_space *s, struct vmm_fault *f,
+                                                 bool live)
 {
     uint64_t e = *f->walk.entry;
     paddr_t frame = e & PTE_ADDR_MASK;
     if (frame == vmm_zero_frame)
         return cow_zero_fill(s, f);
     if (vmm_leaf_owns(e, 1) && pmm_sole_reference(frame))
-        return cow_reuse(s, f, frame);
+        return cow_reuse(s, f, frame, live);
     return cow_copy(s, f, frame);
 }
 
@@ -547,6 +554,7 @@ static __attribute__((noinline)) enum vmm_fault_result fault_noncanonical(struct
 {
     f->walk.level = 5; /* no walk */
     f->walk.leaf_only = false;
+    f->region_skipped = false;
     return fault_fatal(f, FAULT_NONCANONICAL);
 }
 
@@ -557,6 +565,7 @@ static __attribute__((noinline)) enum vmm_fault_result fault_in_space(struct vmm
                                                                       struct vmm_fault *f)
 {
     enum vmm_fault_result res;
+    f->region_skipped = false;
     struct vmm_space *owner = fault_owner(s, f->va);
     if (f->error & PF_ERR_RSVD) {
         res = fault_fatal(f, FAULT_RESERVED_BIT);
@@ -568,18 +577,20 @@ static __attribute__((noinline)) enum vmm_fault_result fault_in_space(struct vmm
         res = fault_in_region(s, region_find_locked(owner, f->va), f, &cow_write);
         spin_unlock(&owner->lock);
         if (cow_write)
-            return fault_cow_write(s, f); /* its failures complete the record */
+            return fault_cow_write(s, f, false); /* its failures complete the record */
     }
     return res == VMM_FAULT_RESOLVED ? res : fault_unresolved(s, f);
 }
 
 /* After the walk: a write to a present CoW entry is decided from the entry
- * (the invariant above), everything else in fault_in_space. */
-FAULT_STEP enum vmm_fault_result fault_after_walk(struct vmm_space *s, struct vmm_fault *f)
+ * (the invariant above), everything else in fault_in_space.  @live: the
+ * walk hit the walk cache, so @s is the live space. */
+FAULT_STEP enum vmm_fault_result fault_after_walk(struct vmm_space *s, struct vmm_fault *f,
+                                                  bool live)
 {
     if (cow_write_on_entry(f) && region_managed(fault_owner(s, f->va), f->va)) {
         f->region_skipped = true; /* the invariant stands for the region */
-        return fault_cow_write(s, f);
+        return fault_cow_write(s, f, live);
     }
     return fault_in_space(s, f);
 }
@@ -593,7 +604,7 @@ static __attribute__((noinline)) enum vmm_fault_result fault_descend(struct vmm_
     if (!va_is_canonical(f->va))
         return fault_noncanonical(f);
     walk_fault_descend(s, f->va, &f->walk);
-    return fault_after_walk(s, f);
+    return fault_after_walk(s, f, false);
 }
 
 /* The decision, into @f.  Only the fields every path reads are set here;
@@ -607,13 +618,12 @@ enum vmm_fault_result vmm_fault_resolve(struct vmm_space *s, uintptr_t va, uint6
 {
     f->va = va;
     f->error = error;
-    f->has_region = false;
-    f->region_skipped = false;
+    f->has_region = false; /* region_skipped: set by each path */
     /* A hit in the walk cache means a canonical @va: the cached key is a
      * canonical address's bits 63-21.  Anything else is checked first. */
     if (!walk_fault_cached(s, va, &f->walk))
         return fault_descend(s, f);
-    return fault_after_walk(s, f);
+    return fault_after_walk(s, f, true);
 }
 
 const char *vmm_fault_reason_str(enum vmm_fault_reason r)

@@ -64,15 +64,19 @@ extern bool sim_live_tracking;
 /* The invlpg the kernel's hook would issue, by the same rule
  * (mm/tlb_policy.h), logged for the unit tests and sent to the simulated
  * TLB when there is one. */
-static inline void mmu_invalidate(paddr_t space_pml4, uintptr_t va)
+static inline void mmu_invalidate_live(uintptr_t va)
 {
-    if (!mm_tlb_may_cache(space_pml4, sim_mm_cpu.active_pml4, va))
-        return;
     sim_invlpg_log[sim_invlpg_count % SIM_INVLPG_LOG] = va;
     sim_invlpg_count++;
     sim_last_invlpg = va;
     if (sim_tlb_invlpg)
         sim_tlb_invlpg(va);
+}
+
+static inline void mmu_invalidate(paddr_t space_pml4, uintptr_t va)
+{
+    if (mm_tlb_may_cache(space_pml4, sim_mm_cpu.active_pml4, va))
+        mmu_invalidate_live(va);
 }
 
 /* As the kernel's hook: an invlpg of the table's window address (which

@@ -102,6 +102,13 @@ static inline void mmu_invalidate(paddr_t space_pml4, uintptr_t va)
         invlpg(va);
 }
 
+/* A leaf entry of the live space changed (the caller knows it is live):
+ * mmu_invalidate without the policy's test. */
+static inline void mmu_invalidate_live(uintptr_t va)
+{
+    invlpg(va);
+}
+
 /* A level-@level table covering @va was unlinked: its window address must not
  * stay in the TLB, and (active space) neither may cached upper-level entries;
  * invlpg drops paging-structure caches as well (SDM 4.10.4.1). */

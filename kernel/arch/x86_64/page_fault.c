@@ -68,11 +68,10 @@ static inline enum vmm_fault_result decide(const struct irq_frame *frame, struct
     return r;
 }
 
-/* What page_fault_lean left for the full path: the record it decided
- * (its result in ->result), or NULL when it decided nothing (a fault
- * inside a decision, decided on the full path).  Read only after a result
- * other than VMM_FAULT_RESOLVED. */
-static struct vmm_fault *pf_handover;
+/* page_fault_lean left the full path a fault it did not decide (a fault
+ * inside a decision); otherwise the full path takes over pf_last.fault,
+ * which it decided (the result in ->result). */
+static bool pf_undecided;
 
 /* The #PF entry's decision (pf_entry in kernel/irq/entry.asm), on a frame
  * whose callee-saved registers are not saved yet.  VMM_FAULT_RESOLVED: the
@@ -83,16 +82,14 @@ enum vmm_fault_result page_fault_lean(struct irq_frame *frame)
 {
     if (pf_deciding) {
         pf_nested++;
-        pf_handover = NULL;
+        pf_undecided = true;
         return VMM_FAULT_FATAL; /* not decided: page_fault_nested decides it */
     }
     /* Not counted in irq_nesting (exception() does that on the full path):
      * pf_deciding says a decision is in progress (page_fault_in_progress). */
     pf_last.seq++;
     pf_last.rip = frame->rip;
-    enum vmm_fault_result r = decide(frame, &pf_last.fault, NULL);
-    pf_handover = &pf_last.fault;
-    return r;
+    return decide(frame, &pf_last.fault, NULL);
 }
 
 /* A fault inside a decision (a bug): a record of its own on the stack, out
@@ -110,10 +107,11 @@ static __attribute__((noinline)) irq_result_t page_fault_nested(struct irq_frame
  * a decision, decided here. */
 static irq_result_t page_fault_entry(struct irq_frame *frame)
 {
-    struct vmm_fault *f = pf_handover;
-    pf_handover = NULL;
-    if (!f)
+    if (pf_undecided) {
+        pf_undecided = false;
         return page_fault_nested(frame);
+    }
+    struct vmm_fault *f = &pf_last.fault;
     return not_resolved(frame, f, f->result, false) ? IRQ_HANDLED : IRQ_UNHANDLED;
 }
 
