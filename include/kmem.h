@@ -6,6 +6,9 @@
  * empty slab goes back to the frame allocator at once, so a cache holds no
  * frame it does not use (the frame-leak guard stays exact).
  *
+ * Blocks larger than an object (kmem_alloc_pages) are whole runs of
+ * contiguous frames, mapped side by side in the same window.
+ *
  * Slab frames are reached through the kmem window (a kernel-half range where
  * frame pa appears at KMEM_BASE + pa while it is a slab; see paging.h):
  * mapped when a slab is made, unmapped when it is freed, so no other frame
@@ -49,6 +52,15 @@ enum kmem_status kmem_cache_init(struct kmem_cache *c, const char *name, size_t 
 void *kmem_alloc(struct kmem_cache *c);
 /* Give @p back; misuse is refused and changes nothing. */
 enum kmem_status kmem_free(struct kmem_cache *c, void *p);
+
+/* Blocks larger than an object (up to a chunk of frames): @n physically
+ * contiguous frames, each mapped in the kmem window, so the block is
+ * contiguous there too.  Not zeroed.  NULL when out of memory. */
+void *kmem_alloc_pages(size_t n);
+/* Give back a block of @n frames from kmem_alloc_pages. */
+void kmem_free_pages(void *p, size_t n);
+/* Frames held by such blocks (the model checker's frame count). */
+uint64_t kmem_page_frames(void);
 
 /* Objects in use over every cache (the self-tests' object-leak guard). */
 uint64_t kmem_objects_in_use(void);

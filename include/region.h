@@ -6,20 +6,22 @@
  * access is fatal.  The page tables are only a cache of the regions: the
  * fault handler (fault.c) fills them from here.
  *
- * A space's regions are kept in an AVL tree ordered by address (avl.h):
- * lookup is O(log n) whatever the number of regions, insertion and removal
- * allocate nothing beyond the region itself, and in-order traversal gives
- * neighbours for splitting and merging.  A sorted array would search as fast
- * but needs one contiguous, growable block, which the kernel cannot promise.
- * The last region found is remembered, so repeated faults in one region skip
- * the descent.
+ * A space's regions are kept in an AVL tree ordered by address (avl.h),
+ * whose in-order traversal gives neighbours for splitting and merging, and
+ * in a region index beside it (region_index.h), a sorted array of starts
+ * that lookups search: a binary search with no loop overhead, about half
+ * the tree's instructions per level.  Operations that add regions allocate
+ * a larger index block, like the regions themselves, before they change
+ * anything.  The last region found is remembered, so repeated faults in one
+ * region skip the search.
  *
  * Region-managed ranges: the user half of every space, and the kernel arena
  * (PML4 slot 256) of the kernel space, shared by all spaces.  Elsewhere in
  * the kernel half (image, windows) the page tables alone decide.
  *
- * Lock point: the space's lock covers its region tree and its page tables
- * (the kernel space's lock: the arena's tables, shared by every space). */
+ * Lock point: the space's lock covers its region tree, its region index
+ * and its page tables (the kernel space's lock: the arena's tables, shared
+ * by every space). */
 #ifndef ZF_REGION_H
 #define ZF_REGION_H
 
@@ -77,9 +79,11 @@ struct region_req {
     const char *name;
 };
 
-/* Map a range of an object (or a guard range).  Costs O(log n) in the
- * number of regions at a fixed address or a free hint (first fit also steps
- * over the regions in its way), and nothing per page: no frame, no table.  Errors:
+/* Map a range of an object (or a guard range).  Costs O(log n) searches in
+ * the number of regions at a fixed address or a free hint (first fit also
+ * steps over the regions in its way), plus moving the index's slots above
+ * the new region (16 bytes each, and the whole index when it must grow),
+ * and nothing per page: no frame, no table.  Errors:
  * VMM_ERR_UNALIGNED, VMM_ERR_RANGE (empty, outside the space's managed
  * ranges, or past the object's end), VMM_ERR_BAD_FLAGS, VMM_ERR_OVERLAP
  * (REGION_FIXED over an existing region), VMM_ERR_NO_SPACE (no gap large
@@ -177,7 +181,8 @@ bool vmm_is_module_view(uintptr_t start);
  * writable entry maps the zero frame; no writable entry of a private region
  * maps a frame another mapping shares; every present entry in a
  * region-managed range lies in a region that allows it; region trees are
- * ordered, balanced and disjoint.  True when all hold; else false with the
+ * ordered, balanced and disjoint, and each region index holds its tree's
+ * regions in order.  True when all hold; else false with the
  * first mismatch described in @why. */
 bool vmm_check_consistency(char *why, size_t n);
 /* How many passes the last check took: 1 unless more frames were

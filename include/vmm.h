@@ -39,6 +39,7 @@
 #include "avl.h"
 #include "paging.h"
 #include "pmm.h"
+#include "region_index.h"
 #include "spinlock.h"
 
 enum vmm_status {
@@ -71,6 +72,7 @@ struct region;
 struct vmm_space {
     paddr_t pml4; /* physical address of the top-level table */
     struct avl_tree regions;
+    struct region_index index; /* the same regions, for lookup (region_index.h) */
     struct region *hint;   /* the region of the last lookup */
     uint64_t nregions;
     struct spinlock lock;

@@ -22,6 +22,7 @@ struct kmem_slab {
 
 static struct kmem_cache *all_caches;
 static struct spinlock kmem_lock = SPINLOCK_INIT("kmem");
+static uint64_t page_frames; /* held by kmem_alloc_pages blocks */
 
 enum kmem_status kmem_cache_init(struct kmem_cache *c, const char *name, size_t size)
 {
@@ -154,6 +155,45 @@ enum kmem_status kmem_free(struct kmem_cache *c, void *p)
     }
     spin_unlock(&kmem_lock);
     return KMEM_OK;
+}
+
+void *kmem_alloc_pages(size_t n)
+{
+    paddr_t pa;
+    if (n == 0 || pmm_alloc_contig(n, 1, &pa) != PMM_OK)
+        return NULL;
+    /* Frame pa + i lands at KMEM_BASE + pa + i: contiguous frames give a
+     * contiguous block. */
+    spin_lock(&kmem_lock);
+    char *first = mmu_kmem_map(pa);
+    size_t mapped = first ? 1 : 0;
+    while (mapped > 0 && mapped < n && mmu_kmem_map(pa + mapped * PAGE_SIZE))
+        mapped++;
+    if (mapped == n) {
+        page_frames += n;
+        spin_unlock(&kmem_lock);
+        return first;
+    }
+    for (size_t i = 0; i < mapped; i++)
+        mmu_kmem_unmap(first + i * PAGE_SIZE);
+    for (size_t i = 0; i < n; i++)
+        pmm_free(pa + i * PAGE_SIZE);
+    spin_unlock(&kmem_lock);
+    return NULL;
+}
+
+void kmem_free_pages(void *p, size_t n)
+{
+    spin_lock(&kmem_lock);
+    for (size_t i = 0; i < n; i++)
+        pmm_free(mmu_kmem_unmap((char *)p + i * PAGE_SIZE));
+    page_frames -= n;
+    spin_unlock(&kmem_lock);
+}
+
+uint64_t kmem_page_frames(void)
+{
+    return page_frames;
 }
 
 uint64_t kmem_objects_in_use(void)

@@ -53,26 +53,13 @@ struct region *region_find_locked(struct vmm_space *s, uintptr_t va)
     struct region *h = s->hint;
     if (h && va >= h->start && va < h->end)
         return h;
-    struct avl_node *n = s->regions.root;
-    if (!n)
+    /* The last region starting at or below @va holds it, or nothing does
+     * (the index's sentinel and padding end at 0). */
+    struct region *r = region_index_find(&s->index, va)->region;
+    if (va >= r->end)
         return NULL;
-    /* Each turn tests its own child, so neither turn jumps back to a
-     * shared test at the loop's head (one instruction per right turn). */
-    for (;;) {
-        struct region *r = region_of(n);
-        if (va < r->start) {
-            n = n->left;
-            if (!n)
-                return NULL;
-        } else if (va >= r->end) {
-            n = n->right;
-            if (!n)
-                return NULL;
-        } else {
-            s->hint = r;
-            return r;
-        }
-    }
+    s->hint = r;
+    return r;
 }
 
 /* The first region that ends above @va (it may start above it too). */
@@ -100,15 +87,64 @@ static void tree_insert(struct vmm_space *s, struct region *r)
         link = r->start < region_of(parent)->start ? &parent->left : &parent->right;
     }
     avl_link(&s->regions, &r->node, parent, link);
+    region_index_insert(&s->index, r); /* the caller made room (index_room) */
     s->nregions++;
 }
 
 static void tree_remove(struct vmm_space *s, struct region *r)
 {
     avl_erase(&s->regions, &r->node);
+    region_index_remove(&s->index, r);
     s->nregions--;
     if (s->hint == r)
         s->hint = NULL;
+}
+
+/* Under @s's lock: whether its index has room for @n more regions, moving
+ * it into @grown (a larger block allocated for it, or empty) if that is
+ * needed and enough.  @grown then holds the old block: the caller releases
+ * it once the lock is dropped, as it does an unused one. */
+static bool index_room(struct vmm_space *s, size_t n, struct region_index *grown)
+{
+    if (region_index_fits(&s->index, n))
+        return true;
+    if (!region_index_fits(grown, s->index.count + n))
+        return false;
+    region_index_adopt(&s->index, grown);
+    return true;
+}
+
+/* With the lock dropped: @grown becomes a block for @n regions.  False
+ * when out of memory (or past the largest index). */
+static bool index_grow(struct region_index *grown, size_t n)
+{
+    region_index_release(grown);
+    unsigned order = region_index_order_for(n);
+    return order && region_index_alloc(grown, order);
+}
+
+/* After regions went away (with @s's lock not held): the smallest block
+ * that holds the rest, none once it is empty.  Short of memory, the index
+ * keeps the block it has. */
+static void index_shrink(struct vmm_space *s)
+{
+    struct region_index fresh = REGION_INDEX_EMPTY;
+    for (;;) {
+        spin_lock(&s->lock);
+        unsigned order = region_index_shrink_order(&s->index);
+        if (order == s->index.order)
+            break;
+        if (order == fresh.order) {
+            region_index_adopt(&s->index, &fresh);
+            break;
+        }
+        spin_unlock(&s->lock);
+        region_index_release(&fresh);
+        if (!region_index_alloc(&fresh, order))
+            return;
+    }
+    spin_unlock(&s->lock);
+    region_index_release(&fresh);
 }
 
 /* ---- page-table work for a range of one region ---------------------------- */
@@ -240,6 +276,29 @@ static bool range_is_free(struct vmm_space *s, uintptr_t start, uintptr_t end)
     return !r || r->start >= end;
 }
 
+/* Where @req goes in [lo, hi) (*@at), with @s's lock held. */
+static enum vmm_status place(struct vmm_space *s, const struct region_req *req, uintptr_t lo,
+                             uintptr_t hi, uintptr_t *at)
+{
+    uintptr_t a = req->addr;
+    if (req->flags & REGION_FIXED) {
+        if (a < lo || a >= hi || req->len > hi - a)
+            return VMM_ERR_RANGE;
+        if (!range_is_free(s, a, a + req->len))
+            return VMM_ERR_OVERLAP;
+    } else {
+        bool hint_ok = a >= lo && a < hi && req->len <= hi - a && range_is_free(s, a, a + req->len);
+        if (!hint_ok)
+            a = find_gap(s, lo, hi, a, req->len);
+        if (!hint_ok && !a)
+            a = find_gap(s, lo, hi, lo, req->len);
+        if (!a)
+            return VMM_ERR_NO_SPACE;
+    }
+    *at = a;
+    return VMM_OK;
+}
+
 enum vmm_status region_map(struct vmm_space *s, const struct region_req *req, uintptr_t *out)
 {
     uintptr_t lo, hi, at = req->addr;
@@ -264,24 +323,25 @@ enum vmm_status region_map(struct vmm_space *s, const struct region_req *req, ui
     struct region *r = region_alloc();
     if (!r)
         return VMM_ERR_NOMEM;
-    spin_lock(&s->lock);
-    if (req->flags & REGION_FIXED) {
-        if (at < lo || at >= hi || req->len > hi - at)
-            st = VMM_ERR_RANGE;
-        else if (!range_is_free(s, at, at + req->len))
-            st = VMM_ERR_OVERLAP;
-    } else {
-        bool hint_ok = at >= lo && at < hi && req->len <= hi - at &&
-                       range_is_free(s, at, at + req->len);
-        if (!hint_ok)
-            at = find_gap(s, lo, hi, at, req->len);
-        if (!hint_ok && !at)
-            at = find_gap(s, lo, hi, lo, req->len);
-        if (!at)
-            st = VMM_ERR_NO_SPACE;
+    /* Placed first, then room in the index: a refused request takes no
+     * memory, and a larger index is allocated with the lock dropped. */
+    struct region_index grown = REGION_INDEX_EMPTY;
+    for (;;) {
+        spin_lock(&s->lock);
+        st = place(s, req, lo, hi, &at);
+        if (st != VMM_OK || index_room(s, 1, &grown))
+            break;
+        size_t need = s->index.count + 1;
+        spin_unlock(&s->lock);
+        if (!index_grow(&grown, need)) {
+            region_index_release(&grown);
+            kmem_free(&region_cache, r);
+            return VMM_ERR_NOMEM;
+        }
     }
     if (st != VMM_OK) {
         spin_unlock(&s->lock);
+        region_index_release(&grown);
         kmem_free(&region_cache, r);
         return st;
     }
@@ -296,6 +356,7 @@ enum vmm_status region_map(struct vmm_space *s, const struct region_req *req, ui
         vmobj_get(r->obj);
     tree_insert(s, r);
     spin_unlock(&s->lock);
+    region_index_release(&grown);
     if (out)
         *out = at;
     return VMM_OK;
@@ -345,31 +406,40 @@ static unsigned splits_needed(struct vmm_space *s, uintptr_t start, uintptr_t en
     return n;
 }
 
-/* Take @s's lock with @want spare regions in hand: allocated with the lock
- * dropped, then @want asked again (another CPU may have changed the tree
- * meanwhile).  False (lock not held) when out of memory. */
+/* Take @s's lock with @want spare regions in hand and room for them in the
+ * index: allocated with the lock dropped, then @want asked again (another
+ * CPU may have changed the tree meanwhile).  False (lock not held) when out
+ * of memory. */
 static bool lock_with_spares(struct vmm_space *s, uintptr_t start, uintptr_t end,
                              unsigned (*want)(struct vmm_space *, uintptr_t, uintptr_t),
-                             struct region *spare[2], unsigned *have)
+                             struct region *spare[2], unsigned *have, struct region_index *grown)
 {
     for (;;) {
         spin_lock(&s->lock);
         unsigned n = want(s, start, end);
-        if (n <= *have)
+        if (n <= *have && index_room(s, n, grown))
             return true;
+        size_t need = s->index.count + n;
+        bool room = region_index_fits(&s->index, n) || region_index_fits(grown, need);
         spin_unlock(&s->lock);
         while (*have < n) {
             if (!(spare[*have] = region_alloc()))
                 return false;
             ++*have;
         }
+        if (!room && !index_grow(grown, need))
+            return false;
     }
 }
 
-static void free_spares(struct region *spare[2], unsigned from, unsigned have)
+/* Give back what lock_with_spares took and the operation did not use. */
+static void free_spares(struct region *spare[2], unsigned from, unsigned have,
+                        struct region_index *grown)
 {
     for (unsigned i = from; i < have; i++)
-        kmem_free(&region_cache, spare[i]);
+        if (spare[i])
+            kmem_free(&region_cache, spare[i]);
+    region_index_release(grown);
 }
 
 /* Unmap needs a new region only for a hole strictly inside one region. */
@@ -389,8 +459,9 @@ enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len)
      * removing or trimming whole regions takes none. */
     struct region *spare[2];
     unsigned have = 0, used = 0;
-    if (!lock_with_spares(s, start, end, unmap_needs, spare, &have)) {
-        free_spares(spare, 0, have);
+    struct region_index grown = REGION_INDEX_EMPTY;
+    if (!lock_with_spares(s, start, end, unmap_needs, spare, &have, &grown)) {
+        free_spares(spare, 0, have, &grown);
         return VMM_ERR_NOMEM;
     }
     struct region *r = first_ending_after(s, start);
@@ -404,6 +475,7 @@ enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len)
             region_release(s, r);
         } else if (a == r->start) {
             r->offset += (b - r->start) / PAGE_SIZE;
+            region_index_move_start(&s->index, r->start, b);
             r->start = b;
         } else if (b == r->end) {
             r->end = a;
@@ -415,7 +487,8 @@ enum vmm_status region_unmap(struct vmm_space *s, uintptr_t start, size_t len)
     }
     s->hint = NULL;
     spin_unlock(&s->lock);
-    free_spares(spare, used, have);
+    free_spares(spare, used, have, &grown);
+    index_shrink(s);
     return VMM_OK;
 }
 
@@ -458,8 +531,9 @@ enum vmm_status region_protect(struct vmm_space *s, uintptr_t start, size_t len,
     uintptr_t end = start + len;
     struct region *spare[2];
     unsigned have = 0;
-    if (!lock_with_spares(s, start, end, protect_needs, spare, &have)) {
-        free_spares(spare, 0, have);
+    struct region_index grown = REGION_INDEX_EMPTY;
+    if (!lock_with_spares(s, start, end, protect_needs, spare, &have, &grown)) {
+        free_spares(spare, 0, have, &grown);
         return VMM_ERR_NOMEM;
     }
     st = protect_check(s, start, end);
@@ -494,8 +568,28 @@ enum vmm_status region_protect(struct vmm_space *s, uintptr_t start, size_t len,
         s->hint = NULL;
     }
     spin_unlock(&s->lock);
-    free_spares(spare, used, have);
+    free_spares(spare, used, have, &grown);
+    if (st == VMM_OK)
+        index_shrink(s); /* the merges may have removed regions */
     return st;
+}
+
+/* region_range_apply's refusals, with @s's lock held. */
+static enum vmm_status range_check(struct vmm_space *s, uintptr_t start, uintptr_t end,
+                                   const struct region_range_ops *ops, void *ctx)
+{
+    uintptr_t at = start;
+    for (struct region *r = first_ending_after(s, start); at < end; r = region_next(r)) {
+        if (ops->holes_ok && (!r || r->start >= end))
+            break;
+        if (!r || (r->start > at && !ops->holes_ok))
+            return VMM_ERR_NO_REGION;
+        enum vmm_status st = ops->check ? ops->check(r, ctx) : VMM_OK;
+        if (st != VMM_OK)
+            return st;
+        at = r->end;
+    }
+    return VMM_OK;
 }
 
 enum vmm_status region_range_apply(struct vmm_space *s, uintptr_t start, size_t len,
@@ -506,26 +600,26 @@ enum vmm_status region_range_apply(struct vmm_space *s, uintptr_t start, size_t 
         return st;
     uintptr_t end = start + len;
     struct region *spare[2] = { region_alloc(), region_alloc() };
+    struct region_index grown = REGION_INDEX_EMPTY;
     if (!spare[0] || !spare[1]) {
-        for (int i = 0; i < 2; i++)
-            if (spare[i])
-                kmem_free(&region_cache, spare[i]);
+        free_spares(spare, 0, 2, &grown);
         return VMM_ERR_NOMEM;
     }
-    spin_lock(&s->lock);
-    uintptr_t at = start;
-    struct region *first = first_ending_after(s, start);
-    for (struct region *r = first; at < end; r = region_next(r)) {
-        if (ops->holes_ok && (!r || r->start >= end))
+    /* Refusals first; then, for a split at each end, room in the index,
+     * allocated with the lock dropped. */
+    for (;;) {
+        spin_lock(&s->lock);
+        st = range_check(s, start, end, ops, ctx);
+        if (st != VMM_OK || !ops->split || index_room(s, 2, &grown))
             break;
-        if (!r || (r->start > at && !ops->holes_ok)) {
-            st = VMM_ERR_NO_REGION;
-            break;
+        size_t need = s->index.count + 2;
+        spin_unlock(&s->lock);
+        if (!index_grow(&grown, need)) {
+            free_spares(spare, 0, 2, &grown);
+            return VMM_ERR_NOMEM;
         }
-        if (ops->check && (st = ops->check(r, ctx)) != VMM_OK)
-            break;
-        at = r->end;
     }
+    struct region *first = first_ending_after(s, start);
     unsigned used = 0;
     if (st == VMM_OK) {
         if (first && first->start < start && ops->split && !(ops->skip && ops->skip(first, ctx))) {
@@ -544,8 +638,9 @@ enum vmm_status region_range_apply(struct vmm_space *s, uintptr_t start, size_t 
         s->hint = NULL;
     }
     spin_unlock(&s->lock);
-    for (unsigned i = used; i < 2; i++)
-        kmem_free(&region_cache, spare[i]);
+    free_spares(spare, used, 2, &grown);
+    if (st == VMM_OK)
+        index_shrink(s); /* room was made for two splits, maybe not both used */
     return st;
 }
 
@@ -654,6 +749,7 @@ void region_unmap_all(struct vmm_space *s)
         region_release(s, r);
     }
     spin_unlock(&s->lock);
+    index_shrink(s); /* empty: no block */
 }
 
 struct clone_ctx {
@@ -697,7 +793,16 @@ enum vmm_status vmm_space_clone(struct vmm_space *dst, struct vmm_space *src)
     if (!mmu_space_is_live(src->pml4) && !mmu_space_is_live(dst->pml4))
         return VMM_ERR_NOT_LIVE;
     struct clone_ctx c = { .dst = dst, .src = src, .st = VMM_OK };
+    struct region_index grown = REGION_INDEX_EMPTY;
     spin_lock(&src->lock);
+    /* @dst's index sized for all of @src's regions at once (@dst is new and
+     * empty: nobody else changes it meanwhile). */
+    if (src->nregions && !index_grow(&grown, src->nregions))
+        c.st = VMM_ERR_NOMEM;
+    spin_lock(&dst->lock);
+    if (!index_room(dst, src->nregions, &grown))
+        c.st = VMM_ERR_NOMEM;
+    spin_unlock(&dst->lock);
     for (struct region *r = region_of(avl_first(&src->regions)); r && c.st == VMM_OK;
          r = region_next(r)) {
         struct region *copy = region_alloc();
@@ -718,6 +823,7 @@ enum vmm_status vmm_space_clone(struct vmm_space *dst, struct vmm_space *src)
         vmm_visit(src, r->start, r->end - 1, &v);
     }
     spin_unlock(&src->lock);
+    region_index_release(&grown);
     if (c.st != VMM_OK)
         region_unmap_all(dst);
     return c.st;

@@ -6,7 +6,7 @@
 #include "vmm.h"
 #include "walk.h"
 
-struct vmm_space vmm_kernel_space;
+struct vmm_space vmm_kernel_space = { .index = REGION_INDEX_EMPTY_INIT };
 
 /* Every created space; lock point for the list. */
 static struct vmm_space *spaces;
@@ -20,6 +20,7 @@ struct vmm_space *vmm_space_first(void)
 static void space_list_add(struct vmm_space *s)
 {
     s->regions.root = NULL;
+    s->index = REGION_INDEX_EMPTY;
     s->hint = NULL;
     s->nregions = 0;
     s->lock = (struct spinlock)SPINLOCK_INIT("space");

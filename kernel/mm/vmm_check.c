@@ -121,9 +121,18 @@ static void check_space(struct check *c, struct vmm_space *s)
     if (n < 0 || (uint64_t)n != s->nregions)
         FAIL(c, "space %#llx: region tree broken (%ld nodes, %llu counted)",
              (unsigned long long)s->pml4, n, (unsigned long long)s->nregions);
+    /* Its index: the tree's regions, in the tree's order. */
+    long in_index = region_index_check(&s->index);
+    if (in_index < 0 || (uint64_t)in_index != s->nregions)
+        FAIL(c, "space %#llx: region index broken (%ld regions, %llu counted)",
+             (unsigned long long)s->pml4, in_index, (unsigned long long)s->nregions);
+    size_t slot = 0;
     uintptr_t prev_end = 0;
     for (struct avl_node *a = avl_first(&s->regions); a; a = avl_next(a)) {
         struct region *r = avl_entry(a, struct region, node);
+        if (in_index >= 0 && ++slot <= s->index.count && s->index.slot[slot].region != r)
+            FAIL(c, "space %#llx: region [%#lx, %#lx) is not in slot %zu of the index",
+                 (unsigned long long)s->pml4, (unsigned long)r->start, (unsigned long)r->end, slot);
         if (r->start >= r->end || r->start < prev_end || !region_managed(s, r->start) ||
             !region_managed(s, r->end - 1) || (r->start | r->end) & (PAGE_SIZE - 1))
             FAIL(c, "region [%#lx, %#lx) misplaced (previous ends at %#lx)",

@@ -44,6 +44,8 @@ mutants=(
 "protnone-stays-present|region.c|        return (f & ~PTE_P) \| PTE_PROTNONE;|        return f;|regress-protnone-kernel-read regress-protnone-populate"
 "visit-skips-protnone|walk.c|        if (!vmm_entry_held(e))|        if (!(e \& PTE_P))"
 "walk-cache-kept-after-unlink|walk.h|    walk_cache_drop();\n    mmu_table_unlinked(s->pml4, level, va);|    mmu_table_unlinked(s->pml4, level, va);"
+"index-start-not-moved|region.c|            region_index_move_start(&s->index, r->start, b);\n|"
+"lookup-past-region-end|region.c|    struct region *r = region_index_find(&s->index, va)->region;\n    if (va >= r->end)|    struct region *r = region_index_find(\&s->index, va)->region;\n    if (r->end == 0)"
 )
 
 # Compile sources into @outdir with @mmdir as kernel/mm (for its headers),

@@ -1,5 +1,7 @@
 /* Host unit tests for regions (cmocka, the real sources against simulated
- * memory): the AVL tree, lookup, split, merge, overlap refusal, and a random
+ * memory): the AVL tree, the region index (growth, shrinking, lookups, each
+ * allocation of an operation that grows it failed in turn), lookup, split,
+ * merge, overlap refusal, and a random
  * sequence of map / unmap / protect / touch (a quarter of the unmaps and
  * protects out of memory) checked after every step against a page-by-page
  * reference model of the region set and against the consistency checker;
@@ -152,6 +154,261 @@ static enum vmm_status map_fixed(uintptr_t va, size_t npages, unsigned prot, uns
     struct region_req req = { .addr = va, .len = npages * PAGE_SIZE, .prot = prot,
                               .flags = flags | REGION_FIXED, .obj = o, .offset = off };
     return region_map(&space, &req, NULL);
+}
+
+/* ---- the region index on its own ------------------------------------------ */
+
+enum { IX_N = 700 };
+static struct region ix_regions[IX_N]; /* [BASE + 3i pages, + 2 pages): a page's gap between */
+static bool ix_in[IX_N];
+
+static uint64_t ix_seed = 12345;
+static unsigned ix_random(unsigned n)
+{
+    ix_seed = ix_seed * 6364136223846793005ull + 1442695040888963407ull;
+    return (unsigned)(ix_seed >> 33) % n;
+}
+
+static void ix_shuffle(unsigned *order)
+{
+    for (unsigned i = 0; i < IX_N; i++)
+        order[i] = i;
+    for (unsigned i = IX_N - 1; i > 0; i--) {
+        unsigned j = ix_random(i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+/* Lookups at region starts, last pages, gaps and both ends, each against a
+ * look at every region. */
+static void ix_expect_lookups(const struct region_index *ix)
+{
+    for (int k = 0; k < 64; k++) {
+        uintptr_t va = BASE - PAGE_SIZE + (uintptr_t)ix_random(3 * IX_N + 2) * PAGE_SIZE;
+        if (k == 0)
+            va = 0;
+        if (k == 1)
+            va = UINTPTR_MAX - 1;
+        struct region *want = NULL;
+        for (int i = 0; i < IX_N; i++)
+            if (ix_in[i] && va >= ix_regions[i].start && va < ix_regions[i].end)
+                want = &ix_regions[i];
+        struct region *r = region_index_find(ix, va)->region;
+        assert_ptr_equal(va < r->end ? r : NULL, want);
+    }
+}
+
+/* What region.c does, without a space: a new block when full, adopted. */
+static void ix_insert(struct region_index *ix, unsigned i)
+{
+    if (!region_index_fits(ix, 1)) {
+        struct region_index fresh = REGION_INDEX_EMPTY;
+        assert_true(region_index_alloc(&fresh, region_index_order_for(ix->count + 1)));
+        region_index_adopt(ix, &fresh);
+        region_index_release(&fresh); /* the old block */
+    }
+    region_index_insert(ix, &ix_regions[i]);
+    ix_in[i] = true;
+}
+
+static void ix_remove(struct region_index *ix, unsigned i)
+{
+    region_index_remove(ix, &ix_regions[i]);
+    ix_in[i] = false;
+    unsigned order = region_index_shrink_order(ix);
+    if (order != ix->order) {
+        struct region_index fresh = REGION_INDEX_EMPTY;
+        if (order)
+            assert_true(region_index_alloc(&fresh, order));
+        region_index_adopt(ix, &fresh);
+        region_index_release(&fresh);
+    }
+}
+
+static void test_index_grows_shrinks_and_finds(void **state)
+{
+    (void)state;
+    uint64_t frames = sim_free_frames(), objects = kmem_objects_in_use();
+    for (int i = 0; i < IX_N; i++) {
+        ix_regions[i].start = BASE + (uintptr_t)i * 3 * PAGE_SIZE;
+        ix_regions[i].end = ix_regions[i].start + 2 * PAGE_SIZE;
+    }
+    static unsigned order[IX_N];
+    ix_shuffle(order);
+    struct region_index ix = REGION_INDEX_EMPTY;
+    ix_expect_lookups(&ix); /* empty: nothing anywhere */
+    for (unsigned k = 0; k < IX_N; k++) {
+        ix_insert(&ix, order[k]);
+        assert_int_equal(region_index_check(&ix), k + 1);
+        /* Up by doubling from 64 slots (a kmem object), 128 skipped (more
+         * than an object, less than a frame). */
+        unsigned want = k + 2 <= 64 ? 6 : k + 2 <= 256 ? 8 : k + 2 <= 512 ? 9 : 10;
+        assert_int_equal(ix.order, want);
+        if (k % 9 == 0 || k == IX_N - 1)
+            ix_expect_lookups(&ix);
+    }
+    /* 1024 slots of 16 bytes: four contiguous frames of kmem's. */
+    assert_int_equal(kmem_page_frames(), 4);
+    assert_int_equal(frames - sim_free_frames(), 4);
+    ix_shuffle(order);
+    bool saw[REGION_INDEX_MAX_ORDER + 1] = { false };
+    for (unsigned k = 0; k < IX_N; k++) {
+        ix_remove(&ix, order[k]);
+        unsigned left = IX_N - k - 1;
+        assert_int_equal(region_index_check(&ix), left);
+        /* Down to the smallest block that holds them: the same as on the
+         * way up, whatever the order of removal. */
+        unsigned want = left == 0 ? 0 : left + 1 <= 64 ? 6 : left + 1 <= 256 ? 8 :
+                        left + 1 <= 512 ? 9 : 10;
+        assert_int_equal(ix.order, want);
+        saw[ix.order] = true;
+        if (k % 9 == 0)
+            ix_expect_lookups(&ix);
+    }
+    assert_true(saw[9] && saw[8] && saw[6] && saw[0]);
+    assert_ptr_equal(ix.slot, region_index_empty_slot);
+    assert_int_equal(kmem_page_frames(), 0);
+    assert_int_equal(sim_free_frames(), frames);
+    assert_int_equal(kmem_objects_in_use(), objects);
+    /* A trimmed start keeps its slot and is found from its new start. */
+    ix_insert(&ix, 5);
+    ix_insert(&ix, 6);
+    uintptr_t old = ix_regions[5].start;
+    region_index_move_start(&ix, old, old + PAGE_SIZE);
+    ix_regions[5].start = old + PAGE_SIZE;
+    assert_int_equal(region_index_check(&ix), 2);
+    assert_true(old >= region_index_find(&ix, old)->region->end); /* nothing there now */
+    assert_ptr_equal(region_index_find(&ix, old + PAGE_SIZE)->region, &ix_regions[5]);
+    ix_regions[5].start = old;
+    ix_remove(&ix, 6);
+    region_index_release(&ix);
+    assert_int_equal(kmem_objects_in_use(), objects);
+}
+
+/* Regions [BASE + 2i pages, + @len pages) for i < @n: one page apart, so
+ * none merge. */
+static void map_spaced(int n, size_t len)
+{
+    struct vmobj *o = anon(2 * (size_t)n + len);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(map_fixed(BASE + (uintptr_t)i * 2 * PAGE_SIZE, i == n - 1 ? len : 1,
+                                   REGION_R | REGION_W, 0, o, 2 * (uint64_t)i),
+                         VMM_OK);
+    vmobj_put(o);
+}
+
+struct ix_snap { /* no padding: compared as memory */
+    uint64_t frames, objects, regions, index_frames, order;
+    int64_t check;
+};
+
+static struct ix_snap ix_snap(void)
+{
+    return (struct ix_snap){ sim_free_frames(), kmem_objects_in_use(), region_count(&space),
+                             kmem_page_frames(), space.index.order,
+                             region_index_check(&space.index) };
+}
+
+/* @op on a space whose index is full, failing at each allocation in turn:
+ * out of memory with nothing changed, until it goes through with the index
+ * in a larger block. */
+static void ix_full_then(enum vmm_status (*op)(void), unsigned grown)
+{
+    map_spaced(63, 3); /* 63 regions and the sentinel: 64 slots, full */
+    assert_int_equal(space.index.order, 6);
+    int failures = 0;
+    for (long n = 0;; n++) {
+        struct ix_snap before = ix_snap();
+        sim_fail_allocations_after(n);
+        enum vmm_status st = op();
+        sim_fail_allocations_after(-1);
+        if (st == VMM_OK)
+            break;
+        assert_int_equal(st, VMM_ERR_NOMEM);
+        struct ix_snap after = ix_snap();
+        assert_memory_equal(&before, &after, sizeof(before));
+        failures++;
+    }
+    assert_true(failures >= 1);
+    assert_int_equal(space.index.order, grown);
+    char why[200];
+    if (!vmm_check_consistency(why, sizeof(why)))
+        fail_msg("consistency: %s", why);
+    /* Everything unmapped: no block left. */
+    assert_int_equal(region_unmap(&space, BASE, 2 * 64 * PAGE_SIZE + 3 * PAGE_SIZE), VMM_OK);
+    assert_int_equal(space.index.order, 0);
+    assert_int_equal(kmem_page_frames(), 0);
+}
+
+static enum vmm_status op_map_64th(void)
+{
+    return map_fixed(BASE + 2 * 64 * PAGE_SIZE, 1, 0, REGION_GUARD, NULL, 0);
+}
+
+/* The last region is 3 pages: a hole in its middle leaves two. */
+static enum vmm_status op_unmap_hole(void)
+{
+    return region_unmap(&space, BASE + 2 * 62 * PAGE_SIZE + PAGE_SIZE, PAGE_SIZE);
+}
+
+static enum vmm_status op_protect_middle(void)
+{
+    return region_protect(&space, BASE + 2 * 62 * PAGE_SIZE + PAGE_SIZE, PAGE_SIZE, REGION_R);
+}
+
+static void test_index_growth_out_of_memory_changes_nothing(void **state)
+{
+    (void)state;
+    ix_full_then(op_map_64th, 8);
+    ix_full_then(op_unmap_hole, 8);
+    ix_full_then(op_protect_middle, 8);
+    /* A refusal takes no memory, even with the index full. */
+    map_spaced(63, 1);
+    struct ix_snap before = ix_snap();
+    assert_int_equal(map_fixed(BASE, 1, 0, REGION_GUARD, NULL, 0), VMM_ERR_OVERLAP);
+    struct ix_snap after = ix_snap();
+    assert_memory_equal(&before, &after, sizeof(before));
+    assert_int_equal(region_unmap(&space, BASE, 2 * 63 * PAGE_SIZE), VMM_OK);
+}
+
+/* The index through the space: many regions, lookups that agree with the
+ * tree's, and the block shrinking back as they go. */
+static void test_index_follows_map_and_unmap(void **state)
+{
+    (void)state;
+    uint64_t frames = sim_free_frames();
+    map_spaced(600, 1);
+    assert_int_equal(space.index.order, 10);
+    struct region r;
+    for (int i = 0; i < 600; i++) {
+        space.hint = NULL;
+        assert_true(region_lookup(&space, BASE + (uintptr_t)i * 2 * PAGE_SIZE, &r));
+        assert_int_equal(r.start, BASE + (uintptr_t)i * 2 * PAGE_SIZE);
+        space.hint = NULL;
+        assert_false(region_lookup(&space, BASE + (uintptr_t)i * 2 * PAGE_SIZE + PAGE_SIZE, &r));
+    }
+    /* Trimming each region's head moves its start in the index. */
+    assert_int_equal(map_fixed(BASE + 2 * 600 * PAGE_SIZE, 4, 0, REGION_GUARD, NULL, 0), VMM_OK);
+    assert_int_equal(region_unmap(&space, BASE + 2 * 600 * PAGE_SIZE, PAGE_SIZE), VMM_OK);
+    space.hint = NULL;
+    assert_false(region_lookup(&space, BASE + 2 * 600 * PAGE_SIZE, &r));
+    space.hint = NULL;
+    assert_true(region_lookup(&space, BASE + 2 * 601 * PAGE_SIZE, &r));
+    assert_int_equal(r.start, BASE + 2 * 600 * PAGE_SIZE + PAGE_SIZE);
+    char why[200];
+    if (!vmm_check_consistency(why, sizeof(why)))
+        fail_msg("consistency: %s", why);
+    /* All but ten go: 1024 slots down to 64. */
+    assert_int_equal(region_unmap(&space, BASE + 2 * 10 * PAGE_SIZE, 2 * 600 * PAGE_SIZE), VMM_OK);
+    assert_int_equal(region_count(&space), 10);
+    assert_int_equal(space.index.order, 6);
+    assert_int_equal(kmem_page_frames(), 0);
+    if (!vmm_check_consistency(why, sizeof(why)))
+        fail_msg("consistency: %s", why);
+    assert_int_equal(region_unmap(&space, BASE, 2 * 10 * PAGE_SIZE), VMM_OK);
+    assert_int_equal(space.index.order, 0);
+    assert_int_equal(sim_free_frames(), frames);
 }
 
 static void test_map_lookup_overlap_and_pick(void **state)
@@ -761,6 +1018,9 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T(test_avl_random_inserts_and_erases_stay_balanced),
         T(test_kmem_alloc_free_and_misuse),
+        T(test_index_grows_shrinks_and_finds),
+        T(test_index_growth_out_of_memory_changes_nothing),
+        T(test_index_follows_map_and_unmap),
         T(test_map_lookup_overlap_and_pick),
         T(test_unmap_middle_splits_protect_splits_and_merges),
         T(test_unmap_and_protect_out_of_memory_change_nothing),

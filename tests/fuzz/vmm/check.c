@@ -2,9 +2,10 @@
  * outside: its own walk of the tables (not the kernel's walker), the
  * allocator's counts, the model.  What they establish:
  *   - every frame's reference count equals its owning mappings, page-cache
- *     holders and table/PML4 uses; the rest of the allocated frames are
- *     exactly the slabs the kmem caches say they hold; the free count is
- *     exact;
+ *     holders and table/PML4 uses, and each frame of a space's region
+ *     index (when larger than a kmem object); the rest of the allocated
+ *     frames are exactly the slabs the kmem caches say they hold; the free
+ *     count is exact;
  *   - the zero frame is all zeros and never mapped writable;
  *   - every space's kernel half is the kernel space's;
  *   - every present entry agrees with the model: only where a region
@@ -135,6 +136,21 @@ static void check_frames(struct scan *c)
     for (struct vmobj *o = vmobj_first(); o; o = o->next_obj)
         vmobj_for_each_page(o, count_cached, c);
     count(c, vmm_zero_frame, "zero frame");
+    /* Region indexes past a kmem object's size: frames of kmem_alloc_pages. */
+    uint64_t index_frames = 0;
+    for (int i = 0; i < NSPACE; i++) {
+        const struct vmm_space *s = i ? M.sp[i].s : &vmm_kernel_space;
+        if (!s || s->index.order <= REGION_INDEX_SMALL_ORDER)
+            continue;
+        paddr_t pa = (paddr_t)((uint8_t *)s->index.slot - sim_ram);
+        uint64_t n = (sizeof(*s->index.slot) << s->index.order) / PAGE_SIZE;
+        for (uint64_t f = 0; f < n; f++)
+            count(c, pa + f * PAGE_SIZE, "region index frame");
+        index_frames += n;
+    }
+    if (index_frames != kmem_page_frames())
+        FAIL(c, "region indexes hold %llu frames, kmem's blocks %llu",
+             (unsigned long long)index_frames, (unsigned long long)kmem_page_frames());
     if (c->bad)
         return;
     uint64_t slabs = 0, allocated = 0, cache_slabs = 0;
