@@ -193,7 +193,11 @@ static void print_backtrace(const struct irq_frame *f)
     uint64_t top;
     kprintf("Backtrace:\n");
     print_frame(i++, f->rip, "");
-    if (probe_read64(f->rsp, &top, NULL) && top >= (uintptr_t)kernel_text_start &&
+    /* Not from a guard page (an overflow that hit it): a fault there is
+     * sure, and a broken #PF handler (the very bug being reported) would
+     * take it. */
+    if (!guard_page_of(f->rsp) && probe_read64(f->rsp, &top, NULL) &&
+        top >= (uintptr_t)kernel_text_start &&
         top < (uintptr_t)kernel_text_end && (n == 0 || frames[0] != top) && top != f->rip)
         print_frame(i++, top - 1, "  (? return address at RSP: no frame record)");
     for (int k = 0; k < n; k++)
