@@ -70,7 +70,8 @@ static inline enum vmm_fault_result decide(const struct irq_frame *frame, struct
 
 /* page_fault_lean left the full path a fault it did not decide (a fault
  * inside a decision); otherwise the full path takes over pf_last.fault,
- * which it decided (the result in ->result). */
+ * which it decided (the result in ->result).  Like pf_last and
+ * pf_deciding, one CPU's: per-CPU state with SMP. */
 static bool pf_undecided;
 
 /* The #PF entry's decision (pf_entry in kernel/irq/entry.asm), on a frame
