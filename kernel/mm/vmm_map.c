@@ -74,35 +74,72 @@ enum vmm_status vmm_check_range(uintptr_t va, size_t npages)
     return VMM_OK;
 }
 
+/* Whether @leaf may be installed in the half of @va: a global translation
+ * survives CR3 switches, so never in the user half.  (Without P, G's bit is
+ * PTE_PROTNONE: a clone's held entry.) */
+static bool leaf_allowed_at(uintptr_t va, uint64_t leaf)
+{
+    return (leaf & (PTE_P | PTE_G)) != (PTE_P | PTE_G) || va >= KERNEL_HALF_START;
+}
+
+/* vmm_install, leaving the walk (the entry written) in *@w. */
+static enum vmm_status install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf,
+                               struct vmm_walk *w)
+{
+    if (!leaf_allowed_at(va, leaf))
+        return VMM_ERR_BAD_FLAGS;
+    enum vmm_status st = walk_tables(s, va, level, true, w);
+    if (st != VMM_OK)
+        return st;
+    if (w->end == WALK_HUGE) {
+        return VMM_ERR_HUGE; /* nothing was created: the walk stopped before */
+    }
+    if (vmm_entry_held(*w->entry)) { /* a PTE_PROTNONE leaf too: it holds its frame */
+        walk_undo_created(s, w);
+        return VMM_ERR_EXISTS;
+    }
+    /* A 2 MiB leaf may not cover an existing page table. */
+    if (level == 2 && *w->entry) {
+        walk_undo_created(s, w);
+        return VMM_ERR_EXISTS;
+    }
+    *w->entry = leaf;
+    /* Not-present entries are never cached, but a stale translation from an
+     * earlier mapping may be. */
+    mmu_invalidate(s->pml4, va);
+    return VMM_OK;
+}
+
 /* Install a leaf at @level; @leaf is the complete entry.  Shared by vmm_map,
  * vmm_map_2m, lazy mappings and CoW sharing. */
 enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf)
 {
     struct vmm_walk w;
-    /* A global translation survives CR3 switches: never in the user half.
-     * (Without P, G's bit is PTE_PROTNONE: a clone's held entry.) */
-    if ((leaf & (PTE_P | PTE_G)) == (PTE_P | PTE_G) && va < KERNEL_HALF_START)
-        return VMM_ERR_BAD_FLAGS;
-    enum vmm_status st = walk_tables(s, va, level, true, &w);
-    if (st != VMM_OK)
-        return st;
-    if (w.end == WALK_HUGE) {
-        return VMM_ERR_HUGE; /* nothing was created: the walk stopped before */
+    return install(s, va, level, leaf, &w);
+}
+
+/* The same checks as vmm_install; only the walk is skipped when the page
+ * table is the cursor's (tables are freed only by unmapping, which the
+ * caller does not do meanwhile, so it is still linked). */
+enum vmm_status vmm_install_next(struct vmm_space *s, struct vmm_install_cursor *cur,
+                                 uintptr_t va, uint64_t leaf)
+{
+    uintptr_t block = va & ~(PAGE_2M - 1);
+    if (cur->table && block == cur->block && leaf_allowed_at(va, leaf)) {
+        uint64_t *e = &cur->table[pt_index(va, 1)];
+        if (vmm_entry_held(*e))
+            return VMM_ERR_EXISTS;
+        *e = leaf;
+        mmu_invalidate(s->pml4, va);
+        return VMM_OK;
     }
-    if (vmm_entry_held(*w.entry)) { /* a PTE_PROTNONE leaf too: it holds its frame */
-        walk_undo_created(s, &w);
-        return VMM_ERR_EXISTS;
+    struct vmm_walk w;
+    enum vmm_status st = install(s, va, 1, leaf, &w);
+    if (st == VMM_OK) {
+        cur->block = block;
+        cur->table = w.entry - pt_index(va, 1);
     }
-    /* A 2 MiB leaf may not cover an existing page table. */
-    if (level == 2 && *w.entry) {
-        walk_undo_created(s, &w);
-        return VMM_ERR_EXISTS;
-    }
-    *w.entry = leaf;
-    /* Not-present entries are never cached, but a stale translation from an
-     * earlier mapping may be. */
-    mmu_invalidate(s->pml4, va);
-    return VMM_OK;
+    return st;
 }
 
 static enum vmm_status check_leaf_flags(paddr_t pa, uint64_t flags, uint64_t align)

@@ -139,15 +139,17 @@ static void visit(const struct vmm_space *s, int level, uintptr_t base, paddr_t 
     unsigned lo, hi;
     entry_bounds(level, base, start, last, &lo, &hi);
     for (unsigned i = lo; i <= hi; i++) {
+        /* Teardown looks at every entry of every table: an empty one costs
+         * only this test. */
+        uint64_t e = t[i];
+        if (!vmm_entry_held(e))
+            continue;
         uintptr_t va = base + i * span;
         if (level == 4) /* sign-extend into the upper half */
             va = (uintptr_t)((int64_t)(va << 16) >> 16);
         if (level == 4 && va >= KERNEL_HALF_START &&
             (i == PML4_SLOT_FOREIGN || i == PML4_SLOT_SELF))
             continue; /* windows onto page tables, not mappings */
-        uint64_t e = t[i];
-        if (!vmm_entry_held(e))
-            continue;
         if (level == 1 || (e & PTE_PS)) {
             if (v->leaf)
                 v->leaf(v->ctx, va, &t[i], level);

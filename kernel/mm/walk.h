@@ -96,13 +96,23 @@ bool walk_table_empty(const struct vmm_space *s, int level, uintptr_t va, paddr_
  * present with U and NX from its rights, or, with no rights at all, not
  * present but held (PTE_PROTNONE).  W only where a caller decides it. */
 uint64_t region_leaf_rights(const struct region *r);
-/* Remove every region of @s (region.c; space teardown). */
+/* Remove every region of @s and every mapping and table of its user half
+ * (region.c; space teardown, a failed clone). */
 void region_unmap_all(struct vmm_space *s);
 
 /* Shared by the mapping operations (vmm_map.c). */
 enum vmm_status vmm_check_va(uintptr_t va, uint64_t size);
 enum vmm_status vmm_check_range(uintptr_t va, size_t npages);
 enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf);
+/* Installing 4 KiB leaves in rising address order (fork's copy of a
+ * space): the page table of the last one installed is remembered, so the
+ * next leaf in the same table needs no walk from the PML4.  Start zeroed. */
+struct vmm_install_cursor {
+    uintptr_t block;  /* the 2 MiB that @table maps */
+    uint64_t *table;  /* NULL: no table yet */
+};
+enum vmm_status vmm_install_next(struct vmm_space *s, struct vmm_install_cursor *cur,
+                                 uintptr_t va, uint64_t leaf);
 /* Ownership: whether a leaf owns its frames, its frame base, and dropping
  * the references it owns.
  * Whether the leaf @e (at @level) owns its frames' references: every leaf

@@ -20,7 +20,7 @@ mutants=(
 "missing-invlpg-clone-source|region.c|        *entry = e;\n        mmu_invalidate(c->src->pml4, va);|        *entry = e;"
 "clone-no-refcount|region.c|    if (owns && pmm_ref_inc(pa) != PMM_OK) {|    if (owns && pmm_refcount(pa) == 0) {"
 "clone-source-stays-writable|region.c|        e = (e & ~PTE_W) \| PTE_COW;\n        *entry = e;|        *entry = e;"
-"cow-dropped-in-clone|region.c|vmm_install(c->dst, va, 1, e & ~(PTE_A \| PTE_D \| PTE_UFFD_WP));|vmm_install(c->dst, va, 1, e & ~(PTE_A \| PTE_D \| PTE_UFFD_WP \| PTE_COW));"
+"cow-dropped-in-clone|region.c|vmm_install_next(c->dst, &c->cur, va, e & ~(PTE_A \| PTE_D \| PTE_UFFD_WP));|vmm_install_next(c->dst, &c->cur, va, e & ~(PTE_A \| PTE_D \| PTE_UFFD_WP \| PTE_COW));"
 "reuse-instead-of-copy|fault.c|if (vmm_leaf_owns(e, 1) && pmm_refcount(frame) == 1)|if (vmm_leaf_owns(e, 1) && pmm_refcount(frame) >= 1)"
 "private-copy-zeroed|fault.c|        if (!frame_fill(src, &fresh, &why))|        if (!frame_fill(vmm_zero_frame, &fresh, &why))"
 "zero-frame-writable|fault.c|(r->prot & REGION_W ? PTE_COW : 0);|(r->prot \& REGION_W ? PTE_W : 0);"
