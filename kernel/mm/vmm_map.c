@@ -189,6 +189,10 @@ void vmm_leaf_put(uint64_t e, int level)
 {
     if (!vmm_leaf_owns(e, level))
         return;
+    if (level == 1) { /* nearly every leaf: one frame */
+        pmm_ref_dec(e & PTE_ADDR_MASK, NULL);
+        return;
+    }
     paddr_t pa = vmm_leaf_frame(e, level);
     for (uint64_t off = 0; off < level_page_size(level); off += PAGE_SIZE)
         pmm_ref_dec(pa + off, NULL);
