@@ -42,7 +42,7 @@ mutants=(
 "revert-uffd-copy-wp-outside-wp|uffd_range.c|    if (wp && !(r->uffd_mode & REGION_UFFD_WP)) {|    if (false) {|found-uffd-copy-wp-outside-wp-range"
 "revert-dfdfa2f|walk.c|    if (create && va >= KERNEL_HALF_START &&|    if (create \&\& va >= KERNEL_HALF_START \&\& false \&\&|regress-dfdfa2f-kernel-half-private-slot"
 "protnone-stays-present|region.c|        return (f & ~PTE_P) \| PTE_PROTNONE;|        return f;|regress-protnone-kernel-read regress-protnone-populate"
-"visit-skips-protnone|walk.c|        if (!vmm_entry_held(e))|        if (!(e \& PTE_P))"
+"visit-skips-protnone|walk.c|        if (vmm_entry_held(t[i]))\n            return i;|        if (t[i] \& PTE_P)\n            return i;"
 )
 
 # Compile sources into @outdir with @mmdir as kernel/mm (for its headers),
