@@ -74,14 +74,6 @@ enum vmm_status vmm_check_range(uintptr_t va, size_t npages)
     return VMM_OK;
 }
 
-/* Whether @leaf may be installed in the half of @va: a global translation
- * survives CR3 switches, so never in the user half.  (Without P, G's bit is
- * PTE_PROTNONE: a clone's held entry.) */
-static bool leaf_allowed_at(uintptr_t va, uint64_t leaf)
-{
-    return (leaf & (PTE_P | PTE_G)) != (PTE_P | PTE_G) || va >= KERNEL_HALF_START;
-}
-
 /* vmm_install, leaving the walk (the entry written) in *@w. */
 static enum vmm_status install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf,
                                struct vmm_walk *w)
@@ -118,25 +110,15 @@ enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64
     return install(s, va, level, leaf, &w);
 }
 
-/* The same checks as vmm_install; only the walk is skipped when the page
- * table is the cursor's (tables are freed only by unmapping, which the
- * caller does not do meanwhile, so it is still linked). */
-enum vmm_status vmm_install_next(struct vmm_space *s, struct vmm_install_cursor *cur,
+/* vmm_install_next when the cursor's table does not hold @va: a walk from
+ * the PML4, whose table the cursor then keeps. */
+enum vmm_status vmm_install_walk(struct vmm_space *s, struct vmm_install_cursor *cur,
                                  uintptr_t va, uint64_t leaf)
 {
-    uintptr_t block = va & ~(PAGE_2M - 1);
-    if (cur->table && block == cur->block && leaf_allowed_at(va, leaf)) {
-        uint64_t *e = &cur->table[pt_index(va, 1)];
-        if (vmm_entry_held(*e))
-            return VMM_ERR_EXISTS;
-        *e = leaf;
-        mmu_invalidate(s->pml4, va);
-        return VMM_OK;
-    }
     struct vmm_walk w;
     enum vmm_status st = install(s, va, 1, leaf, &w);
     if (st == VMM_OK) {
-        cur->block = block;
+        cur->block = va & ~(PAGE_2M - 1);
         cur->table = w.entry - pt_index(va, 1);
     }
     return st;
