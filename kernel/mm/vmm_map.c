@@ -119,7 +119,7 @@ enum vmm_status vmm_install_walk(struct vmm_space *s, struct vmm_install_cursor 
     enum vmm_status st = install(s, va, 1, leaf, &w);
     if (st == VMM_OK) {
         cur->block = va & ~(PAGE_2M - 1);
-        cur->table = w.entry - pt_index(va, 1);
+        cur->table = w.seen[2] & PTE_ADDR_MASK; /* the table the leaf went into */
     }
     return st;
 }

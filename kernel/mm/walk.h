@@ -114,10 +114,13 @@ static inline bool leaf_allowed_at(uintptr_t va, uint64_t leaf)
 
 /* Installing 4 KiB leaves in rising address order (fork's copy of a
  * space): the page table of the last one installed is remembered, so the
- * next leaf in the same table needs no walk from the PML4.  Start zeroed. */
+ * next leaf in the same table needs no walk from the PML4.  Start zeroed.
+ * The table is kept by its frame, not by an address in a window: the
+ * foreign window may be pointed at another space between two installs (a
+ * slab page for the next region goes into the kernel space through it). */
 struct vmm_install_cursor {
     uintptr_t block;  /* the 2 MiB that @table maps */
-    uint64_t *table;  /* NULL: no table yet */
+    paddr_t table;    /* 0: no table yet */
 };
 enum vmm_status vmm_install_walk(struct vmm_space *s, struct vmm_install_cursor *cur,
                                  uintptr_t va, uint64_t leaf);
@@ -132,7 +135,7 @@ static inline enum vmm_status vmm_install_next(struct vmm_space *s,
 {
     if (!cur->table || (va & ~(PAGE_2M - 1)) != cur->block || !leaf_allowed_at(va, leaf))
         return vmm_install_walk(s, cur, va, leaf);
-    uint64_t *e = &cur->table[pt_index(va, 1)];
+    uint64_t *e = mmu_entry(mmu_window(s->pml4), 1, va, cur->table);
     if (vmm_entry_held(*e))
         return VMM_ERR_EXISTS;
     *e = leaf;
