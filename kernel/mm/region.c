@@ -6,6 +6,7 @@
 #include "kprintf.h"
 #include "mmu_hooks.h"
 #include "region.h"
+#include "install.h"
 #include "walk.h"
 
 static struct kmem_cache region_cache;

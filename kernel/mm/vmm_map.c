@@ -1,6 +1,7 @@
 /* map / unmap / protect / translate on any address space. */
 #include "mmu_hooks.h"
 #include "vmm.h"
+#include "install.h"
 #include "walk.h"
 
 const char *vmm_status_str(enum vmm_status st)

@@ -96,55 +96,13 @@ bool walk_table_empty(const struct vmm_space *s, int level, uintptr_t va, paddr_
  * present with U and NX from its rights, or, with no rights at all, not
  * present but held (PTE_PROTNONE).  W only where a caller decides it. */
 uint64_t region_leaf_rights(const struct region *r);
-/* Remove every region of @s and every mapping and table of its user half
- * (region.c; space teardown, a failed clone). */
+/* Remove every region of @s (region.c; space teardown). */
 void region_unmap_all(struct vmm_space *s);
 
 /* Shared by the mapping operations (vmm_map.c). */
 enum vmm_status vmm_check_va(uintptr_t va, uint64_t size);
 enum vmm_status vmm_check_range(uintptr_t va, size_t npages);
 enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf);
-/* Whether @leaf may be installed in the half of @va: a global translation
- * survives CR3 switches, so never in the user half.  (Without P, G's bit is
- * PTE_PROTNONE: a clone's held entry.) */
-static inline bool leaf_allowed_at(uintptr_t va, uint64_t leaf)
-{
-    return (leaf & (PTE_P | PTE_G)) != (PTE_P | PTE_G) || va >= KERNEL_HALF_START;
-}
-
-/* Installing 4 KiB leaves in rising address order (fork's copy of a
- * space): the page table of the last one installed is remembered, so the
- * next leaf in the same table needs no walk from the PML4.  Start zeroed.
- * The table is kept by its frame, not by an address in a window: the
- * foreign window may be pointed at another space between two installs (a
- * slab page for the next region goes into the kernel space through it). */
-struct vmm_install_cursor {
-    uintptr_t block;  /* the 2 MiB that @table maps */
-    paddr_t table;    /* 0: no table yet */
-};
-enum vmm_status vmm_install_walk(struct vmm_space *s, struct vmm_install_cursor *cur,
-                                 uintptr_t va, uint64_t leaf);
-
-/* vmm_install of a 4 KiB leaf, with the same checks; only the walk is
- * skipped when the cursor's table holds @va (tables are freed only by
- * unmapping, which the caller does not do meanwhile, so it is still
- * linked).  Inline: fork installs one leaf per page. */
-static inline enum vmm_status vmm_install_next(struct vmm_space *s,
-                                               struct vmm_install_cursor *cur, uintptr_t va,
-                                               uint64_t leaf)
-{
-    if (!cur->table || (va & ~(PAGE_2M - 1)) != cur->block || !leaf_allowed_at(va, leaf))
-        return vmm_install_walk(s, cur, va, leaf);
-    uint64_t *e = mmu_entry(mmu_window(s->pml4), 1, va, cur->table);
-    if (vmm_entry_held(*e))
-        return VMM_ERR_EXISTS;
-    *e = leaf;
-    /* Not-present entries are never cached, but a stale translation from an
-     * earlier mapping may be. */
-    mmu_invalidate(s->pml4, va);
-    return VMM_OK;
-}
-
 /* Ownership: whether a leaf owns its frames, its frame base, and dropping
  * the references it owns.
  * Whether the leaf @e (at @level) owns its frames' references: every leaf
