@@ -42,11 +42,11 @@ struct pmm_stats {
 /* @n physically contiguous frames, first one aligned to @align_frames (a
  * power of two), each with refcount 1. */
 enum pmm_status pmm_alloc_contig(size_t n, size_t align_frames, paddr_t *out);
-/* Reference counts of allocated frames. */
-enum pmm_status pmm_ref_inc(paddr_t pa);
-/* Decrement; at zero the frame is freed.  *@remaining (if not NULL) gets
- * the new count. */
-enum pmm_status pmm_ref_dec(paddr_t pa, uint32_t *remaining);
+/* Reference counts of allocated frames: pmm_ref_inc(paddr_t pa), and
+ * pmm_ref_dec(paddr_t pa, uint32_t *remaining): decrement; at zero the
+ * frame is freed; *@remaining (if not NULL) gets the new count.  Inline in
+ * their common case (end of this file): fork counts, and exit and munmap
+ * drop, one reference per page. */
 /* 0 for free, reserved or unknown frames.  Inline (end of this file) in
  * kernel builds: the CoW fault asks it on every write to a shared page. */
 
@@ -149,13 +149,11 @@ const struct range_set *pmm_boot_reserved(void);
 enum pmm_status pmm_alloc(paddr_t *out);
 enum pmm_status pmm_free(paddr_t pa);
 uint32_t pmm_refcount(paddr_t pa);
+enum pmm_status pmm_ref_inc(paddr_t pa);
+enum pmm_status pmm_ref_dec(paddr_t pa, uint32_t *remaining);
 static inline bool pmm_sole_reference(paddr_t pa)
 {
     return pmm_refcount(pa) == 1;
-}
-static inline enum pmm_status pmm_ref_put(paddr_t pa)
-{
-    return pmm_ref_dec(pa, NULL);
 }
 #else
 /* A chunk's descriptor (pmm.c owns it; here for the inline free's lookup:
@@ -176,6 +174,8 @@ extern uint32_t pmm_push_limit;  /* push while it holds fewer (0: never) */
 enum pmm_status pmm_alloc_slow(paddr_t *out);
 enum pmm_status pmm_free_slow(paddr_t pa);
 uint32_t pmm_refcount_slow(paddr_t pa);
+enum pmm_status pmm_ref_inc_slow(paddr_t pa);
+enum pmm_status pmm_ref_dec_slow(paddr_t pa, uint32_t *remaining);
 
 #include "mm_cpu.h"
 /* The arch hook (mmu_hooks.h, included below; it may already be half-way
@@ -196,6 +196,16 @@ static inline enum pmm_status pmm_alloc(paddr_t *out)
     return PMM_OK;
 }
 
+/* Frame @pa, whose word *@m says 1, onto this CPU's cache, which holds @n
+ * frames (fewer than pmm_push_limit). */
+static inline void pmm_cache_put(struct pmm_frame_cache *fc, uint32_t n, uint32_t *m, paddr_t pa)
+{
+    fc->pa[n] = pa;
+    fc->meta[n] = m;
+    *m = PMM_META_CACHED;
+    fc->n = n + 1;
+}
+
 static inline enum pmm_status pmm_free(paddr_t pa)
 {
     /* The limit first: with a poison writer set (debug builds) every free
@@ -208,11 +218,7 @@ static inline enum pmm_status pmm_free(paddr_t pa)
     uint32_t li = (uint32_t)(pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1);
     if (__builtin_expect(li >= c->nframes || c->meta[li] != 1, 0))
         return pmm_free_slow(pa);
-    uint32_t *m = &c->meta[li];
-    fc->pa[n] = pa;
-    fc->meta[n] = m;
-    *m = PMM_META_CACHED;
-    fc->n = n + 1;
+    pmm_cache_put(fc, n, &c->meta[li], pa);
     return PMM_OK;
 }
 
@@ -227,25 +233,6 @@ static inline bool pmm_sole_reference(paddr_t pa)
     const struct pmm_chunk *c = &pmm_chunks[pa >> PMM_CHUNK_SHIFT];
     uint32_t li = (uint32_t)(pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1);
     return li < c->nframes && c->meta[li] == 1;
-}
-
-/* pmm_ref_dec(pa, NULL): one reference of @pa dropped.  Inline when others
- * still hold it (a count of 2 or more: the word goes down by one); the
- * last reference, and anything else, pmm_ref_dec decides. */
-static inline enum pmm_status pmm_ref_put(paddr_t pa)
-{
-    if (__builtin_expect(!(pa & ((PAGE_SIZE - 1) | ~(PMM_MAX_PHYS - 1))), 1)) {
-        const struct pmm_chunk *c = &pmm_chunks[pa >> PMM_CHUNK_SHIFT];
-        uint32_t li = (uint32_t)(pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1);
-        if (__builtin_expect(li < c->nframes, 1)) {
-            uint32_t *m = &c->meta[li];
-            if (__builtin_expect(*m - 2u < PMM_REFCOUNT_MAX - 1u, 1)) {
-                (*m)--;
-                return PMM_OK;
-            }
-        }
-    }
-    return pmm_ref_dec(pa, NULL);
 }
 
 /* An allocated frame's word is its count (1 .. PMM_REFCOUNT_MAX); anything
@@ -263,6 +250,51 @@ static inline uint32_t pmm_refcount(paddr_t pa)
         }
     }
     return pmm_refcount_slow(pa);
+}
+
+/* The metadata word of @pa, or NULL when it has none (bad address, beyond
+ * the chunk's initialised words). */
+static inline uint32_t *pmm_word(paddr_t pa)
+{
+    if (__builtin_expect(pa & ((PAGE_SIZE - 1) | ~(PMM_MAX_PHYS - 1)), 0))
+        return NULL;
+    const struct pmm_chunk *c = &pmm_chunks[pa >> PMM_CHUNK_SHIFT];
+    uint32_t li = (uint32_t)(pa >> PAGE_SHIFT) & (PMM_CHUNK_FRAMES - 1);
+    return __builtin_expect(li < c->nframes, 1) ? &c->meta[li] : NULL;
+}
+
+/* The common cases: a count that stays a count changes in place, and the
+ * last reference pushes the frame onto this CPU's cache.  Everything else
+ * (an overflow, a full cache or a poison writer, a word that is no count)
+ * is the _slow function's, which decides as the whole operation does. */
+static inline enum pmm_status pmm_ref_inc(paddr_t pa)
+{
+    uint32_t *m = pmm_word(pa);
+    if (__builtin_expect(m && *m - 1u < PMM_REFCOUNT_MAX - 1u, 1)) {
+        (*m)++;
+        return PMM_OK;
+    }
+    return pmm_ref_inc_slow(pa);
+}
+
+static inline enum pmm_status pmm_ref_dec(paddr_t pa, uint32_t *remaining)
+{
+    uint32_t *m = pmm_word(pa);
+    if (__builtin_expect(!m || *m - 1u >= PMM_REFCOUNT_MAX, 0))
+        return pmm_ref_dec_slow(pa, remaining);
+    uint32_t left = *m - 1;
+    if (remaining)
+        *remaining = left;
+    if (left) {
+        *m = left;
+        return PMM_OK;
+    }
+    struct pmm_frame_cache *fc = &mm_cpu()->frames;
+    uint32_t n = fc->n;
+    if (__builtin_expect(n >= pmm_push_limit, 0))
+        return pmm_free_slow(pa);
+    pmm_cache_put(fc, n, m, pa);
+    return PMM_OK;
 }
 #endif
 

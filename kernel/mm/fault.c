@@ -175,7 +175,7 @@ static __attribute__((noinline)) enum vmm_fault_result cow_copy(struct vmm_space
      * One 4 KiB frame: vmm_leaf_put's loop over a huge page's frames is
      * not needed. */
     if (vmm_leaf_owns(old, 1))
-        pmm_ref_put(shared);
+        pmm_ref_dec(shared, NULL);
     vmm_counters.copies++;
     return fault_resolved(f, FAULT_COW_COPY);
 }

@@ -645,7 +645,8 @@ enum pmm_status pmm_free_slow(paddr_t pa)
     return free_frame(m, pa);
 }
 
-enum pmm_status pmm_ref_inc(paddr_t pa)
+/* The whole of pmm_ref_inc (pmm.h's inline part does the common case). */
+enum pmm_status pmm_ref_inc_slow(paddr_t pa)
 {
     struct pmm_chunk *c;
     uint32_t li;
@@ -660,7 +661,8 @@ enum pmm_status pmm_ref_inc(paddr_t pa)
     return classify(pa);
 }
 
-enum pmm_status pmm_ref_dec(paddr_t pa, uint32_t *remaining)
+/* The whole of pmm_ref_dec (pmm.h's inline part does the common case). */
+enum pmm_status pmm_ref_dec_slow(paddr_t pa, uint32_t *remaining)
 {
     struct pmm_chunk *c;
     uint32_t li;

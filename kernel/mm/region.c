@@ -6,6 +6,7 @@
 #include "kprintf.h"
 #include "mmu_hooks.h"
 #include "region.h"
+#include "install.h"
 #include "walk.h"
 
 static struct kmem_cache region_cache;
@@ -189,6 +190,16 @@ static void prune_table(void *ctx, uintptr_t va, uint64_t *entry, int level)
     paddr_t pa = *entry & PTE_ADDR_MASK;
     if (!walk_table_empty(c->s, level - 1, va, pa))
         return;
+    *entry = 0;
+    walk_table_unlinked(c->s, level - 1, va);
+    pmm_free(pa);
+}
+
+/* A lower table whose every entry was just dropped (teardown). */
+static void free_table(void *ctx, uintptr_t va, uint64_t *entry, int level)
+{
+    struct range_ctx *c = ctx;
+    paddr_t pa = *entry & PTE_ADDR_MASK;
     *entry = 0;
     walk_table_unlinked(c->s, level - 1, va);
     pmm_free(pa);
@@ -738,13 +749,19 @@ void region_describe(const struct region *r, char *buf, size_t n)
 
 /* ---- teardown and fork ---------------------------------------------------------- */
 
-/* Remove every region of @s (space destroy). */
+/* Remove every region of @s and everything its user half maps (space
+ * teardown, and a clone that failed half-way).  One visit of the whole user
+ * half drops every leaf and frees every table after its contents, which
+ * are then gone: no visit per region, and no table searched for what is
+ * left in it.  The regions go after their pages, as in region_unmap. */
 void region_unmap_all(struct vmm_space *s)
 {
     spin_lock(&s->lock);
+    struct range_ctx c = { .s = s };
+    struct vmm_visitor v = { .leaf = drop_leaf, .table_done = free_table, .ctx = &c };
+    vmm_visit(s, 0, KERNEL_HALF_START - 1, &v);
     struct region *r;
     while ((r = region_of(avl_first(&s->regions)))) {
-        pages_drop(s, r->start, r->end);
         tree_remove(s, r);
         region_release(s, r);
     }
@@ -756,6 +773,7 @@ struct clone_ctx {
     struct vmm_space *dst, *src;
     const struct region *r;
     enum vmm_status st;
+    struct vmm_install_cursor cur; /* in @dst: leaves come in address order */
 };
 
 static void clone_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
@@ -778,7 +796,7 @@ static void clone_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
     }
     /* The child's region is not registered with the parent's userfaultfd
      * (Linux without UFFD_FEATURE_EVENT_FORK): its pages are ordinary. */
-    enum vmm_status st = vmm_install(c->dst, va, 1, e & ~(PTE_A | PTE_D | PTE_UFFD_WP));
+    enum vmm_status st = vmm_install_next(c->dst, &c->cur, va, e & ~(PTE_A | PTE_D | PTE_UFFD_WP));
     if (st != VMM_OK) {
         if (owns)
             pmm_ref_dec(pa, NULL);
@@ -792,7 +810,7 @@ enum vmm_status vmm_space_clone(struct vmm_space *dst, struct vmm_space *src)
         return VMM_ERR_EXISTS;
     if (!mmu_space_is_live(src->pml4) && !mmu_space_is_live(dst->pml4))
         return VMM_ERR_NOT_LIVE;
-    struct clone_ctx c = { .dst = dst, .src = src, .st = VMM_OK };
+    struct clone_ctx c = { .dst = dst, .src = src, .st = VMM_OK, .cur = { 0 } };
     struct region_index grown = REGION_INDEX_EMPTY;
     spin_lock(&src->lock);
     /* @dst's index sized for all of @src's regions at once (@dst is new and

@@ -96,17 +96,6 @@ struct vmm_space *vmm_space_new(void)
     return s;
 }
 
-/* Teardown follows the ownership rule (vmm.h): owning leaves, 4 KiB or
- * 2 MiB, give back one reference per frame. */
-static void drop_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
-{
-    (void)ctx;
-    (void)va;
-    uint64_t e = *entry;
-    *entry = 0;
-    vmm_leaf_put(e, level);
-}
-
 enum vmm_status vmm_kernel_slot_reserve(unsigned slot)
 {
     if (slot < 256 || slot > 511)
@@ -124,21 +113,13 @@ enum vmm_status vmm_kernel_slot_reserve(unsigned slot)
     return VMM_OK;
 }
 
-static void free_table(void *ctx, uintptr_t va, uint64_t *entry, int level)
-{
-    const struct vmm_space *s = ctx;
-    paddr_t pa = *entry & PTE_ADDR_MASK;
-    *entry = 0;
-    walk_table_unlinked(s, level - 1, va);
-    pmm_free(pa);
-}
-
 void vmm_space_destroy(struct vmm_space *s)
 {
+    /* Every region, every leaf of the user half (owning leaves give back
+     * one reference per frame: the ownership rule in vmm.h) and every
+     * user-half table. */
     region_unmap_all(s);
     space_list_remove(s);
-    struct vmm_visitor v = { .leaf = drop_leaf, .table_done = free_table, .ctx = s };
-    vmm_visit(s, 0, KERNEL_HALF_START - 1, &v);
     walk_cache_drop();
     mmu_space_gone(s->pml4);
     pmm_free(s->pml4);

@@ -1,6 +1,7 @@
 /* map / unmap / protect / translate on any address space. */
 #include "mmu_hooks.h"
 #include "vmm.h"
+#include "install.h"
 #include "walk.h"
 
 const char *vmm_status_str(enum vmm_status st)
@@ -74,35 +75,54 @@ enum vmm_status vmm_check_range(uintptr_t va, size_t npages)
     return VMM_OK;
 }
 
+/* vmm_install, leaving the walk (the entry written) in *@w. */
+static enum vmm_status install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf,
+                               struct vmm_walk *w)
+{
+    if (!leaf_allowed_at(va, leaf))
+        return VMM_ERR_BAD_FLAGS;
+    enum vmm_status st = walk_tables(s, va, level, true, w);
+    if (st != VMM_OK)
+        return st;
+    if (w->end == WALK_HUGE) {
+        return VMM_ERR_HUGE; /* nothing was created: the walk stopped before */
+    }
+    if (vmm_entry_held(*w->entry)) { /* a PTE_PROTNONE leaf too: it holds its frame */
+        walk_undo_created(s, w);
+        return VMM_ERR_EXISTS;
+    }
+    /* A 2 MiB leaf may not cover an existing page table. */
+    if (level == 2 && *w->entry) {
+        walk_undo_created(s, w);
+        return VMM_ERR_EXISTS;
+    }
+    *w->entry = leaf;
+    /* Not-present entries are never cached, but a stale translation from an
+     * earlier mapping may be. */
+    mmu_invalidate(s->pml4, va);
+    return VMM_OK;
+}
+
 /* Install a leaf at @level; @leaf is the complete entry.  Shared by vmm_map,
  * vmm_map_2m, lazy mappings and CoW sharing. */
 enum vmm_status vmm_install(struct vmm_space *s, uintptr_t va, int level, uint64_t leaf)
 {
     struct vmm_walk w;
-    /* A global translation survives CR3 switches: never in the user half.
-     * (Without P, G's bit is PTE_PROTNONE: a clone's held entry.) */
-    if ((leaf & (PTE_P | PTE_G)) == (PTE_P | PTE_G) && va < KERNEL_HALF_START)
-        return VMM_ERR_BAD_FLAGS;
-    enum vmm_status st = walk_tables(s, va, level, true, &w);
-    if (st != VMM_OK)
-        return st;
-    if (w.end == WALK_HUGE) {
-        return VMM_ERR_HUGE; /* nothing was created: the walk stopped before */
+    return install(s, va, level, leaf, &w);
+}
+
+/* vmm_install_next when the cursor's table does not hold @va: a walk from
+ * the PML4, whose table the cursor then keeps. */
+enum vmm_status vmm_install_walk(struct vmm_space *s, struct vmm_install_cursor *cur,
+                                 uintptr_t va, uint64_t leaf)
+{
+    struct vmm_walk w;
+    enum vmm_status st = install(s, va, 1, leaf, &w);
+    if (st == VMM_OK) {
+        cur->block = va & ~(PAGE_2M - 1);
+        cur->table = w.seen[2] & PTE_ADDR_MASK; /* the table the leaf went into */
     }
-    if (vmm_entry_held(*w.entry)) { /* a PTE_PROTNONE leaf too: it holds its frame */
-        walk_undo_created(s, &w);
-        return VMM_ERR_EXISTS;
-    }
-    /* A 2 MiB leaf may not cover an existing page table. */
-    if (level == 2 && *w.entry) {
-        walk_undo_created(s, &w);
-        return VMM_ERR_EXISTS;
-    }
-    *w.entry = leaf;
-    /* Not-present entries are never cached, but a stale translation from an
-     * earlier mapping may be. */
-    mmu_invalidate(s->pml4, va);
-    return VMM_OK;
+    return st;
 }
 
 static enum vmm_status check_leaf_flags(paddr_t pa, uint64_t flags, uint64_t align)
@@ -147,14 +167,23 @@ paddr_t vmm_leaf_frame(uint64_t e, int level)
     return e & (level == 1 ? PTE_ADDR_MASK : level == 2 ? PTE_ADDR_2M_MASK : PTE_ADDR_1G_MASK);
 }
 
+/* A 2 MiB leaf's 512 references, out of line so that the common 4 KiB
+ * case below saves no registers. */
+__attribute__((noinline)) static void leaf_put_frames(paddr_t pa, int level)
+{
+    for (uint64_t off = 0; off < level_page_size(level); off += PAGE_SIZE)
+        pmm_ref_dec(pa + off, NULL);
+}
+
 /* Drop the references an owning leaf holds: one per 4 KiB frame. */
 void vmm_leaf_put(uint64_t e, int level)
 {
     if (!vmm_leaf_owns(e, level))
         return;
-    paddr_t pa = vmm_leaf_frame(e, level);
-    for (uint64_t off = 0; off < level_page_size(level); off += PAGE_SIZE)
-        pmm_ref_dec(pa + off, NULL);
+    if (level == 1) /* nearly every leaf: one frame */
+        pmm_ref_dec(e & PTE_ADDR_MASK, NULL);
+    else
+        leaf_put_frames(vmm_leaf_frame(e, level), level);
 }
 
 /* The mapping that covers @va: the address checks (canonical, reserved

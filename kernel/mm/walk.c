@@ -104,26 +104,69 @@ void walk_prune_empty(const struct vmm_space *s, struct vmm_walk *w)
     }
 }
 
+/* The entries of the level-@level table at @base (its first address) that
+ * meet [start, last]: indexes [*lo, *hi], none when *lo > *hi.  A PML4
+ * covers the canonical space in address order, lower half (0..255) then
+ * upper half; an end in the non-canonical hole falls between the halves.
+ * Lower tables cover [base, base + 512 pages of their level), which may end
+ * at 2^64: only differences from @base are taken. */
+static void entry_bounds(int level, uintptr_t base, uintptr_t start, uintptr_t last,
+                         unsigned *lo, unsigned *hi)
+{
+    unsigned shift = 12 + 9 * (unsigned)(level - 1);
+    if (level == 4) {
+        *lo = va_is_canonical(start) ? pt_index(start, 4) : 256;
+        *hi = va_is_canonical(last) ? pt_index(last, 4) : 255;
+        return;
+    }
+    uint64_t from = start > base ? (start - base) >> shift : 0;
+    *lo = from < 512 ? (unsigned)from : 512;
+    if (last < base) {
+        *hi = 0;
+        *lo = 1;
+        return;
+    }
+    uint64_t to = (last - base) >> shift;
+    *hi = to < 511 ? (unsigned)to : 511;
+}
+
+/* The first index in [i, hi] whose entry is held (vmm_entry_held), or
+ * hi + 1.  Teardown looks at every entry of every table, most of them
+ * empty: the rest of an aligned line of eight is passed over with one test
+ * of their OR. */
+static inline unsigned next_held(const uint64_t *t, unsigned i, unsigned hi)
+{
+    for (; i <= hi; i++) {
+        if (vmm_entry_held(t[i]))
+            return i;
+        if ((i & 7) == 0 && i + 7 <= hi &&
+            !vmm_entry_held(t[i + 1] | t[i + 2] | t[i + 3] | t[i + 4] | t[i + 5] | t[i + 6] |
+                            t[i + 7]))
+            i += 7;
+    }
+    return hi + 1;
+}
+
 /* Visit the held entries (vmm_entry_held) of the table at @level covering
- * @base (frame @table_pa), restricted to [start, last]; leaves go to @leaf, and with
- * @post each lower table is handed to it after its contents. */
+ * @base (frame @table_pa), restricted to [start, last]; leaves go to v->leaf,
+ * and each lower table to v->table_done after its contents.  Only the
+ * entries that meet the range are looked at: a small range is not a scan
+ * of 512 entries per level. */
 static void visit(const struct vmm_space *s, int level, uintptr_t base, paddr_t table_pa,
                   uintptr_t start, uintptr_t last, const struct vmm_visitor *v)
 {
     uint64_t span = level_page_size(level);
     uint64_t *t = mmu_table(s->pml4, level, base, table_pa);
-    for (unsigned i = 0; i < 512; i++) {
+    unsigned lo, hi;
+    entry_bounds(level, base, start, last, &lo, &hi);
+    for (unsigned i = next_held(t, lo, hi); i <= hi; i = next_held(t, i + 1, hi)) {
+        uint64_t e = t[i];
         uintptr_t va = base + i * span;
         if (level == 4) /* sign-extend into the upper half */
             va = (uintptr_t)((int64_t)(va << 16) >> 16);
-        if (va + (span - 1) < start || va > last)
-            continue;
         if (level == 4 && va >= KERNEL_HALF_START &&
             (i == PML4_SLOT_FOREIGN || i == PML4_SLOT_SELF))
             continue; /* windows onto page tables, not mappings */
-        uint64_t e = t[i];
-        if (!vmm_entry_held(e))
-            continue;
         if (level == 1 || (e & PTE_PS)) {
             if (v->leaf)
                 v->leaf(v->ctx, va, &t[i], level);

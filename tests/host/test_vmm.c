@@ -493,6 +493,75 @@ static void test_space_destroy_frees_everything(void **state)
     assert_int_equal(kmem_objects_in_use(), 0);
 }
 
+/* vmm_visit looks only at the entries of each table that meet its range
+ * (kernel/mm/walk.c, entry_bounds): pages at the edges of tables, of the
+ * lower half and of the address space, against ranges that start or end
+ * inside a page, at a table's edge, in the non-canonical hole or at 2^64. */
+struct visit_log {
+    const uintptr_t *pages;
+    size_t n;
+    unsigned seen; /* bit i: pages[i] visited */
+    unsigned times;
+};
+
+static void log_leaf(void *ctx, uintptr_t va, uint64_t *entry, int level)
+{
+    (void)entry;
+    struct visit_log *l = ctx;
+    assert_int_equal(level, 1);
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->pages[i] == va) {
+            assert_false(l->seen & (1u << i)); /* once */
+            l->seen |= 1u << i;
+            l->times++;
+        }
+    }
+}
+
+static void test_visit_meets_exactly_the_range(void **state)
+{
+    (void)state;
+    static const uintptr_t pages[] = {
+        0x1000, 0x1ff000, 0x200000, 0x3fffe000, 0x40000000, 0x7fbfffff000ull,
+        0x7ffffffff000ull, ARENA_VA, ARENA_VA + 0x1ff000, ARENA_VA + 0x40000000,
+    };
+    const size_t n = sizeof(pages) / sizeof(pages[0]);
+    paddr_t pa = alloc_frame_with(0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(vmm_map(&space, pages[i], pa, PTE_W | PTE_NOREF), VMM_OK);
+    const struct { uintptr_t start, last; } ranges[] = {
+        { 0, UINTPTR_MAX },
+        { 0, KERNEL_HALF_START - 1 },
+        { 0x0000800000000000ull, 0xffff7fffffffffffull }, /* the hole alone */
+        { 0x0000800000000000ull, ARENA_VA },              /* from the hole */
+        { 0x1000, 0x0000800000000000ull },                /* into it */
+        { 0x0000700000000000ull, 0xffff800000300000ull }, /* across it */
+        { 0x1fff, 0x200000 },  /* from inside the first page to the next table's first */
+        { 0x2000, 0x1fffff },  /* between two pages of one table */
+        { 0x1ff001, 0x1ff001 },
+        { 0x3fffefff, 0x40000000 },
+        { 0x40000001, 0x7ffffffff000ull },
+        { ARENA_VA + 0x1000, UINTPTR_MAX },
+        { 0x7fffffffffffull, ARENA_VA },
+        { UINTPTR_MAX - 0xfff, UINTPTR_MAX },
+    };
+    for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
+        struct visit_log l = { .pages = pages, .n = n };
+        struct vmm_visitor v = { .leaf = log_leaf, .ctx = &l };
+        vmm_visit(&space, ranges[r].start, ranges[r].last, &v);
+        unsigned want = 0;
+        for (size_t i = 0; i < n; i++)
+            if (pages[i] + PAGE_SIZE - 1 >= ranges[r].start && pages[i] <= ranges[r].last)
+                want |= 1u << i;
+        if (l.seen != want)
+            fail_msg("range %zu [%#lx, %#lx]: visited %#x, expected %#x", r,
+                     (unsigned long)ranges[r].start, (unsigned long)ranges[r].last, l.seen, want);
+    }
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(vmm_unmap(&space, pages[i], NULL), VMM_OK);
+    assert_int_equal(pmm_free(pa), PMM_OK);
+}
+
 /* ---- regions without rights (PROT_NONE) ------------------------------------
  * x86 has no present entry the kernel cannot read: such pages keep their
  * frames in entries that are not present (PTE_PROTNONE). */
@@ -880,6 +949,7 @@ int main(void)
         T(test_fault_report_text),
         T(test_kmap_nesting_and_misuse),
         T(test_space_destroy_frees_everything),
+        T(test_visit_meets_exactly_the_range),
         T(test_protnone_faults_every_access_and_rights_back_keep_contents),
         T(test_protnone_fork_then_rights_back_copies_on_write),
         T(test_protnone_unmap_discard_and_destroy_free_frames_exactly),
