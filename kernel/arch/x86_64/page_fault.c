@@ -1,6 +1,10 @@
-/* #PF entry: read CR2, let the VMM decide, and report what it could not
- * resolve.  Policy stays here: resolved faults retry; everything else goes
- * back to the dispatcher (a probe's fixup, or the fatal report and panic).
+/* #PF entry, C side: read CR2, let the VMM decide, and report what it could
+ * not resolve.  Two halves: page_fault_lean decides every fault on the lean
+ * frame pf_entry built (kernel/irq/entry.asm), and resolved faults retry
+ * from there; page_fault_entry, the registered handler, gets the rest on
+ * the full path with the whole frame.  Policy stays here: everything not
+ * resolved goes back to the dispatcher (a probe's fixup, or the fatal
+ * report and panic).
  * "Wait" for a user-space pager (userfaultfd) blocks the faulting thread
  * until the pager answers, then retries: from user mode, or from a kernel
  * access to user memory (copy_to_user) in a system call, which runs on the
