@@ -69,6 +69,15 @@ struct region {
     unsigned uffd_mode;    /* REGION_UFFD_MISSING / REGION_UFFD_WP */
 };
 
+/* A region's U and NX for its present leaves: U with REGION_U, NX without
+ * REGION_X, as shifts of the bits (no branches: every missing page asks). */
+static inline uint64_t region_pte_ux(const struct region *r)
+{
+    _Static_assert(REGION_U >> 1 == PTE_U && (uint64_t)REGION_X << 61 == PTE_NX,
+                   "region_pte_ux's shifts");
+    return ((uint64_t)(r->prot & REGION_U) >> 1) | ((uint64_t)(~r->prot & REGION_X) << 61);
+}
+
 struct region_req {
     uintptr_t addr;    /* REGION_FIXED: exactly here; else a hint (0: anywhere) */
     size_t len;        /* bytes, page aligned, > 0 */

@@ -218,13 +218,24 @@ FAULT_STEP enum vmm_fault_result fault_cow_write(struct vmm_space *s, struct vmm
     return cow_copy(s, f, frame);
 }
 
-/* A write the CPU refused only for the entry's CoW bit (level 1, present,
- * the U rule met): copy-on-write decides. */
+/* The rules of a write the CPU refused only for the entry's CoW bit (level
+ * 1, present, the U rule met), each one mask and one compare, with error
+ * bits @not_error and entry bits @not_entry required clear as well.  The U
+ * rule: a user access needs U in the effective rights, and the error
+ * code's U bit is the entries' U bit. */
+FAULT_STEP bool cow_write_rules(const struct vmm_fault *f, uint64_t not_error, uint64_t not_entry)
+{
+    _Static_assert(PF_ERR_U == PTE_U, "the U rule compares the two bits");
+    return f->walk.end == WALK_LEAF && (f->error & (PF_ERR_W | not_error)) == PF_ERR_W &&
+           (*f->walk.entry & (PTE_P | PTE_COW | not_entry)) == (PTE_P | PTE_COW) &&
+           !(f->error & ~f->walk.eff & PF_ERR_U);
+}
+
+/* A write the CPU refused only for the entry's CoW bit: copy-on-write
+ * decides. */
 FAULT_STEP bool entry_is_cow_write(const struct vmm_fault *f)
 {
-    return f->walk.end == WALK_LEAF && (f->error & PF_ERR_W) &&
-           (*f->walk.entry & (PTE_P | PTE_COW)) == (PTE_P | PTE_COW) &&
-           (!(f->error & PF_ERR_U) || (f->walk.eff & PTE_U));
+    return cow_write_rules(f, 0, 0);
 }
 
 /* A present entry the region allows: spurious, a CoW write (*cow_write:
@@ -245,19 +256,10 @@ FAULT_STEP enum vmm_fault_result fault_present(struct vmm_space *s, struct vmm_f
 
 /* ---- missing entries: fill from the region's object ---------------------- */
 
-/* A region's U and NX for its present leaves: U with REGION_U, NX without
- * REGION_X, as shifts of the bits (no branches: every missing page asks). */
-static inline uint64_t region_ux(const struct region *r)
-{
-    _Static_assert(REGION_U >> 1 == PTE_U && (uint64_t)REGION_X << 61 == PTE_NX,
-                   "region_ux's shifts");
-    return ((uint64_t)(r->prot & REGION_U) >> 1) | ((uint64_t)(~r->prot & REGION_X) << 61);
-}
-
 static uint64_t region_rights(const struct region *r)
 {
     /* A physical object's frames are nobody's to count. */
-    return PTE_P | region_ux(r) | (r->obj->kind == VMOBJ_PHYS ? PTE_NOREF : 0);
+    return PTE_P | region_pte_ux(r) | (r->obj->kind == VMOBJ_PHYS ? PTE_NOREF : 0);
 }
 
 /* Install @entry at the faulting page.  With @take_ref the entry gets its
@@ -376,7 +378,7 @@ FAULT_STEP enum vmm_fault_result fault_private(struct vmm_space *s, const struct
         enum vmm_fault_reason why;
         if (!frame_fill(src, &fresh, &why))
             return fault_fatal(f, why);
-        uint64_t e = fresh | region_ux(r) | PTE_P | PTE_W | PTE_A | PTE_D;
+        uint64_t e = fresh | region_pte_ux(r) | PTE_P | PTE_W | PTE_A | PTE_D;
         res = install(s, f, e, false, g == VMOBJ_HOLE ? FAULT_ZERO_FILL : FAULT_PRIVATE_COPY);
         if (res != VMM_FAULT_RESOLVED) {
             pmm_free(fresh);
@@ -492,15 +494,9 @@ FAULT_STEP enum vmm_fault_result fault_in_region(struct vmm_space *s, const stru
  * page-table lock that clone takes as well. */
 FAULT_STEP bool cow_write_on_entry(const struct vmm_fault *f)
 {
-    /* entry_is_cow_write, without PTE_UFFD_WP, and the reserved-bit fault
-     * refused: each rule one mask and one compare.  The U rule: a user
-     * access needs U in the effective rights, and the error code's U bit
-     * is the entries' U bit. */
-    _Static_assert(PF_ERR_U == PTE_U, "the U rule compares the two bits");
-    return f->walk.end == WALK_LEAF &&
-           (f->error & (PF_ERR_W | PF_ERR_RSVD)) == PF_ERR_W &&
-           (*f->walk.entry & (PTE_P | PTE_COW | PTE_UFFD_WP)) == (PTE_P | PTE_COW) &&
-           !(f->error & ~f->walk.eff & PF_ERR_U);
+    /* Not a reserved-bit fault either, and not write-protected for a pager
+     * (that write takes the region's path, so that the pager sees it). */
+    return cow_write_rules(f, PF_ERR_RSVD, PTE_UFFD_WP);
 }
 
 /* The kernel image and windows: no regions, the tables decide. */

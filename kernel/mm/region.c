@@ -152,11 +152,7 @@ static void index_shrink(struct vmm_space *s)
 
 uint64_t region_leaf_rights(const struct region *r)
 {
-    uint64_t f = PTE_P;
-    if (r->prot & REGION_U)
-        f |= PTE_U;
-    if (!(r->prot & REGION_X))
-        f |= PTE_NX;
+    uint64_t f = PTE_P | region_pte_ux(r);
     /* No rights at all: not present, since a present entry always lets the
      * kernel read; the frame and its reference stay (vmm_entry_held). */
     if (!(r->prot & (REGION_R | REGION_W | REGION_X)))
