@@ -106,20 +106,6 @@ void irq_exception_resume(struct irq_nesting saved);
 bool page_fault_in_progress(uint64_t *rip);
 /* #PFs taken: #PF's lean entry keeps its own count (irq_count asks it). */
 uint64_t page_fault_count(void);
-/* One CPU's (per-CPU with SMP, like the rest of it): kept by exception()
- * through these two. */
-extern struct irq_nesting irq_nesting;
-static inline void irq_exception_enter(unsigned vector, uint64_t rip)
-{
-    if (irq_nesting.depth++ == 0) {
-        irq_nesting.outer_vector = vector;
-        irq_nesting.outer_rip = rip;
-    }
-}
-static inline void irq_exception_leave(void)
-{
-    irq_nesting.depth--;
-}
 
 /* "#PF" and "page fault" for exception vectors; "IRQ", "INT", "SPURIOUS"
  * and a short description for the others.  Never NULL. */

@@ -12,7 +12,7 @@
 static irq_handler_t handlers[IRQ_VECTORS];
 static irq_user_fault_t user_fault;
 static irq_report_hook_t report_hooks[IRQ_VECTORS];
-static uint64_t irq_counts[IRQ_VECTORS];
+static uint64_t counts[IRQ_VECTORS];
 static uint64_t spurious;
 
 struct irq_nesting irq_nesting;
@@ -46,7 +46,7 @@ uint64_t irq_count(unsigned vector)
 {
     if (vector == IRQ_PF)
         return page_fault_count();
-    return vector < IRQ_VECTORS ? irq_counts[vector] : 0;
+    return vector < IRQ_VECTORS ? counts[vector] : 0;
 }
 
 uint64_t irq_spurious_count(void)
@@ -112,10 +112,13 @@ static inline __attribute__((always_inline)) void exception(struct irq_frame *fr
     /* Read CR2 first: anything later could fault and overwrite it. */
     uint64_t cr2 = v == IRQ_PF ? read_cr2() : 0;
 
-    irq_exception_enter(v, frame->rip);
+    if (irq_nesting.depth++ == 0) {
+        irq_nesting.outer_vector = v;
+        irq_nesting.outer_rip = frame->rip;
+    }
     if (!handlers[v] || handlers[v](frame) != IRQ_HANDLED)
         exception_unhandled(frame, v, cr2);
-    irq_exception_leave();
+    irq_nesting.depth--;
 }
 
 static void pic_interrupt(struct irq_frame *frame)
@@ -144,7 +147,7 @@ void irq_dispatch(struct irq_frame *frame)
     }
     if (v >= IRQ_VECTORS)
         irq_report_fatal(frame); /* a corrupt frame: say so rather than guess */
-    irq_counts[v]++;
+    counts[v]++;
     if (v < IRQ_EXCEPTIONS)
         exception(frame, v);
     else if (v >= PIC_VECTOR_BASE && v < PIC_VECTOR_BASE + PIC_IRQ_COUNT)

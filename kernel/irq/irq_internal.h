@@ -8,6 +8,7 @@
 
 /* Exceptions being handled right now (nested ones included), and the
  * outermost of them: reported by the #DF report. */
+extern struct irq_nesting irq_nesting;
 
 irq_report_hook_t irq_report_hook(unsigned vector);
 
